@@ -1,0 +1,25 @@
+using Kaito.AppHost;
+
+var builder = DistributedApplication.CreateBuilder(args);
+builder.Configuration.AddKaitoCommandLine(args);
+
+// The cluster: LocalCluster, unless a kubeconfig or context names a real one (kind, AKS).
+var cluster = builder.AddKaitoCluster("local-cluster");
+
+// Control plane.
+builder.AddProject<Projects.Kaito_Controller>("controller")
+    .WithHttpHealthCheck("/health")
+    .WithCluster(cluster);
+
+builder.AddProject<Projects.Kaito_Provisioner>("provisioner")
+    .WithHttpHealthCheck("/health")
+    .WithCluster(cluster);
+
+// Data plane.
+builder.AddProject<Projects.Kaito_InferenceServer>("inference-server")
+    .WithHttpHealthCheck("/health");
+
+builder.AddProject<Projects.Kaito_Tuner>("tuner")
+    .WithExplicitStart();
+
+builder.Build().Run();

@@ -1,0 +1,16 @@
+using Kaito.Controller;
+using Kaito.Operator.Kubernetes;
+using Kaito.ServiceDefaults;
+
+var builder = WebApplication.CreateBuilder(args);
+builder.Configuration.AddKubernetesCommandLine(args);
+
+builder.AddServiceDefaults();
+builder.AddKubernetesClient();
+builder.AddWorkspaceController();
+
+var app = builder.Build();
+
+app.MapDefaultEndpoints();
+
+app.Run();

@@ -1,0 +1,56 @@
+using System.Net;
+using Kaito.ServiceDefaults;
+
+namespace Kaito.LocalCluster;
+
+public static class LocalClusterExtensions
+{
+    private static readonly Dictionary<string, string> s_switchMappings = new()
+    {
+        ["--port"] = $"{LocalClusterOptions.SectionName}:{nameof(LocalClusterOptions.Port)}",
+        ["--kubeconfig"] = $"{LocalClusterOptions.SectionName}:{nameof(LocalClusterOptions.Kubeconfig)}",
+    };
+
+    /// <summary>Adds the command line with LocalCluster's switches (<c>--port</c>, <c>--kubeconfig</c>) mapped.</summary>
+    public static IConfigurationBuilder AddLocalClusterCommandLine(this IConfigurationBuilder configuration, string[] args)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        return configuration.AddCommandLine(args, s_switchMappings);
+    }
+
+    /// <summary>Registers LocalCluster: its options, listening address, kubeconfig writer and telemetry.</summary>
+    public static WebApplicationBuilder AddLocalCluster(this WebApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+
+        var section = builder.Configuration.GetSection(LocalClusterOptions.SectionName);
+        builder.Services.AddOptions<LocalClusterOptions>()
+            .Bind(section)
+            .Validate(o => o.Port is null or (>= 0 and <= 65535), "LocalCluster:Port (--port) must be between 0 and 65535.")
+            .Validate(o => !string.IsNullOrWhiteSpace(o.Kubeconfig), "LocalCluster:Kubeconfig (--kubeconfig) must name a file.")
+            .ValidateOnStart();
+
+        // The API speaks TLS with a per-run CA (kubectl only sends bearer tokens over TLS) and listens on loopback only.
+        var port = section.GetValue<int?>(nameof(LocalClusterOptions.Port));
+        if (port is not null)
+        {
+            builder.WebHost.UseUrls($"https://127.0.0.1:{port}");
+        }
+
+        var certificates = SelfSignedCertificates.Create(
+            "kaito-local-cluster",
+            ["localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc"],
+            [IPAddress.Loopback, IPAddress.IPv6Loopback],
+            TimeSpan.FromDays(365));
+        builder.Services.AddSingleton(certificates);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+            kestrel.ConfigureHttpsDefaults(https => https.ServerCertificate = certificates.Server));
+
+        builder.Services.AddSingleton<LocalClusterTelemetry>();
+        builder.Services.AddSingleton<ClusterCredentials>();
+        builder.Services.AddSingleton<KubeconfigWriter>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<KubeconfigWriter>());
+        builder.Services.AddHealthChecks().AddCheck<KubeconfigHealthCheck>("kubeconfig");
+        return builder;
+    }
+}

@@ -1,0 +1,15 @@
+namespace Kaito.Provisioner;
+
+public static class NodeProvisionerExtensions
+{
+    /// <summary>Registers the NodeClaim controller, its telemetry and its hosted service.</summary>
+    public static TBuilder AddNodeProvisioner<TBuilder>(this TBuilder builder)
+        where TBuilder : IHostApplicationBuilder
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+
+        builder.Services.AddSingleton<ProvisionerTelemetry>();
+        builder.Services.AddHostedService<NodeProvisionerService>();
+        return builder;
+    }
+}

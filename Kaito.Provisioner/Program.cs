@@ -1,0 +1,16 @@
+using Kaito.Operator.Kubernetes;
+using Kaito.Provisioner;
+using Kaito.ServiceDefaults;
+
+var builder = WebApplication.CreateBuilder(args);
+builder.Configuration.AddKubernetesCommandLine(args);
+
+builder.AddServiceDefaults();
+builder.AddKubernetesClient();
+builder.AddNodeProvisioner();
+
+var app = builder.Build();
+
+app.MapDefaultEndpoints();
+
+app.Run();

@@ -1,0 +1,100 @@
+using System.Diagnostics;
+
+namespace Kaito.Tuner;
+
+public static partial class TunerExtensions
+{
+    private static readonly Dictionary<string, string> s_switchMappings = new()
+    {
+        ["--config"] = Key(nameof(TunerOptions.Config)),
+        ["--data"] = Key(nameof(TunerOptions.Data)),
+        ["--model"] = Key(nameof(TunerOptions.Model)),
+        ["--output"] = Key(nameof(TunerOptions.Output)),
+        ["--output-image"] = Key(nameof(TunerOptions.OutputImage)),
+        ["--docker-config"] = Key(nameof(TunerOptions.DockerConfig)),
+        ["--insecure-registry"] = Key(nameof(TunerOptions.InsecureRegistry)),
+    };
+
+    /// <summary>Adds the command line with the tuner's switches mapped to <see cref="TunerOptions"/>.</summary>
+    public static IConfigurationBuilder AddTunerCommandLine(this IConfigurationBuilder configuration, string[] args)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        return configuration.AddCommandLine(args, s_switchMappings);
+    }
+
+    /// <summary>Registers the tuning job, its options and telemetry.</summary>
+    public static TBuilder AddTuner<TBuilder>(this TBuilder builder)
+        where TBuilder : IHostApplicationBuilder
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+
+        builder.Services.AddOptions<TunerOptions>()
+            .Bind(builder.Configuration.GetSection(TunerOptions.SectionName))
+            .ValidateOnStart();
+        builder.Services.AddSingleton<TunerTelemetry>();
+        builder.Services.AddSingleton<TuningJob>();
+        return builder;
+    }
+
+    /// <summary>
+    /// Runs the job to completion and returns the process exit code. On failure the one-line cause is logged and
+    /// written to the termination log; telemetry is flushed by stopping the host either way.
+    /// </summary>
+    public static async Task<int> RunTuningJobAsync(this IHost host)
+    {
+        ArgumentNullException.ThrowIfNull(host);
+
+        await host.StartAsync();
+        var lifetime = host.Services.GetRequiredService<IHostApplicationLifetime>();
+        var logger = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Kaito.Tuner");
+        var options = host.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<TunerOptions>>().Value;
+        var exitCode = ExitCodes.Success;
+        var clock = Stopwatch.StartNew();
+        try
+        {
+            await host.Services.GetRequiredService<TuningJob>().RunAsync(lifetime.ApplicationStopping);
+            LogSucceeded(logger, clock.Elapsed.TotalSeconds);
+        }
+        catch (TuningFailedException failure)
+        {
+            exitCode = failure.ExitCode;
+            Fail(logger, options, failure.Message, exitCode);
+        }
+        catch (OperationCanceledException) when (lifetime.ApplicationStopping.IsCancellationRequested)
+        {
+            exitCode = ExitCodes.Failed;
+            Fail(logger, options, "tuning was stopped before it finished", exitCode);
+        }
+
+        await host.StopAsync();
+        return exitCode;
+    }
+
+    private static void Fail(ILogger logger, TunerOptions options, string cause, int exitCode)
+    {
+        LogFailed(logger, exitCode, cause);
+        // Kubelet creates the file when it mounts it; elsewhere (a laptop, CI) there is nothing to write to.
+        if (File.Exists(options.TerminationLog))
+        {
+            try
+            {
+                File.WriteAllText(options.TerminationLog, cause);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                LogTerminationLogUnwritable(logger, options.TerminationLog, ex.Message);
+            }
+        }
+    }
+
+    private static string Key(string property) => $"{TunerOptions.SectionName}:{property}";
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Tuning job finished in {Seconds:0.0} s")]
+    private static partial void LogSucceeded(ILogger logger, double seconds);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Tuning job failed (exit code {ExitCode}): {Cause}")]
+    private static partial void LogFailed(ILogger logger, int exitCode, string cause);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not write the termination log {Path}: {Reason}")]
+    private static partial void LogTerminationLogUnwritable(ILogger logger, string path, string reason);
+}

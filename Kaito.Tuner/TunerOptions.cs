@@ -1,0 +1,31 @@
+namespace Kaito.Tuner;
+
+/// <summary>The tuning job's inputs and outputs; every path defaults to the one KAITO's tuning pod mounts.</summary>
+public sealed class TunerOptions
+{
+    public const string SectionName = "Tuner";
+
+    /// <summary>KAITO's training configuration (<c>--config</c>), mounted from the workspace's ConfigMap.</summary>
+    public string Config { get; set; } = "/mnt/config/training_config.yaml";
+
+    /// <summary>The dataset folder (<c>--data</c>), filled by the data-downloader init container or a volume.</summary>
+    public string Data { get; set; } = "/mnt/data";
+
+    /// <summary>The base model weights in HF layout (<c>--model</c>).</summary>
+    public string Model { get; set; } = Kaito.Models.ModelLayout.WeightsPath;
+
+    /// <summary>Where the adapter, checkpoints and the completion sentinel go (<c>--output</c>).</summary>
+    public string Output { get; set; } = "/mnt/results";
+
+    /// <summary>The OCI image to push the adapter to (<c>--output-image</c>); nothing is pushed when empty.</summary>
+    public string? OutputImage { get; set; }
+
+    /// <summary>A docker config JSON with push credentials (<c>--docker-config</c>), the mounted imagePushSecret.</summary>
+    public string? DockerConfig { get; set; }
+
+    /// <summary>A registry (<c>host:port</c>) to reach over plain HTTP (<c>--insecure-registry</c>).</summary>
+    public string? InsecureRegistry { get; set; }
+
+    /// <summary>Where the one-line failure cause is written for Kubernetes to surface, when that file exists.</summary>
+    public string TerminationLog { get; set; } = "/dev/termination-log";
+}

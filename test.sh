@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Runs every test on a fresh Debian machine that has the .NET 10 SDK: installs what the tests use, then
+# `dotnet test Kaito.sln`. Extra arguments go to dotnet test (e.g. --filter ...).
+set -euo pipefail
+cd "$(dirname "$0")"
+
+# Real clients and servers the tests drive (Debian packages).
+packages=()
+command -v kubectl >/dev/null 2>&1 || packages+=(kubectl)
+if ((${#packages[@]})); then
+    sudo=""
+    [ "$(id -u)" = 0 ] || sudo="sudo"
+    echo "Installing ${packages[*]} ..."
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${packages[@]}" >/dev/null
+fi
+
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+set +e
+dotnet test Kaito.sln --nologo --blame-hang-timeout 5m "$@" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+
+# One closing line for every test assembly together.
+awk '/(Passed|Failed)! +- +Failed: +[0-9]+, +Passed: +[0-9]+/ {
+        gsub(",", ""); for (i = 1; i <= NF; i++) { if ($i == "Failed:") f += $(i+1); if ($i == "Passed:") p += $(i+1); if ($i == "Skipped:") s += $(i+1) }
+     }
+     END { printf "%d passed, %d failed, %d skipped\n", p, f, s }' "$log"
+exit "$status"

@@ -1,0 +1,82 @@
+namespace Kaito.AppHost.Tests;
+
+/// <summary>The app model as the AppHost builds it, inspected without starting anything.</summary>
+public sealed class AppModelTests
+{
+    private static readonly string[] s_services = ["local-cluster", "controller", "provisioner", "inference-server", "tuner"];
+
+    [Fact]
+    public async Task ModelHasEveryServiceAndWiresLocalClusterIntoTheControlPlane()
+    {
+        await using var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Kaito_AppHost>();
+
+        var projects = builder.Resources.OfType<ProjectResource>().ToDictionary(p => p.Name);
+        Assert.Equal(s_services.Order(), projects.Keys.Order());
+
+        var localCluster = projects["local-cluster"];
+        var kubeconfig = ArgumentAfter(await ArgumentsOf(localCluster), "--kubeconfig");
+        foreach (var name in new[] { "controller", "provisioner" })
+        {
+            var service = projects[name];
+            Assert.Contains(service.Annotations.OfType<WaitAnnotation>(), w => w.Resource == localCluster);
+            Assert.Contains(service.Annotations.OfType<ResourceRelationshipAnnotation>(), r => r.Resource == localCluster);
+            Assert.Equal(kubeconfig, (await EnvironmentOf(service))["Kubernetes__Kubeconfig"]);
+        }
+
+        Assert.True(Path.IsPathFullyQualified(kubeconfig));
+        Assert.Empty(projects["inference-server"].Annotations.OfType<WaitAnnotation>());
+        Assert.Single(projects["tuner"].Annotations.OfType<ExplicitStartupAnnotation>());
+        Assert.Empty(projects["controller"].Annotations.OfType<ExplicitStartupAnnotation>());
+    }
+
+    [Fact]
+    public async Task AKubeconfigAndContextReplaceLocalCluster()
+    {
+        var kubeconfig = Path.GetTempFileName();
+        try
+        {
+            await using var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Kaito_AppHost>(
+                ["--kubeconfig", kubeconfig, "--context", "kind-kaito"]);
+
+            Assert.DoesNotContain(builder.Resources, r => r.Name == "local-cluster");
+            foreach (var controlPlane in builder.Resources.OfType<ProjectResource>().Where(p => p.Name is "controller" or "provisioner"))
+            {
+                var environment = await EnvironmentOf(controlPlane);
+                Assert.Equal(Path.GetFullPath(kubeconfig), environment["Kubernetes__Kubeconfig"]);
+                Assert.Equal("kind-kaito", environment["Kubernetes__Context"]);
+                Assert.Empty(controlPlane.Annotations.OfType<WaitAnnotation>());
+            }
+        }
+        finally
+        {
+            File.Delete(kubeconfig);
+        }
+    }
+
+    [Fact]
+    public async Task AMissingKubeconfigIsRefusedWithTheFileNamed()
+    {
+        var missing = Path.Combine(Path.GetTempPath(), $"kaito-missing-{Guid.NewGuid():N}.kubeconfig");
+
+        var error = await Assert.ThrowsAnyAsync<Exception>(() =>
+            DistributedApplicationTestingBuilder.CreateAsync<Projects.Kaito_AppHost>(["--kubeconfig", missing]));
+
+        var root = error.GetBaseException();
+        Assert.IsType<InvalidOperationException>(root);
+        Assert.Contains(missing, root.Message, StringComparison.Ordinal);
+    }
+
+    // Evaluated as for publishing: run-mode values wait for endpoint allocation, which only a started app performs.
+    private static async Task<Dictionary<string, string>> EnvironmentOf(IResourceWithEnvironment resource) =>
+#pragma warning disable CS0618 // the testing helper is the documented way to evaluate a resource's environment
+        await resource.GetEnvironmentVariableValuesAsync(DistributedApplicationOperation.Publish);
+#pragma warning restore CS0618
+
+    private static async Task<string[]> ArgumentsOf(IResourceWithArgs resource) =>
+#pragma warning disable CS0618
+        await resource.GetArgumentValuesAsync(DistributedApplicationOperation.Publish);
+#pragma warning restore CS0618
+
+    private static string ArgumentAfter(string[] arguments, string name) =>
+        arguments[Array.IndexOf(arguments, name) + 1];
+}

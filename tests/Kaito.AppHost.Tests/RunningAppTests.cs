@@ -1,0 +1,76 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text.Json;
+
+namespace Kaito.AppHost.Tests;
+
+/// <summary>The whole system started by the AppHost, as a developer's <c>dotnet run</c> starts it.</summary>
+public sealed class RunningAppTests(RunningAppFixture fixture) : IClassFixture<RunningAppFixture>
+{
+    [Theory]
+    [InlineData("local-cluster")]
+    [InlineData("controller")]
+    [InlineData("provisioner")]
+    [InlineData("inference-server")]
+    public async Task EveryServiceAnswersItsHealthAndLivenessEndpoints(string service)
+    {
+        using var client = fixture.App.CreateHttpClient(service, "http");
+
+        using var health = await client.GetAsync(new Uri("/health", UriKind.Relative));
+        using var alive = await client.GetAsync(new Uri("/alive", UriKind.Relative));
+
+        Assert.Equal(HttpStatusCode.OK, health.StatusCode);
+        Assert.Equal("Healthy", await health.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.OK, alive.StatusCode);
+    }
+
+    [Fact]
+    public void TunerIsABatchJobThatWaitsForAnExplicitStart()
+    {
+        Assert.True(fixture.App.ResourceNotifications.TryGetCurrentState("tuner", out var state));
+
+        Assert.Equal(KnownResourceStates.NotStarted, state!.Snapshot.State?.Text);
+    }
+
+    [Fact]
+    public async Task EveryServiceExportsItsStartupSpanAndLogs()
+    {
+        var expected = new[]
+        {
+            new ReceivedSpan("local-cluster", "Kaito.LocalCluster", "local-cluster.start"),
+            new ReceivedSpan("controller", "Kaito.Controller", "controller.start"),
+            new ReceivedSpan("provisioner", "Kaito.Provisioner", "provisioner.start"),
+            new ReceivedSpan("inference-server", "Kaito.InferenceServer", "inference-server.start"),
+        };
+
+        var deadline = Stopwatch.StartNew();
+        while (deadline.Elapsed < TimeSpan.FromSeconds(30) &&
+               (!expected.All(fixture.Telemetry.Spans.Contains) ||
+                !expected.All(e => fixture.Telemetry.Logs.Any(l => l.Service == e.Service && l.Scope.StartsWith(e.Scope, StringComparison.Ordinal)))))
+        {
+            await Task.Delay(250);
+        }
+
+        Assert.All(expected, span => Assert.Contains(span, fixture.Telemetry.Spans));
+        Assert.All(expected, span => Assert.Contains(fixture.Telemetry.Logs,
+            log => log.Service == span.Service && log.Scope.StartsWith(span.Scope, StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public async Task KubectlReachesLocalClusterThroughTheKubeconfigItWrote()
+    {
+        var info = new ProcessStartInfo("kubectl", ["--kubeconfig", fixture.Kubeconfig, "version", "-o", "json"])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        using var kubectl = Process.Start(info)!;
+        var output = await kubectl.StandardOutput.ReadToEndAsync();
+        var error = await kubectl.StandardError.ReadToEndAsync();
+        await kubectl.WaitForExitAsync();
+
+        Assert.True(kubectl.ExitCode == 0, $"kubectl failed ({kubectl.ExitCode}): {error}");
+        using var version = JsonDocument.Parse(output);
+        Assert.Equal("v1.32.0", version.RootElement.GetProperty("serverVersion").GetProperty("gitVersion").GetString());
+    }
+}
