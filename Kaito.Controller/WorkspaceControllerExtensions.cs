@@ -1,3 +1,5 @@
+using Kaito.Operator.Hosting;
+
 namespace Kaito.Controller;
 
 public static class WorkspaceControllerExtensions
@@ -9,7 +11,7 @@ public static class WorkspaceControllerExtensions
         ArgumentNullException.ThrowIfNull(builder);
 
         builder.Services.AddSingleton<ControllerTelemetry>();
-        builder.Services.AddHostedService<WorkspaceControllerService>();
+        builder.Services.AddClusterConnection<ControllerTelemetry>("controller", telemetry => telemetry.ActivitySource);
         return builder;
     }
 }

@@ -1,3 +1,5 @@
+using Kaito.Operator.Hosting;
+
 namespace Kaito.Provisioner;
 
 public static class NodeProvisionerExtensions
@@ -9,7 +11,7 @@ public static class NodeProvisionerExtensions
         ArgumentNullException.ThrowIfNull(builder);
 
         builder.Services.AddSingleton<ProvisionerTelemetry>();
-        builder.Services.AddHostedService<NodeProvisionerService>();
+        builder.Services.AddClusterConnection<ProvisionerTelemetry>("provisioner", telemetry => telemetry.ActivitySource);
         return builder;
     }
 }
