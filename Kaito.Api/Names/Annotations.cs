@@ -1,0 +1,47 @@
+namespace Kaito.Api.Names;
+
+/// <summary>Annotation keys on workspaces, NodeClaims and workloads.</summary>
+public static class Annotations
+{
+    /// <summary>The workspace's revision number, set by the controller (ControllerRevision).</summary>
+    public const string Revision = "workspace.kaito.io/revision";
+
+    /// <summary>The sha256 of the workspace's <c>resource</c>, <c>inference</c> and <c>tuning</c>, set by the controller.</summary>
+    public const string Hash = "workspace.kaito.io/hash";
+
+    /// <summary>The inference runtime: <c>vllm</c> (default) or <c>transformers</c>.</summary>
+    public const string Runtime = "kaito.sh/runtime";
+
+    /// <summary><c>"True"</c> makes the main Service a LoadBalancer (testing only).</summary>
+    public const string EnableLoadBalancer = "kaito.sh/enablelb";
+
+    /// <summary>Present: GPU-memory validation failures become warnings.</summary>
+    public const string BypassResourceChecks = "kaito.sh/bypass-resource-checks";
+
+    /// <summary><c>ubuntu</c> or <c>azurelinux</c>; copied to the NodeClaim and on to the agent pool's OS SKU.</summary>
+    public const string NodeImageFamily = "kaito.sh/node-image-family";
+
+    /// <summary>Karpenter provisioner mode: which node class to use.</summary>
+    public const string NodeClassName = "kaito.sh/node-class-name";
+
+    /// <summary><c>"true"</c> disables the post-load benchmark.</summary>
+    public const string DisableBenchmark = "kaito.sh/disable-benchmark";
+
+    /// <summary><c>balanced</c> (default), <c>interactivity</c> or <c>throughput</c>.</summary>
+    public const string PerformanceMode = "kaito.sh/performance-mode";
+
+    /// <summary><c>"true"</c> or <c>"false"</c>: load weights baked on the node instead of downloading them.</summary>
+    public const string UseLocalWeights = "kaito.sh/use-local-weights";
+
+    /// <summary>Model streaming (immutable).</summary>
+    public const string ModelStreaming = "kaito.sh/model-streaming";
+
+    /// <summary>Karpenter must not disrupt the node of a NodeClaim carrying this set to <c>"true"</c>.</summary>
+    public const string DoNotDisrupt = "karpenter.sh/do-not-disrupt";
+
+    /// <summary>
+    /// W3C <c>traceparent</c> of the reconcile that created an object, so the provisioner's spans join the
+    /// workspace's trace (ours; upstream KAITO has no equivalent).
+    /// </summary>
+    public const string TraceParent = "kaito.sh/traceparent";
+}
