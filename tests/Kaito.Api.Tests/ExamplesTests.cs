@@ -1,0 +1,93 @@
+using System.Text.Json.Nodes;
+using k8s;
+using Kaito.Api.Serialization;
+using Kaito.Api.Validation;
+using Kaito.Api.Workspaces;
+
+namespace Kaito.Api.Tests;
+
+public sealed class ExamplesTests
+{
+    public static TheoryData<string> Examples() =>
+        new(Directory.EnumerateFiles(Repository.PathOf("examples"), "*.yaml", SearchOption.AllDirectories)
+            .Select(f => Path.GetRelativePath(Repository.Root, f)).Order());
+
+    [Fact]
+    public void TheQuickStartFileIsTheBriefsYamlByteForByte()
+    {
+        var seed = File.ReadAllText(Repository.PathOf("..", "shared", "reference", "seed-000_de75b9ac041d772e.txt"));
+        var start = seed.IndexOf("```\n", StringComparison.Ordinal) + 4;
+        var block = seed[start..seed.IndexOf("```", start, StringComparison.Ordinal)];
+
+        Assert.Equal(block, File.ReadAllText(Repository.PathOf("examples", "fine-tuning", "kaito_workspace_tuning_phi_3.yaml")));
+    }
+
+    [Fact]
+    public void TheQuickStartDeserialisesIntoV1Alpha1WithEveryField()
+    {
+        var workspace = KaitoYaml.Deserialize<Workspace>(
+            File.ReadAllText(Repository.PathOf("examples", "fine-tuning", "kaito_workspace_tuning_phi_3.yaml")));
+
+        Assert.Equal("kaito.sh/v1alpha1", workspace.ApiVersion);
+        Assert.Equal("Workspace", workspace.Kind);
+        Assert.Equal("workspace-tuning-phi-3", workspace.Metadata.Name);
+        Assert.Equal("Standard_NC6s_v3", workspace.Resource!.InstanceType);
+        Assert.Equal("tuning-phi-3", workspace.Resource.LabelSelector!.MatchLabels["app"]);
+        Assert.Null(workspace.Inference);
+        Assert.Equal("phi-3-mini-128k-instruct", workspace.Tuning!.Preset!.Name);
+        Assert.Equal("qlora", workspace.Tuning.Method);
+        Assert.Equal(
+            "https://huggingface.co/datasets/philschmid/dolly-15k-oai-style/resolve/main/data/train-00000-of-00001-54e3756291ca09c6.parquet?download=true",
+            Assert.Single(workspace.Tuning.Input!.Urls!));
+        Assert.Equal("ACR_REPO_HERE.azurecr.io/IMAGE_NAME_HERE:0.0.1", workspace.Tuning.Output!.Image);
+        Assert.Equal("ACR_REGISTRY_SECRET_HERE", workspace.Tuning.Output.ImagePushSecret);
+    }
+
+    [Theory]
+    [MemberData(nameof(Examples))]
+    public void EveryExampleWorkspacePassesTheValidator(string file)
+    {
+        var documents = KaitoYaml.LoadAll(File.ReadAllText(Path.Combine(Repository.Root, file)), file);
+        var configMaps = documents.Where(d => (string?)d["kind"] == "ConfigMap")
+            .ToDictionary(d => (string)d["metadata"]!["name"]!, d => (IReadOnlyDictionary<string, string>)d["data"]!.AsObject()
+                .ToDictionary(p => p.Key, p => (string)p.Value!));
+        var context = new ValidationContext
+        {
+            NodeAutoProvisioning = !file.Contains("bring-your-own-nodes", StringComparison.Ordinal),
+            ConfigMaps = name => configMaps.GetValueOrDefault(name),
+        };
+
+        var workspaces = documents.Where(d => (string?)d["kind"] == "Workspace").Select(KaitoYaml.Deserialize<Workspace>).ToList();
+
+        Assert.NotEmpty(workspaces);
+        Assert.All(workspaces, w => Assert.True(WorkspaceValidator.Validate(w, context: context) is { IsValid: true } r, WorkspaceValidator.Validate(w, context: context).Message));
+    }
+
+    [Theory]
+    [MemberData(nameof(Examples))]
+    public void EveryExampleRoundTripsBetweenVersionsWithoutLoss(string file)
+    {
+        foreach (var document in KaitoYaml.LoadAll(File.ReadAllText(Path.Combine(Repository.Root, file)), file)
+                     .Where(d => (string?)d["kind"] == "Workspace"))
+        {
+            var original = KaitoYaml.Deserialize<Workspace>(document);
+            var originalVersion = original.ApiVersion.Split('/')[1];
+            var otherVersion = originalVersion == "v1alpha1" ? "v1beta1" : "v1alpha1";
+
+            var there = WorkspaceConversion.ConvertTo(original, otherVersion);
+            var back = WorkspaceConversion.ConvertTo(there, originalVersion);
+
+            Assert.Equal($"kaito.sh/{otherVersion}", there.ApiVersion);
+            Assert.True(JsonNode.DeepEquals(document, JsonNode.Parse(KubernetesJson.Serialize(back))),
+                $"{file}: {KubernetesJson.Serialize(back)}");
+        }
+    }
+
+    [Fact]
+    public void ConvertingToAnUnknownVersionIsRefused()
+    {
+        var error = Assert.Throws<ArgumentException>(() => WorkspaceConversion.ConvertTo(new Workspace(), "v2"));
+
+        Assert.Contains("v1alpha1, v1beta1", error.Message, StringComparison.Ordinal);
+    }
+}
