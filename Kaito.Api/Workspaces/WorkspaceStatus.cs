@@ -25,4 +25,8 @@ public sealed class WorkspaceStatus
     [SchemaEnum(WorkspaceStates.Pending, WorkspaceStates.Ready, WorkspaceStates.NotReady,
         WorkspaceStates.Running, WorkspaceStates.Succeeded, WorkspaceStates.Failed)]
     public string? State { get; set; }
+
+    /// <summary>What the post-load benchmark measured.</summary>
+    [JsonPropertyName("performance")]
+    public PerformanceStatus? Performance { get; set; }
 }
