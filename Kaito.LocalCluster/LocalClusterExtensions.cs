@@ -1,4 +1,7 @@
 using System.Net;
+using Kaito.LocalCluster.Apis;
+using Kaito.LocalCluster.Resources;
+using Kaito.LocalCluster.Storage;
 using Kaito.ServiceDefaults;
 
 namespace Kaito.LocalCluster;
@@ -46,6 +49,12 @@ public static class LocalClusterExtensions
         builder.WebHost.ConfigureKestrel(kestrel =>
             kestrel.ConfigureHttpsDefaults(https => https.ServerCertificate = certificates.Server));
 
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<ResourceRegistry>();
+        builder.Services.AddSingleton<ClusterStore>();
+        builder.Services.AddSingleton<AdmissionWebhooks>();
+        builder.Services.AddSingleton<ResourceHandler>();
+        builder.Services.AddHostedService<ClusterBootstrap>();
         builder.Services.AddSingleton<LocalClusterTelemetry>();
         builder.Services.AddSingleton<ClusterCredentials>();
         builder.Services.AddSingleton<KubeconfigWriter>();

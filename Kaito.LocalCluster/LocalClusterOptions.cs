@@ -26,6 +26,9 @@ public sealed class LocalClusterOptions
     /// <summary>The cluster, context and user name written into the kubeconfig.</summary>
     public string ContextName { get; set; } = "kaito-local";
 
+    /// <summary>How many recent changes watches can resume from; older resource versions get 410 Gone.</summary>
+    public int WatchHistory { get; set; } = 10_000;
+
     /// <summary>The Kubernetes version LocalCluster reports; kubectl warns when its own is more than one minor away.</summary>
     public string KubernetesVersion { get; set; } = "v1.32.0";
 }

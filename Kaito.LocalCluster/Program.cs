@@ -13,5 +13,7 @@ var app = builder.Build();
 app.UseClusterAuthentication();
 app.MapDefaultEndpoints();
 app.MapDiscoveryApi();
+app.MapOpenApiV3();
+app.MapResourceApi();
 
 app.Run();

@@ -1,3 +1,5 @@
+using Kaito.LocalCluster.Storage;
+
 namespace Kaito.LocalCluster.Apis;
 
 /// <summary>
@@ -23,7 +25,7 @@ public static class AuthenticationMiddleware
                 return;
             }
 
-            await StatusResults.Unauthorized().ExecuteAsync(context);
+            await ResourceHandler.WriteAsync(context, 401, new ApiException(401, "Unauthorized", "Unauthorized").ToStatus());
         });
     }
 }

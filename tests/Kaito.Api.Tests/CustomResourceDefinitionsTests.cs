@@ -1,6 +1,7 @@
-using k8s.Models;
 using Kaito.Api.Crds;
 using Kaito.Api.Workspaces;
+using Kaito.Testing;
+using k8s.Models;
 
 namespace Kaito.Api.Tests;
 

@@ -1,8 +1,9 @@
 using System.Text.Json.Nodes;
-using k8s;
 using Kaito.Api.Serialization;
 using Kaito.Api.Validation;
 using Kaito.Api.Workspaces;
+using Kaito.Testing;
+using k8s;
 
 namespace Kaito.Api.Tests;
 

@@ -1,7 +1,8 @@
 using System.Text.Json.Nodes;
-using k8s.Models;
 using Kaito.Api.Serialization;
 using Kaito.Api.Workspaces;
+using Kaito.Testing;
+using k8s.Models;
 
 namespace Kaito.Api.Tests;
 

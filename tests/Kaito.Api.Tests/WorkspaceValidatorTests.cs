@@ -1,7 +1,8 @@
 using System.Text.Json.Nodes;
-using k8s.Models;
 using Kaito.Api.Validation;
 using Kaito.Api.Workspaces;
+using Kaito.Testing;
+using k8s.Models;
 using static Kaito.Api.Tests.WorkspaceBuilders;
 
 namespace Kaito.Api.Tests;

@@ -30,38 +30,3 @@ public sealed record VersionInfo(
             "1970-01-01T00:00:00Z", "dotnet" + Environment.Version, "dotnet", "linux/amd64");
     }
 }
-
-/// <summary>The body of <c>/api</c>.</summary>
-public sealed record ApiVersions(
-    [property: JsonPropertyName("versions")] IReadOnlyList<string> Versions,
-    [property: JsonPropertyName("serverAddressByClientCIDRs")] IReadOnlyList<ServerAddressByClientCidr> ServerAddresses)
-{
-    [JsonPropertyName("kind")]
-    public string Kind => "APIVersions";
-}
-
-public sealed record ServerAddressByClientCidr(
-    [property: JsonPropertyName("clientCIDR")] string ClientCidr,
-    [property: JsonPropertyName("serverAddress")] string ServerAddress);
-
-/// <summary>The body of <c>/api/v1</c> and <c>/apis/{group}/{version}</c>.</summary>
-public sealed record ApiResourceList(
-    [property: JsonPropertyName("groupVersion")] string GroupVersion,
-    [property: JsonPropertyName("resources")] IReadOnlyList<object> Resources)
-{
-    [JsonPropertyName("kind")]
-    public string Kind => "APIResourceList";
-
-    [JsonPropertyName("apiVersion")]
-    public string ApiVersion => "v1";
-}
-
-/// <summary>The body of <c>/apis</c>.</summary>
-public sealed record ApiGroupList([property: JsonPropertyName("groups")] IReadOnlyList<object> Groups)
-{
-    [JsonPropertyName("kind")]
-    public string Kind => "APIGroupList";
-
-    [JsonPropertyName("apiVersion")]
-    public string ApiVersion => "v1";
-}

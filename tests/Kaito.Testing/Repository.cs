@@ -1,11 +1,21 @@
-namespace Kaito.Api.Tests;
+namespace Kaito.Testing;
 
 /// <summary>Paths in the repository the tests run from.</summary>
-internal static class Repository
+public static class Repository
 {
     public static string Root { get; } = FindRoot();
 
     public static string PathOf(params string[] parts) => Path.Combine([Root, .. parts]);
+
+    /// <summary>A file in a project's build output, for the configuration the tests were built in.</summary>
+    public static string BuildOutput(string project, string file)
+    {
+        // tests/<project>/bin/<Configuration>/<framework>/
+        var framework = new DirectoryInfo(AppContext.BaseDirectory);
+        var configuration = framework.Parent!.Name;
+        var path = Path.Combine(Root, project, "bin", configuration, framework.Name, file);
+        return File.Exists(path) ? path : throw new FileNotFoundException($"{path} is missing; build the solution first.", path);
+    }
 
     private static string FindRoot()
     {

@@ -1,0 +1,183 @@
+using System.Collections.Concurrent;
+using System.Net.Http.Json;
+using System.Net.Security;
+using System.Security.Cryptography.X509Certificates;
+using System.Text.Json.Nodes;
+using Kaito.LocalCluster.Storage;
+
+namespace Kaito.LocalCluster.Apis;
+
+/// <summary>
+/// Honours ValidatingWebhookConfigurations: before a matching create or update, sends an AdmissionReview v1 to the
+/// webhook's URL (trusting its caBundle) and refuses the write with the webhook's message when it denies it. A webhook
+/// that cannot be reached fails the write unless its failurePolicy is Ignore.
+/// </summary>
+public sealed partial class AdmissionWebhooks(ClusterStore store, ILogger<AdmissionWebhooks> logger) : IDisposable
+{
+    private const string Configurations = "admissionregistration.k8s.io/validatingwebhookconfigurations";
+    private readonly ConcurrentDictionary<string, HttpClient> _clients = new();
+
+    public async Task ValidateAsync(ResourceRequest request, string operation, JsonObject item, JsonObject? old,
+        HttpContext context, CancellationToken cancellationToken)
+    {
+        foreach (var configuration in store.List(Configurations, null).Items)
+        {
+            foreach (var webhook in (configuration["webhooks"]?.AsArray() ?? []).Select(w => w!.AsObject()))
+            {
+                if (Applies(webhook, request, operation, item))
+                {
+                    await CallAsync(webhook, request, operation, item, old, context, cancellationToken);
+                }
+            }
+        }
+    }
+
+    private async Task CallAsync(JsonObject webhook, ResourceRequest request, string operation, JsonObject item, JsonObject? old,
+        HttpContext context, CancellationToken cancellationToken)
+    {
+        var name = (string?)webhook["name"] ?? "";
+        var ignoreFailures = (string?)webhook["failurePolicy"] == "Ignore";
+        var uid = Guid.NewGuid().ToString();
+        JsonObject? response;
+        try
+        {
+            var url = (string?)webhook["clientConfig"]?["url"]
+                ?? throw new InvalidOperationException("LocalCluster reaches webhooks by clientConfig.url only; it has no service network");
+            var client = _clients.GetOrAdd((string?)webhook["clientConfig"]?["caBundle"] ?? "", CreateClient);
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(TimeSpan.FromSeconds(JsonNumbers.ReadInt(webhook["timeoutSeconds"]) ?? 10));
+            using var reply = await client.PostAsJsonAsync(url, Review(uid, request, operation, item, old), timeout.Token);
+            reply.EnsureSuccessStatusCode();
+            response = (await reply.Content.ReadFromJsonAsync<JsonObject>(timeout.Token))?["response"]?.AsObject()
+                ?? throw new InvalidOperationException("the webhook answered without a response");
+        }
+        catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException or InvalidOperationException or System.Text.Json.JsonException
+                                       && !cancellationToken.IsCancellationRequested)
+        {
+            LogWebhookFailed(logger, name, ex.Message);
+            if (ignoreFailures)
+            {
+                return;
+            }
+
+            throw new ApiException(500, "InternalError", $"Internal error occurred: failed calling webhook \"{name}\": {ex.Message}");
+        }
+
+        foreach (var warning in (response["warnings"]?.AsArray() ?? []).Select(w => (string?)w))
+        {
+            context.Response.Headers.Append("Warning", $"299 - \"{warning?.Replace("\"", "\\\"", StringComparison.Ordinal)}\"");
+        }
+
+        if (response["allowed"]?.GetValue<bool>() != true)
+        {
+            var status = response["status"];
+            var code = JsonNumbers.ReadInt(status?["code"]) is > 0 and var c ? c : 400;
+            var message = (string?)status?["message"] ?? "";
+            throw new ApiException(code, ReasonFor(code), $"admission webhook \"{name}\" denied the request: {message}");
+        }
+    }
+
+    private static JsonObject Review(string uid, ResourceRequest request, string operation, JsonObject item, JsonObject? old)
+    {
+        var gvk = new JsonObject { ["group"] = request.Type.Group, ["version"] = request.Version, ["kind"] = request.Type.Kind };
+        var gvr = new JsonObject { ["group"] = request.Type.Group, ["version"] = request.Version, ["resource"] = request.Type.Plural };
+        var reviewed = item.DeepClone().AsObject();
+        reviewed["apiVersion"] = request.ApiVersion;
+        return new JsonObject
+        {
+            ["apiVersion"] = "admission.k8s.io/v1",
+            ["kind"] = "AdmissionReview",
+            ["request"] = new JsonObject
+            {
+                ["uid"] = uid,
+                ["kind"] = gvk,
+                ["resource"] = gvr,
+                ["requestKind"] = gvk.DeepClone(),
+                ["requestResource"] = gvr.DeepClone(),
+                ["subResource"] = request.Subresource,
+                ["name"] = (string?)item["metadata"]?["name"],
+                ["namespace"] = request.Namespace,
+                ["operation"] = operation,
+                ["userInfo"] = new JsonObject { ["username"] = "kaito-local-cluster-admin", ["groups"] = new JsonArray("system:masters", "system:authenticated") },
+                ["object"] = reviewed,
+                ["oldObject"] = old?.DeepClone(),
+                ["dryRun"] = false,
+            },
+        };
+    }
+
+    private static bool Applies(JsonObject webhook, ResourceRequest request, string operation, JsonObject item)
+    {
+        if (webhook["objectSelector"]?["matchLabels"] is JsonObject labels &&
+            labels.Any(l => (string?)item["metadata"]?["labels"]?[l.Key] != (string?)l.Value))
+        {
+            return false;
+        }
+
+        return (webhook["rules"]?.AsArray() ?? []).Any(rule =>
+            Contains(rule!["apiGroups"], request.Type.Group) &&
+            Contains(rule["apiVersions"], request.Version) &&
+            Contains(rule["operations"], operation) &&
+            (Contains(rule["resources"], request.Type.Plural) || request.Subresource is not null && Contains(rule["resources"], $"{request.Type.Plural}/{request.Subresource}")) &&
+            ((string?)rule["scope"] ?? "*") switch
+            {
+                "Namespaced" => request.Type.Namespaced,
+                "Cluster" => !request.Type.Namespaced,
+                _ => true,
+            });
+
+        static bool Contains(JsonNode? list, string value) =>
+            list?.AsArray().Any(v => (string?)v is "*" || (string?)v == value) == true;
+    }
+
+    private static HttpClient CreateClient(string caBundle)
+    {
+        var handler = new SocketsHttpHandler();
+        if (caBundle.Length > 0)
+        {
+            var authorities = new X509Certificate2Collection();
+            authorities.ImportFromPem(System.Text.Encoding.ASCII.GetString(Convert.FromBase64String(caBundle)));
+            handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
+            {
+                if (errors == SslPolicyErrors.None)
+                {
+                    return true;
+                }
+
+                if (certificate is null || (errors & SslPolicyErrors.RemoteCertificateNameMismatch) != 0)
+                {
+                    return false;
+                }
+
+                using var chain = new X509Chain();
+                chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+                chain.ChainPolicy.CustomTrustStore.AddRange(authorities);
+                chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+                return chain.Build(new X509Certificate2(certificate));
+            };
+        }
+
+        return new HttpClient(handler);
+    }
+
+    private static string ReasonFor(int code) => code switch
+    {
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "NotFound",
+        409 => "Conflict",
+        422 => "Invalid",
+        _ => "BadRequest",
+    };
+
+    public void Dispose()
+    {
+        foreach (var client in _clients.Values)
+        {
+            client.Dispose();
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Calling admission webhook {Webhook} failed: {Reason}")]
+    private static partial void LogWebhookFailed(ILogger logger, string webhook, string reason);
+}

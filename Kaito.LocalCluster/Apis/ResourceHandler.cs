@@ -1,0 +1,490 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Kaito.Api.Serialization;
+using Kaito.LocalCluster.Resources;
+using Kaito.LocalCluster.Storage;
+
+namespace Kaito.LocalCluster.Apis;
+
+/// <summary>
+/// Serves the resource endpoints: get, list, watch, create, update, patch, delete and deletecollection, with the
+/// status subresource, selectors, paging, Table output, schema defaulting and pruning, and admission webhooks.
+/// </summary>
+public sealed partial class ResourceHandler(
+    ClusterStore store,
+    ResourceRegistry registry,
+    AdmissionWebhooks admission,
+    TimeProvider clock,
+    ILogger<ResourceHandler> logger)
+{
+    private static readonly JsonSerializerOptions s_json = new() { WriteIndented = false };
+
+    public async Task HandleAsync(HttpContext context, string group, string version, string path)
+    {
+        try
+        {
+            var contentType = context.Request.ContentType ?? "";
+            if (contentType.StartsWith("application/vnd.kubernetes.protobuf", StringComparison.Ordinal))
+            {
+                throw ApiException.UnsupportedMediaType(contentType);
+            }
+
+            var request = ResourceRequest.Parse(registry, group, version, path);
+            var method = context.Request.Method;
+            var result = (method, request.Name, request.Subresource) switch
+            {
+                ("GET", null, _) when IsWatch(context) => await WatchAsync(context, request),
+                ("GET", null, _) => List(context, request),
+                ("GET", not null, null or "status") => Get(context, request),
+                ("POST", null, _) => await CreateAsync(context, request),
+                ("POST", not null, "binding") => await BindAsync(context, request),
+                ("PUT", not null, null or "status") => await ReplaceAsync(context, request),
+                ("PATCH", not null, null or "status") => await PatchAsync(context, request),
+                ("DELETE", not null, null) => await DeleteAsync(context, request),
+                ("DELETE", null, null) => DeleteCollection(context, request),
+                _ => throw ApiException.MethodNotAllowed($"the server does not allow this method on the requested resource"),
+            };
+
+            if (result is not null)
+            {
+                await WriteAsync(context, result.Value.Code, result.Value.Body);
+            }
+        }
+        catch (ApiException ex)
+        {
+            if (!context.Response.HasStarted)
+            {
+                await WriteAsync(context, ex.Code, ex.ToStatus());
+            }
+        }
+        catch (JsonException ex)
+        {
+            await WriteAsync(context, 400, ApiException.BadRequest($"the object provided is unrecognized: {ex.Message}").ToStatus());
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // An API server answers a bug with a Status, never with a stack trace (or the request's headers).
+            LogInternalError(logger, context.Request.Method, context.Request.Path, ex);
+            if (!context.Response.HasStarted)
+            {
+                await WriteAsync(context, 500, new ApiException(500, "InternalError", $"Internal error occurred: {ex.Message}").ToStatus());
+            }
+        }
+    }
+
+    private static bool IsWatch(HttpContext context) => context.Request.Query["watch"] is ["true" or "1"];
+
+    private (int Code, JsonNode Body)? Get(HttpContext context, ResourceRequest request)
+    {
+        var item = store.Get(request.Key) ?? throw ApiException.NotFound(request.Type.GroupResource, request.Name!);
+        var output = ForVersion(item, request);
+        return (200, Tables.IsRequested(context.Request.Headers.Accept)
+            ? Tables.Render(request.Type, request.Version, [output], (string?)item["metadata"]!["resourceVersion"], context.Request.Query["includeObject"], clock.GetUtcNow())
+            : output);
+    }
+
+    private (int Code, JsonNode Body)? List(HttpContext context, ResourceRequest request)
+    {
+        var query = context.Request.Query;
+        var labels = LabelSelector.Parse(query["labelSelector"]);
+        var fields = FieldSelector.Parse(query["fieldSelector"]);
+        var (items, revision) = store.List(request.Type.GroupResource, request.Namespace);
+        var matching = items.Where(i => labels.Matches(i) && fields.Matches(i)).ToList();
+
+        string? continueToken = null;
+        if (query["continue"] is [{ Length: > 0 } token])
+        {
+            var after = Encoding.UTF8.GetString(Convert.FromBase64String(token)).Split('\n');
+            revision = long.Parse(after[0], CultureInfo.InvariantCulture);
+            matching = matching.SkipWhile(i => string.CompareOrdinal(Position(i), after[1]) <= 0).ToList();
+        }
+
+        if (int.TryParse(query["limit"], CultureInfo.InvariantCulture, out var limit) && limit > 0 && matching.Count > limit)
+        {
+            matching = matching.Take(limit).ToList();
+            continueToken = Convert.ToBase64String(Encoding.UTF8.GetBytes($"{revision}\n{Position(matching[^1])}"));
+        }
+
+        var outputs = matching.Select(i => ForVersion(i, request)).ToList();
+        var resourceVersion = revision.ToString(CultureInfo.InvariantCulture);
+        if (Tables.IsRequested(context.Request.Headers.Accept))
+        {
+            return (200, Tables.Render(request.Type, request.Version, outputs, resourceVersion, query["includeObject"], clock.GetUtcNow(), continueToken));
+        }
+
+        var metadata = new JsonObject { ["resourceVersion"] = resourceVersion };
+        if (continueToken is not null)
+        {
+            metadata["continue"] = continueToken;
+        }
+
+        return (200, new JsonObject
+        {
+            ["kind"] = request.Type.Kind + "List",
+            ["apiVersion"] = request.ApiVersion,
+            ["metadata"] = metadata,
+            ["items"] = new JsonArray(outputs.Select(o => (JsonNode)o).ToArray()),
+        });
+
+        static string Position(JsonObject item) => $"{item["metadata"]?["namespace"]}/{item["metadata"]!["name"]}";
+    }
+
+    private async Task<(int Code, JsonNode Body)?> CreateAsync(HttpContext context, ResourceRequest request)
+    {
+        var item = await ReadObjectAsync(context);
+        PrepareWrite(context, request, item, isCreate: true);
+        var metadata = item["metadata"]!.AsObject();
+        if ((string?)metadata["name"] is null or "" && (string?)metadata["generateName"] is { Length: > 0 } prefix)
+        {
+            metadata["name"] = prefix + RandomSuffix();
+        }
+
+        if (request.Type.Namespaced && string.IsNullOrEmpty(request.Namespace))
+        {
+            throw new ApiException(404, "NotFound", "the server could not find the requested resource");
+        }
+
+        await admission.ValidateAsync(request, "CREATE", item, null, context, context.RequestAborted);
+        if (IsDryRun(context))
+        {
+            return (201, ForVersion(item, request));
+        }
+
+        var created = store.Create(request.Type, request.Namespace ?? "", item);
+        AfterWrite(request, created);
+        return (201, ForVersion(store.Get(request.Key with { Name = (string)created["metadata"]!["name"]! }) ?? created, request));
+    }
+
+    private async Task<(int Code, JsonNode Body)?> ReplaceAsync(HttpContext context, ResourceRequest request)
+    {
+        var item = await ReadObjectAsync(context);
+        if ((string?)item["metadata"]?["name"] is { } bodyName && bodyName != request.Name)
+        {
+            throw ApiException.BadRequest($"the name of the object ({bodyName}) does not match the name on the URL ({request.Name})");
+        }
+
+        item["metadata"]!["name"] = request.Name;
+        return await UpdateAsync(context, request, item);
+    }
+
+    private async Task<(int Code, JsonNode Body)?> UpdateAsync(HttpContext context, ResourceRequest request, JsonObject item)
+    {
+        var statusOnly = request.Subresource == "status";
+        var old = store.Get(request.Key) ?? throw ApiException.NotFound(request.Type.GroupResource, request.Name!);
+        PrepareWrite(context, request, item, isCreate: false);
+        if (!statusOnly)
+        {
+            await admission.ValidateAsync(request, "UPDATE", item, ForVersion(old, request), context, context.RequestAborted);
+        }
+
+        if (IsDryRun(context))
+        {
+            return (200, ForVersion(item, request));
+        }
+
+        var updated = store.Update(request.Type, request.Key, item, statusOnly);
+        AfterWrite(request, updated);
+        return (200, ForVersion(updated, request));
+    }
+
+    private async Task<(int Code, JsonNode Body)?> PatchAsync(HttpContext context, ResourceRequest request)
+    {
+        var contentType = context.Request.ContentType?.Split(';')[0].Trim() ?? "";
+        var body = await ReadBodyAsync(context);
+        for (var attempt = 0; ; attempt++)
+        {
+            var existing = store.Get(request.Key);
+            if (existing is null)
+            {
+                if (contentType != Patches.ApplyPatch)
+                {
+                    throw ApiException.NotFound(request.Type.GroupResource, request.Name!);
+                }
+
+                var applied = ParseApplyBody(body);
+                applied["metadata"] ??= new JsonObject();
+                applied["metadata"]!["name"] = request.Name;
+                PrepareWrite(context, request, applied, isCreate: true);
+                await admission.ValidateAsync(request, "CREATE", applied, null, context, context.RequestAborted);
+                var created = store.Create(request.Type, request.Namespace ?? "", applied);
+                AfterWrite(request, created);
+                return (201, ForVersion(created, request));
+            }
+
+            var current = ForVersion(existing, request);
+            JsonNode? patched = contentType switch
+            {
+                Patches.JsonPatch => Patches.ApplyJsonPatch(current, JsonNode.Parse(body) as JsonArray ?? throw ApiException.BadRequest("a json patch must be an array")),
+                Patches.MergePatch => Patches.ApplyMergePatch(current, JsonNode.Parse(body)),
+                Patches.StrategicMergePatch when request.Type.DefinedBy is not null =>
+                    throw new ApiException(415, "UnsupportedMediaType", "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml"),
+                Patches.StrategicMergePatch => Patches.ApplyStrategicMergePatch(current, JsonNode.Parse(body)),
+                Patches.ApplyPatch => Patches.ApplyStrategicMergePatch(current, ParseApplyBody(body)),
+                _ => throw ApiException.UnsupportedMediaType(contentType),
+            };
+
+            if (patched is not JsonObject patchedObject)
+            {
+                throw ApiException.BadRequest("the patch did not produce an object");
+            }
+
+            // A patch applies to what is stored now; the apiserver retries internally when a write raced it.
+            patchedObject["metadata"] ??= new JsonObject();
+            patchedObject["metadata"]!["resourceVersion"] = existing["metadata"]!["resourceVersion"]!.DeepClone();
+            try
+            {
+                return await UpdateAsync(context, request, patchedObject);
+            }
+            catch (ApiException ex) when (ex.Reason == "Conflict" && attempt < 5 && !HasPreconditionVersion(body))
+            {
+                LogPatchRetry(logger, request.Key, attempt + 1);
+            }
+        }
+    }
+
+    private async Task<(int Code, JsonNode Body)?> DeleteAsync(HttpContext context, ResourceRequest request)
+    {
+        if (request.Type.GroupResource == "/namespaces" && request.Name is "default" or "kube-system" or "kube-public")
+        {
+            throw new ApiException(403, "Forbidden", $"namespaces \"{request.Name}\" is forbidden: this namespace may not be deleted");
+        }
+
+        var policy = (string?)context.Request.Query["propagationPolicy"];
+        if (context.Request.ContentLength is > 0 || context.Request.Headers.TransferEncoding.Count > 0)
+        {
+            var options = JsonNode.Parse(await ReadBodyAsync(context)) as JsonObject;
+            policy ??= (string?)options?["propagationPolicy"];
+            if (options?["orphanDependents"]?.GetValue<bool>() == true)
+            {
+                policy ??= "Orphan";
+            }
+        }
+
+        if (IsDryRun(context))
+        {
+            return (200, ForVersion(store.Get(request.Key) ?? throw ApiException.NotFound(request.Type.GroupResource, request.Name!), request));
+        }
+
+        var deleted = store.Delete(request.Type, request.Key, policy);
+        AfterDelete(request, deleted);
+        return (200, ForVersion(deleted, request));
+    }
+
+    private (int Code, JsonNode Body)? DeleteCollection(HttpContext context, ResourceRequest request)
+    {
+        var labels = LabelSelector.Parse(context.Request.Query["labelSelector"]);
+        var fields = FieldSelector.Parse(context.Request.Query["fieldSelector"]);
+        var (items, _) = store.List(request.Type.GroupResource, request.Namespace);
+        var deleted = new JsonArray();
+        foreach (var item in items.Where(i => labels.Matches(i) && fields.Matches(i)))
+        {
+            var key = new ObjectKey(request.Type.GroupResource, ClusterStore.NamespaceOf(item) ?? "", (string)item["metadata"]!["name"]!);
+            try
+            {
+                var gone = store.Delete(request.Type, key, context.Request.Query["propagationPolicy"]);
+                AfterDelete(request with { Name = key.Name, Namespace = key.Namespace }, gone);
+                deleted.Add(ForVersion(gone, request));
+            }
+            catch (ApiException ex) when (ex.Code == 404)
+            {
+                // deleted meanwhile by garbage collection
+            }
+        }
+
+        return (200, new JsonObject
+        {
+            ["kind"] = request.Type.Kind + "List",
+            ["apiVersion"] = request.ApiVersion,
+            ["metadata"] = new JsonObject { ["resourceVersion"] = store.Revision.ToString(CultureInfo.InvariantCulture) },
+            ["items"] = deleted,
+        });
+    }
+
+    private async Task<(int Code, JsonNode Body)?> BindAsync(HttpContext context, ResourceRequest request)
+    {
+        if (request.Type.GroupResource != "/pods")
+        {
+            throw ApiException.MethodNotAllowed("binding is a pod subresource");
+        }
+
+        var binding = await ReadObjectAsync(context);
+        var node = (string?)binding["target"]?["name"] ?? throw ApiException.BadRequest("binding.target.name is required");
+        var pod = (store.Get(request.Key) ?? throw ApiException.NotFound("/pods", request.Name!)).DeepClone().AsObject();
+        if ((string?)pod["spec"]?["nodeName"] is { Length: > 0 } bound)
+        {
+            throw new ApiException(409, "Conflict", $"Operation cannot be fulfilled on pods/binding \"{request.Name}\": pod {request.Name} is already assigned to node \"{bound}\"");
+        }
+
+        pod["spec"]!["nodeName"] = node;
+        store.Update(request.Type, request.Key, pod, statusOnly: false);
+        return (201, new JsonObject { ["kind"] = "Status", ["apiVersion"] = "v1", ["metadata"] = new JsonObject(), ["status"] = "Success", ["code"] = 201 });
+    }
+
+    /// <summary>Checks kind and apiVersion, fills metadata, and for custom resources defaults and prunes by the schema.</summary>
+    private static void PrepareWrite(HttpContext context, ResourceRequest request, JsonObject item, bool isCreate)
+    {
+        var kind = (string?)item["kind"];
+        var apiVersion = (string?)item["apiVersion"];
+        if (kind is not null && kind != request.Type.Kind || apiVersion is not null && apiVersion != request.ApiVersion)
+        {
+            throw ApiException.BadRequest($"the API version in the data ({apiVersion}) does not match the expected API version ({request.ApiVersion})");
+        }
+
+        item["kind"] = request.Type.Kind;
+        item["apiVersion"] = request.Type.ApiVersionFor(request.Type.StorageVersion);
+        var metadata = item["metadata"] as JsonObject ?? throw ApiException.BadRequest("metadata is required");
+        if (request.Type.Namespaced && (string?)metadata["namespace"] is { Length: > 0 } bodyNamespace && bodyNamespace != request.Namespace)
+        {
+            throw ApiException.BadRequest("the namespace of the provided object does not match the namespace sent on the request");
+        }
+
+        if (request.Type.Schemas?.GetValueOrDefault(request.Version) is { } schema)
+        {
+            var (unknown, invalid) = StructuralSchema.Apply(item, schema);
+            var validation = (string?)context.Request.Query["fieldValidation"] ?? "Warn";
+            if (unknown.Count > 0 && validation == "Strict")
+            {
+                throw ApiException.BadRequest($"strict decoding error: {string.Join(", ", unknown.Select(u => $"unknown field \"{u}\""))}");
+            }
+
+            if (unknown.Count > 0 && validation == "Warn")
+            {
+                foreach (var field in unknown)
+                {
+                    context.Response.Headers.Append("Warning", $"299 - \"unknown field \\\"{field}\\\"\"");
+                }
+            }
+
+            if (invalid.Count > 0)
+            {
+                throw ApiException.Invalid(request.Type.Kind, (string?)metadata["name"] ?? "", string.Join(", ", invalid));
+            }
+        }
+
+        if (isCreate && (string?)metadata["name"] is { Length: > 0 } name && !IsValidName(request.Type, name))
+        {
+            throw ApiException.Invalid(request.Type.Kind, name, $"Invalid value: \"{name}\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character", "metadata.name");
+        }
+    }
+
+    /// <summary>Side effects of writes that a real cluster's controllers perform at once: CRDs become served.</summary>
+    private void AfterWrite(ResourceRequest request, JsonObject written)
+    {
+        if (request.Type.GroupResource != "apiextensions.k8s.io/customresourcedefinitions" || written["metadata"]?["deletionTimestamp"] is not null)
+        {
+            return;
+        }
+
+        registry.Register(written);
+        var established = written.DeepClone().AsObject();
+        var now = clock.GetUtcNow().UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+        established["status"] = new JsonObject
+        {
+            ["acceptedNames"] = written["spec"]!["names"]!.DeepClone(),
+            ["storedVersions"] = new JsonArray(written["spec"]!["versions"]!.AsArray()
+                .Where(v => v?["storage"]?.GetValue<bool>() == true).Select(v => (JsonNode?)(string)v!["name"]!).ToArray()),
+            ["conditions"] = new JsonArray(
+                Condition("NamesAccepted", "NoConflicts", "no conflicts found", now),
+                Condition("Established", "InitialNamesAccepted", "the initial names have been accepted", now)),
+        };
+        if (!JsonNode.DeepEquals(written["status"], established["status"]))
+        {
+            var key = new ObjectKey(request.Type.GroupResource, "", (string)written["metadata"]!["name"]!);
+            store.Update(request.Type, key, established, statusOnly: true);
+        }
+    }
+
+    private void AfterDelete(ResourceRequest request, JsonObject deleted)
+    {
+        if (request.Type.GroupResource != "apiextensions.k8s.io/customresourcedefinitions" || store.Get(request.Key) is not null)
+        {
+            return;
+        }
+
+        var name = (string)deleted["metadata"]!["name"]!;
+        if (registry.Types.FirstOrDefault(t => t.DefinedBy == name) is { } type)
+        {
+            foreach (var item in store.List(type.GroupResource, null).Items)
+            {
+                var key = new ObjectKey(type.GroupResource, ClusterStore.NamespaceOf(item) ?? "", (string)item["metadata"]!["name"]!);
+                store.Delete(type, key, "Background");
+            }
+        }
+
+        registry.Unregister(name);
+    }
+
+    private static JsonObject Condition(string type, string reason, string message, string now) => new()
+    {
+        ["type"] = type,
+        ["status"] = "True",
+        ["lastTransitionTime"] = now,
+        ["reason"] = reason,
+        ["message"] = message,
+    };
+
+    private static JsonObject ForVersion(JsonObject item, ResourceRequest request)
+    {
+        if ((string?)item["apiVersion"] == request.ApiVersion)
+        {
+            return item;
+        }
+
+        var copy = item.DeepClone().AsObject();
+        copy["apiVersion"] = request.ApiVersion;
+        return copy;
+    }
+
+    private static async Task<JsonObject> ReadObjectAsync(HttpContext context)
+    {
+        var body = await ReadBodyAsync(context);
+        var contentType = context.Request.ContentType ?? "";
+        var node = contentType.Contains("yaml", StringComparison.Ordinal) ? ParseApplyBody(body) : JsonNode.Parse(body);
+        return node as JsonObject ?? throw ApiException.BadRequest("the request body must be an object");
+    }
+
+    private static JsonObject ParseApplyBody(string body) =>
+        KaitoYaml.LoadAll(body, "request body") is [var single] ? single : throw ApiException.BadRequest("the request body must hold exactly one object");
+
+    private static async Task<string> ReadBodyAsync(HttpContext context)
+    {
+        using var reader = new StreamReader(context.Request.Body, Encoding.UTF8);
+        return await reader.ReadToEndAsync(context.RequestAborted);
+    }
+
+    private static bool HasPreconditionVersion(string body) => body.Contains("\"resourceVersion\"", StringComparison.Ordinal);
+
+    private static bool IsDryRun(HttpContext context) => context.Request.Query["dryRun"] is ["All"];
+
+    private static bool IsValidName(ResourceType type, string name) =>
+        type.GroupResource is "/namespaces" or "/services"
+            ? Kaito.Api.Validation.KubernetesNames.IsDns1123Label(name)
+            : Kaito.Api.Validation.KubernetesNames.IsDns1123Subdomain(name);
+
+    private static string RandomSuffix()
+    {
+        const string Alphabet = "bcdfghjklmnpqrstvwxz2456789";
+        return string.Create(5, 0, (span, _) =>
+        {
+            for (var i = 0; i < span.Length; i++)
+            {
+                span[i] = Alphabet[System.Security.Cryptography.RandomNumberGenerator.GetInt32(Alphabet.Length)];
+            }
+        });
+    }
+
+    internal static async Task WriteAsync(HttpContext context, int code, JsonNode body)
+    {
+        context.Response.StatusCode = code;
+        context.Response.ContentType = "application/json";
+        await context.Response.WriteAsync(body.ToJsonString(s_json), context.RequestAborted);
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "{Method} {Path} failed")]
+    private static partial void LogInternalError(ILogger logger, string method, PathString path, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Patch of {Key} raced another write; retrying ({Attempt})")]
+    private static partial void LogPatchRetry(ILogger logger, ObjectKey key, int attempt);
+}

@@ -1,0 +1,146 @@
+using System.Diagnostics;
+using Kaito.Testing;
+
+namespace Kaito.LocalCluster.Tests;
+
+/// <summary>The real kubectl against LocalCluster, with the brief's quick start and Kaito's CRDs.</summary>
+public sealed class KubectlTests(LocalClusterFixture fixture) : IClassFixture<LocalClusterFixture>
+{
+    private readonly Kubectl _kubectl = fixture.Cluster.Kubectl;
+    private static readonly string s_quickStart = Repository.PathOf("examples", "fine-tuning", "kaito_workspace_tuning_phi_3.yaml");
+
+    [Fact]
+    public async Task TheQuickStartAppliesAndGetWorkspacePrintsTheCrdColumns()
+    {
+        var applied = await _kubectl.RunAsync("apply", "-f", s_quickStart, "-n", "quick-start-1");
+        Assert.Contains("namespaces \"quick-start-1\" not found", applied.Error, StringComparison.Ordinal);
+        (await _kubectl.RunAsync("create", "namespace", "quick-start-1", "--dry-run=client", "-o", "yaml")).EnsureSuccess();
+        await CreateNamespaceAsync("quick-start-1");
+
+        applied = (await _kubectl.RunAsync("apply", "-f", s_quickStart, "-n", "quick-start-1")).EnsureSuccess();
+        var again = (await _kubectl.RunAsync("apply", "-f", s_quickStart, "-n", "quick-start-1")).EnsureSuccess();
+        var table = (await _kubectl.RunAsync("get", "workspace", "-n", "quick-start-1")).EnsureSuccess();
+        var wide = (await _kubectl.RunAsync("get", "wk", "-n", "quick-start-1", "-o", "wide")).EnsureSuccess();
+
+        Assert.Equal("workspace.kaito.sh/workspace-tuning-phi-3 created\n", applied.Output);
+        Assert.Equal("workspace.kaito.sh/workspace-tuning-phi-3 unchanged\n", again.Output);
+        var header = table.Output.Split('\n')[0].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(["NAME", "INSTANCE", "RESOURCEREADY", "INFERENCEREADY", "JOBSTARTED", "WORKSPACEREADY", "STATE", "AGE"], header);
+        Assert.StartsWith("workspace-tuning-phi-3   Standard_NC6s_v3", table.Output.Split('\n')[1], StringComparison.Ordinal);
+        Assert.Contains("TARGETNODECOUNT   WORKSPACESUCCEEDED", wide.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task GetAsYamlShowsTheStoredObjectWithItsMetadata()
+    {
+        await CreateNamespaceAsync("yaml-view");
+        (await _kubectl.RunAsync("apply", "-f", s_quickStart, "-n", "yaml-view")).EnsureSuccess();
+
+        var yaml = (await _kubectl.RunAsync("get", "wk", "workspace-tuning-phi-3", "-n", "yaml-view", "-o", "yaml")).EnsureSuccess().Output;
+        var alpha = (await _kubectl.RunAsync("get", "workspaces.v1alpha1.kaito.sh", "workspace-tuning-phi-3", "-n", "yaml-view",
+            "-o", "jsonpath={.apiVersion} {.tuning.method} {.resource.count}")).EnsureSuccess().Output;
+
+        Assert.Contains("apiVersion: kaito.sh/v1beta1", yaml, StringComparison.Ordinal);
+        Assert.Contains("uid: ", yaml, StringComparison.Ordinal);
+        Assert.Contains("resourceVersion: ", yaml, StringComparison.Ordinal);
+        Assert.Contains("generation: 1", yaml, StringComparison.Ordinal);
+        Assert.Contains("imagePushSecret: ACR_REGISTRY_SECRET_HERE", yaml, StringComparison.Ordinal);
+        Assert.Equal("kaito.sh/v1alpha1 qlora 1", alpha);
+    }
+
+    [Fact]
+    public async Task PatchAndLabelChangeTheObjectAndGenerationFollowsTheSpecOnly()
+    {
+        await CreateNamespaceAsync("patching");
+        (await _kubectl.RunAsync("apply", "-f", s_quickStart, "-n", "patching")).EnsureSuccess();
+
+        (await _kubectl.RunAsync("label", "wk", "workspace-tuning-phi-3", "team=ml", "-n", "patching")).EnsureSuccess();
+        var afterLabel = await JsonPathAsync("patching", "{.metadata.generation}");
+        (await _kubectl.RunAsync("patch", "wk", "workspace-tuning-phi-3", "-n", "patching", "--type", "merge",
+            "-p", "{\"tuning\":{\"output\":{\"image\":\"registry.example.com/adapter:0.0.2\"}}}")).EnsureSuccess();
+
+        Assert.Equal("1", afterLabel);
+        Assert.Equal("2 ml registry.example.com/adapter:0.0.2",
+            await JsonPathAsync("patching", "{.metadata.generation} {.metadata.labels.team} {.tuning.output.image}"));
+    }
+
+    [Fact]
+    public async Task AnUnknownFieldIsRefusedByStrictFieldValidation()
+    {
+        await CreateNamespaceAsync("strict");
+        var manifest = File.ReadAllText(s_quickStart).Replace("  method: qlora", "  method: qlora\n  epochs: 3", StringComparison.Ordinal);
+
+        var result = await _kubectl.RunAsync(["apply", "-n", "strict", "-f", "-"], manifest, TimeSpan.FromSeconds(60));
+
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains("unknown field \"tuning.epochs\"", result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task DeleteWaitsWhileAFinalizerIsPresentAndGetWatchSeesEveryChange()
+    {
+        await CreateNamespaceAsync("deleting");
+        (await _kubectl.RunAsync("apply", "-f", s_quickStart, "-n", "deleting")).EnsureSuccess();
+        (await _kubectl.RunAsync("patch", "wk", "workspace-tuning-phi-3", "-n", "deleting", "--type", "merge",
+            "-p", "{\"metadata\":{\"finalizers\":[\"workspace.finalizer.kaito.sh\"]}}")).EnsureSuccess();
+        using var watch = _kubectl.Start("get", "wk", "-n", "deleting", "-w", "--output-watch-events");
+        var watched = watch.StandardOutput.ReadToEndAsync();
+
+        var delete = _kubectl.RunAsync(["delete", "wk", "workspace-tuning-phi-3", "-n", "deleting"], null, TimeSpan.FromSeconds(60));
+        await Task.Delay(1500);
+        var stillThere = await JsonPathAsync("deleting", "{.metadata.deletionTimestamp}");
+        Assert.False(delete.IsCompleted, "kubectl delete returned while the finalizer was present");
+        (await _kubectl.RunAsync("patch", "wk", "workspace-tuning-phi-3", "-n", "deleting", "--type", "json",
+            "-p", "[{\"op\":\"remove\",\"path\":\"/metadata/finalizers\"}]")).EnsureSuccess();
+        var deleted = (await delete).EnsureSuccess();
+        await Task.Delay(500);
+        watch.Kill();
+        var events = await watched;
+
+        Assert.NotEmpty(stillThere);
+        Assert.Equal("workspace.kaito.sh \"workspace-tuning-phi-3\" deleted\n", deleted.Output);
+        var kinds = events.Split('\n', StringSplitOptions.RemoveEmptyEntries).Skip(1).Select(l => l.Split(' ')[0]).ToList();
+        // Removing the last finalizer deletes without writing the update first, as the API server does.
+        Assert.Equal(["ADDED", "MODIFIED", "DELETED"], kinds);
+        Assert.Equal("", (await _kubectl.RunAsync("get", "wk", "-n", "deleting", "-o", "name")).EnsureSuccess().Output);
+    }
+
+    [Fact]
+    public async Task WaitForConditionReturnsOnceTheStatusSaysSo()
+    {
+        await CreateNamespaceAsync("waiting");
+        (await _kubectl.RunAsync("apply", "-f", Repository.PathOf("examples", "inference", "kaito_workspace_phi_4_mini.yaml"), "-n", "waiting")).EnsureSuccess();
+        var clock = Stopwatch.StartNew();
+        var wait = _kubectl.RunAsync(["wait", "--for=condition=WorkspaceReady", "wk/workspace-phi-4-mini", "-n", "waiting", "--timeout=30s"], null, TimeSpan.FromSeconds(60));
+        await Task.Delay(1000);
+
+        (await _kubectl.RunAsync("patch", "wk", "workspace-phi-4-mini", "-n", "waiting", "--subresource=status", "--type", "merge", "-p",
+            "{\"status\":{\"state\":\"Ready\",\"conditions\":[{\"type\":\"WorkspaceReady\",\"status\":\"True\",\"reason\":\"InferenceReady\",\"message\":\"serving\",\"lastTransitionTime\":\"2026-01-01T00:00:00Z\"}]}}"))
+            .EnsureSuccess();
+        var result = (await wait).EnsureSuccess();
+
+        Assert.Equal("workspace.kaito.sh/workspace-phi-4-mini condition met\n", result.Output);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(25));
+        var row = (await _kubectl.RunAsync("get", "wk", "-n", "waiting", "--no-headers")).EnsureSuccess().Output;
+        Assert.Matches(@"^workspace-phi-4-mini\s+Standard_NC24ads_A100_v4\s+True\s+Ready\s+\d+s\n$", row);
+    }
+
+    [Fact]
+    public async Task ApiResourcesAndExplainKnowTheWorkspace()
+    {
+        var resources = (await _kubectl.RunAsync("api-resources", "--api-group=kaito.sh")).EnsureSuccess().Output;
+        var explain = (await _kubectl.RunAsync("explain", "workspace.tuning.method")).EnsureSuccess().Output;
+
+        Assert.Matches(@"workspaces\s+wk,wks\s+kaito.sh/v1beta1\s+true\s+Workspace", resources);
+        Assert.Contains("The tuning method: lora or qlora (case-insensitive). Immutable.", explain, StringComparison.Ordinal);
+    }
+
+    private async Task CreateNamespaceAsync(string name)
+    {
+        var manifest = $"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {name}\n";
+        (await _kubectl.RunAsync(["apply", "-f", "-"], manifest, TimeSpan.FromSeconds(60))).EnsureSuccess();
+    }
+
+    private async Task<string> JsonPathAsync(string ns, string path) =>
+        (await _kubectl.RunAsync("get", "wk", "workspace-tuning-phi-3", "-n", ns, "-o", $"jsonpath={path}")).EnsureSuccess().Output;
+}

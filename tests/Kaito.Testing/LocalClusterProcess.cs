@@ -1,0 +1,90 @@
+using System.Diagnostics;
+using k8s;
+
+namespace Kaito.Testing;
+
+/// <summary>
+/// Kaito.LocalCluster started as its own process on a free port, as users and the AppHost run it; tests reach it over
+/// HTTPS through the kubeconfig it writes, with KubernetesClient and kubectl.
+/// </summary>
+public sealed class LocalClusterProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly string _folder;
+
+    private LocalClusterProcess(Process process, string folder, string kubeconfig)
+    {
+        _process = process;
+        _folder = folder;
+        Kubeconfig = kubeconfig;
+        Client = new Kubernetes(KubernetesClientConfiguration.BuildConfigFromConfigFile(kubeconfig));
+        Kubectl = new Kubectl(kubeconfig);
+    }
+
+    public string Kubeconfig { get; }
+
+    public IKubernetes Client { get; }
+
+    public Kubectl Kubectl { get; }
+
+    /// <summary>Starts LocalCluster with extra command-line arguments and waits for its kubeconfig to appear.</summary>
+    public static async Task<LocalClusterProcess> StartAsync(params string[] arguments)
+    {
+        var folder = Path.Combine(Path.GetTempPath(), $"kaito-local-cluster-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(folder);
+        var kubeconfig = Path.Combine(folder, "kubeconfig");
+        var info = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = folder,
+        };
+        info.ArgumentList.Add(Repository.BuildOutput("Kaito.LocalCluster", "Kaito.LocalCluster.dll"));
+        foreach (var argument in new[] { "--port", "0", "--kubeconfig", kubeconfig }.Concat(arguments))
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        info.Environment["Logging__LogLevel__Default"] = "Warning";
+        var process = Process.Start(info) ?? throw new InvalidOperationException("Kaito.LocalCluster did not start");
+        var log = new System.Text.StringBuilder();
+        process.OutputDataReceived += (_, e) => { lock (log) { log.AppendLine(e.Data); } };
+        process.ErrorDataReceived += (_, e) => { lock (log) { log.AppendLine(e.Data); } };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+
+        var deadline = Stopwatch.StartNew();
+        while (!File.Exists(kubeconfig))
+        {
+            if (process.HasExited || deadline.Elapsed > TimeSpan.FromSeconds(60))
+            {
+                process.Kill(entireProcessTree: true);
+                throw new InvalidOperationException($"Kaito.LocalCluster did not write its kubeconfig: {log}");
+            }
+
+            await Task.Delay(50);
+        }
+
+        return new LocalClusterProcess(process, folder, kubeconfig);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Client.Dispose();
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+
+        _process.Dispose();
+        try
+        {
+            Directory.Delete(_folder, recursive: true);
+        }
+        catch (IOException)
+        {
+            // a file still held by the dying process; the temp folder is cleaned up later
+        }
+    }
+}
