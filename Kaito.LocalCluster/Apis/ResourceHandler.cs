@@ -125,7 +125,7 @@ public sealed partial class ResourceHandler(
             ["kind"] = request.Type.Kind + "List",
             ["apiVersion"] = request.ApiVersion,
             ["metadata"] = metadata,
-            ["items"] = new JsonArray(outputs.Select(o => (JsonNode)o).ToArray()),
+            ["items"] = new JsonArray(outputs.Select(o => o.DeepClone()).ToArray()),
         });
 
         static string Position(JsonObject item) => $"{item["metadata"]?["namespace"]}/{item["metadata"]!["name"]}";
@@ -285,7 +285,7 @@ public sealed partial class ResourceHandler(
             {
                 var gone = store.Delete(request.Type, key, context.Request.Query["propagationPolicy"]);
                 AfterDelete(request with { Name = key.Name, Namespace = key.Namespace }, gone);
-                deleted.Add(ForVersion(gone, request));
+                deleted.Add(ForVersion(gone, request).DeepClone());
             }
             catch (ApiException ex) when (ex.Code == 404)
             {

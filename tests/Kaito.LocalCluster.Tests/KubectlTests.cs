@@ -84,7 +84,21 @@ public sealed class KubectlTests(LocalClusterFixture fixture) : IClassFixture<Lo
         (await _kubectl.RunAsync("patch", "wk", "workspace-tuning-phi-3", "-n", "deleting", "--type", "merge",
             "-p", "{\"metadata\":{\"finalizers\":[\"workspace.finalizer.kaito.sh\"]}}")).EnsureSuccess();
         using var watch = _kubectl.Start("get", "wk", "-n", "deleting", "-w", "--output-watch-events");
-        var watched = watch.StandardOutput.ReadToEndAsync();
+        var lines = new List<string>();
+        var watched = Task.Run(async () =>
+        {
+            while (await watch.StandardOutput.ReadLineAsync() is { } line)
+            {
+                lock (lines)
+                {
+                    lines.Add(line);
+                }
+            }
+        });
+        for (var wait = Stopwatch.StartNew(); !Contains(lines, "ADDED") && wait.Elapsed < TimeSpan.FromSeconds(20);)
+        {
+            await Task.Delay(50);
+        }
 
         var delete = _kubectl.RunAsync(["delete", "wk", "workspace-tuning-phi-3", "-n", "deleting"], null, TimeSpan.FromSeconds(60));
         await Task.Delay(1500);
@@ -95,11 +109,11 @@ public sealed class KubectlTests(LocalClusterFixture fixture) : IClassFixture<Lo
         var deleted = (await delete).EnsureSuccess();
         await Task.Delay(500);
         watch.Kill();
-        var events = await watched;
+        await watched;
 
         Assert.NotEmpty(stillThere);
         Assert.Equal("workspace.kaito.sh \"workspace-tuning-phi-3\" deleted\n", deleted.Output);
-        var kinds = events.Split('\n', StringSplitOptions.RemoveEmptyEntries).Skip(1).Select(l => l.Split(' ')[0]).ToList();
+        var kinds = lines.Skip(1).Select(l => l.Split(' ')[0]).ToList();
         // Removing the last finalizer deletes without writing the update first, as the API server does.
         Assert.Equal(["ADDED", "MODIFIED", "DELETED"], kinds);
         Assert.Equal("", (await _kubectl.RunAsync("get", "wk", "-n", "deleting", "-o", "name")).EnsureSuccess().Output);
@@ -133,6 +147,14 @@ public sealed class KubectlTests(LocalClusterFixture fixture) : IClassFixture<Lo
 
         Assert.Matches(@"workspaces\s+wk,wks\s+kaito.sh/v1beta1\s+true\s+Workspace", resources);
         Assert.Contains("The tuning method: lora or qlora (case-insensitive). Immutable.", explain, StringComparison.Ordinal);
+    }
+
+    private static bool Contains(List<string> lines, string text)
+    {
+        lock (lines)
+        {
+            return lines.Any(l => l.StartsWith(text, StringComparison.Ordinal));
+        }
     }
 
     private async Task CreateNamespaceAsync(string name)

@@ -1,0 +1,101 @@
+using System.Globalization;
+using System.Text.Json;
+using k8s;
+using k8s.Autorest;
+using k8s.Models;
+using Kaito.Testing;
+
+namespace Kaito.LocalCluster.Tests;
+
+/// <summary>Watch semantics: every change in order, resumption from a retained version, and 410 Gone past the window.</summary>
+public sealed class WatchTests
+{
+    [Fact]
+    public async Task AThousandCreatesWhileAWatchIsOpenAreAllSeenInOrder()
+    {
+        await using var cluster = await LocalClusterProcess.StartAsync();
+        var client = cluster.Client;
+        var list = await client.CoreV1.ListNamespacedConfigMapAsync("default");
+        var seen = new List<(string Name, long Revision)>();
+        using var cancel = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        var watching = Task.Run(async () =>
+        {
+            await foreach (var (type, item) in client.CoreV1.WatchListNamespacedConfigMapAsync(
+                               "default", resourceVersion: list.Metadata.ResourceVersion, cancellationToken: cancel.Token))
+            {
+                if (type == WatchEventType.Added)
+                {
+                    seen.Add((item.Metadata.Name, long.Parse(item.Metadata.ResourceVersion, CultureInfo.InvariantCulture)));
+                    if (seen.Count == 1000)
+                    {
+                        return;
+                    }
+                }
+            }
+        }, cancel.Token);
+
+        var names = Enumerable.Range(0, 1000).Select(i => $"map-{i:D4}").ToList();
+        foreach (var batch in names.Chunk(50))
+        {
+            await Task.WhenAll(batch.Select(name => client.CoreV1.CreateNamespacedConfigMapAsync(
+                new V1ConfigMap { Metadata = new V1ObjectMeta { Name = name } }, "default", cancellationToken: cancel.Token)));
+        }
+
+        await watching;
+        Assert.Equal(names.Order(), seen.Select(s => s.Name).Order());
+        Assert.Equal(seen.Select(s => s.Revision).Order(), seen.Select(s => s.Revision));
+    }
+
+    [Fact]
+    public async Task ResumingFromARetainedVersionMissesNothingAndAnExpiredOneIsGone()
+    {
+        await using var cluster = await LocalClusterProcess.StartAsync("--LocalCluster:WatchHistory=50");
+        var client = cluster.Client;
+        var start = (await client.CoreV1.ListNamespacedConfigMapAsync("default")).Metadata.ResourceVersion;
+        foreach (var i in Enumerable.Range(0, 20))
+        {
+            await client.CoreV1.CreateNamespacedConfigMapAsync(new V1ConfigMap { Metadata = new V1ObjectMeta { Name = $"r-{i:D2}" } }, "default");
+        }
+
+        var resumed = new List<string>();
+        using (var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(30)))
+        {
+            await foreach (var (_, item) in client.CoreV1.WatchListNamespacedConfigMapAsync("default", resourceVersion: start, cancellationToken: cancel.Token))
+            {
+                resumed.Add(item.Metadata.Name);
+                if (resumed.Count == 20)
+                {
+                    break;
+                }
+            }
+        }
+
+        foreach (var i in Enumerable.Range(20, 100))
+        {
+            await client.CoreV1.CreateNamespacedConfigMapAsync(new V1ConfigMap { Metadata = new V1ObjectMeta { Name = $"r-{i:D3}" } }, "default");
+        }
+
+        var gone = await ReadFirstWatchLineAsync(cluster, start);
+
+        Assert.Equal(Enumerable.Range(0, 20).Select(i => $"r-{i:D2}"), resumed);
+        Assert.Equal("ERROR", gone.GetProperty("type").GetString());
+        Assert.Equal(410, gone.GetProperty("object").GetProperty("code").GetInt32());
+        Assert.Equal("Expired", gone.GetProperty("object").GetProperty("reason").GetString());
+    }
+
+    /// <summary>The raw first line of a watch (KubernetesClient turns a 410 into an exception without the body).</summary>
+    private static async Task<JsonElement> ReadFirstWatchLineAsync(LocalClusterProcess cluster, string resourceVersion)
+    {
+        try
+        {
+            using var response = await cluster.Client.CoreV1.ListNamespacedConfigMapWithHttpMessagesAsync(
+                "default", resourceVersion: resourceVersion, watch: true);
+            using var reader = new StreamReader(await response.Response.Content.ReadAsStreamAsync());
+            return JsonDocument.Parse((await reader.ReadLineAsync())!).RootElement.Clone();
+        }
+        catch (HttpOperationException ex)
+        {
+            return JsonDocument.Parse($$"""{"type":"ERROR","object":{{ex.Response.Content}}}""").RootElement.Clone();
+        }
+    }
+}
