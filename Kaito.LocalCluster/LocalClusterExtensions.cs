@@ -1,6 +1,7 @@
 using System.Net;
 using Kaito.LocalCluster.Apis;
 using Kaito.LocalCluster.Resources;
+using Kaito.LocalCluster.Simulation;
 using Kaito.LocalCluster.Storage;
 using Kaito.ServiceDefaults;
 
@@ -12,6 +13,7 @@ public static class LocalClusterExtensions
     {
         ["--port"] = $"{LocalClusterOptions.SectionName}:{nameof(LocalClusterOptions.Port)}",
         ["--kubeconfig"] = $"{LocalClusterOptions.SectionName}:{nameof(LocalClusterOptions.Kubeconfig)}",
+        ["--gpu-nodes"] = $"{SimulationOptions.SectionName}:{nameof(SimulationOptions.NodesFile)}",
     };
 
     /// <summary>Adds the command line with LocalCluster's switches (<c>--port</c>, <c>--kubeconfig</c>) mapped.</summary>
@@ -55,6 +57,11 @@ public static class LocalClusterExtensions
         builder.Services.AddSingleton<AdmissionWebhooks>();
         builder.Services.AddSingleton<ResourceHandler>();
         builder.Services.AddHostedService<ClusterBootstrap>();
+        builder.Services.AddOptions<SimulationOptions>()
+            .Bind(builder.Configuration.GetSection(SimulationOptions.SectionName))
+            .Validate(o => o.NodesFile is null || File.Exists(o.NodesFile), "LocalCluster:Simulation:NodesFile (--gpu-nodes) names a file that does not exist.")
+            .ValidateOnStart();
+        builder.Services.AddHostedService<ClusterSimulation>();
         builder.Services.AddSingleton<LocalClusterTelemetry>();
         builder.Services.AddSingleton<ClusterCredentials>();
         builder.Services.AddSingleton<KubeconfigWriter>();

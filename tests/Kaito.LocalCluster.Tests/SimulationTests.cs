@@ -1,0 +1,237 @@
+using System.Diagnostics;
+using k8s;
+using k8s.Models;
+using Kaito.Testing;
+
+namespace Kaito.LocalCluster.Tests;
+
+/// <summary>What LocalCluster's simulated kubelet, scheduler and workload controllers do, seen through the API.</summary>
+public sealed class SimulationTests : IAsyncLifetime
+{
+    private LocalClusterProcess _cluster = null!;
+
+    private IKubernetes Client => _cluster.Client;
+
+    public async Task InitializeAsync() => _cluster = await LocalClusterProcess.StartAsync();
+
+    public async Task DisposeAsync() => await _cluster.DisposeAsync();
+
+    [Fact]
+    public async Task AGpuStatefulSetIsUnschedulableUntilAMatchingGpuNodeExistsThenRunsAndIsReady()
+    {
+        await Client.AppsV1.CreateNamespacedStatefulSetAsync(GpuStatefulSet("phi"), "default");
+
+        var pending = await EventuallyAsync(async () =>
+        {
+            var pod = await Client.CoreV1.ReadNamespacedPodAsync("phi-0", "default");
+            return pod.Status?.Conditions?.FirstOrDefault(c => c.Type == "PodScheduled" && c.Reason == "Unschedulable");
+        });
+        await Client.CoreV1.CreateNodeAsync(CpuNode("cpu-1"));
+        await Task.Delay(500);
+        var stillPending = await Client.CoreV1.ReadNamespacedPodAsync("phi-0", "default");
+        await Client.CoreV1.CreateNodeAsync(GpuNode("gpu-1"));
+        var set = await EventuallyAsync(async () =>
+        {
+            var current = await Client.AppsV1.ReadNamespacedStatefulSetAsync("phi", "default");
+            return current.Status?.ReadyReplicas == 1 ? current : null;
+        });
+        var pod = await Client.CoreV1.ReadNamespacedPodAsync("phi-0", "default");
+        var events = await Client.CoreV1.ListNamespacedEventAsync("default", fieldSelector: "involvedObject.name=phi-0,reason=FailedScheduling");
+
+        Assert.Equal("PodScheduled", pending.Type);
+        Assert.Equal("False", pending.Status);
+        Assert.Equal("0/0 nodes are available: no nodes available to schedule pods.", pending.Message);
+        Assert.Null(stillPending.Spec.NodeName);
+        Assert.Contains("1 node(s) didn't match Pod's node affinity/selector", stillPending.Status.Conditions.Single(c => c.Type == "PodScheduled").Message, StringComparison.Ordinal);
+        Assert.Equal("gpu-1", pod.Spec.NodeName);
+        Assert.Equal("Running", pod.Status.Phase);
+        Assert.Equal("0", pod.Metadata.Labels["apps.kubernetes.io/pod-index"]);
+        Assert.Equal("phi-0", pod.Metadata.Labels["statefulset.kubernetes.io/pod-name"]);
+        Assert.Equal(1, set.Status.Replicas);
+        Assert.NotEmpty(events.Items);
+    }
+
+    [Fact]
+    public async Task AnUntoleratedTaintAndTooFewGpusKeepAPodPending()
+    {
+        await Client.CoreV1.CreateNodeAsync(GpuNode("gpu-1"));
+        var set = GpuStatefulSet("greedy");
+        set.Spec.Template.Spec.Tolerations = [];
+        await Client.AppsV1.CreateNamespacedStatefulSetAsync(set, "default");
+        var hungry = GpuStatefulSet("hungry");
+        hungry.Spec.Template.Spec.Containers[0].Resources.Limits["nvidia.com/gpu"] = new ResourceQuantity("2");
+        await Client.AppsV1.CreateNamespacedStatefulSetAsync(hungry, "default");
+
+        var taint = await UnschedulableMessageAsync("greedy-0");
+        var gpus = await UnschedulableMessageAsync("hungry-0");
+
+        Assert.Equal("0/1 nodes are available: 1 node(s) had untolerated taint {sku: gpu}.", taint);
+        Assert.Equal("0/1 nodes are available: 1 Insufficient nvidia.com/gpu.", gpus);
+    }
+
+    [Fact]
+    public async Task AJobSucceedsOrFailsAsTold()
+    {
+        await Client.CoreV1.CreateNodeAsync(CpuNode("cpu-1"));
+        await Client.BatchV1.CreateNamespacedJobAsync(Job("works", outcome: null), "default");
+        await Client.BatchV1.CreateNamespacedJobAsync(Job("breaks", outcome: "Failed"), "default");
+
+        var works = await EventuallyAsync(async () => (await Client.BatchV1.ReadNamespacedJobAsync("works", "default")) is { Status.Succeeded: 1 } j ? j : null);
+        var breaks = await EventuallyAsync(async () => (await Client.BatchV1.ReadNamespacedJobAsync("breaks", "default")) is { Status.Failed: 2 } j
+            && j.Status.Conditions?.Any(c => c.Type == "Failed") == true ? j : null);
+        var failedPod = (await Client.CoreV1.ListNamespacedPodAsync("default", labelSelector: "job-name=breaks")).Items[0];
+
+        Assert.Contains(works.Status.Conditions, c => c.Type == "Complete" && c.Status == "True");
+        Assert.NotNull(works.Status.CompletionTime);
+        Assert.Contains(breaks.Status.Conditions, c => c.Type == "Failed" && c.Reason == "BackoffLimitExceeded");
+        Assert.Equal("out of memory", failedPod.Status.ContainerStatuses[0].State.Terminated.Message);
+    }
+
+    [Fact]
+    public async Task AServiceGetsAClusterIpAndEndpointsForReadyPods()
+    {
+        await Client.CoreV1.CreateNodeAsync(CpuNode("cpu-1"));
+        await Client.AppsV1.CreateNamespacedDeploymentAsync(new V1Deployment
+        {
+            Metadata = new V1ObjectMeta { Name = "web" },
+            Spec = new V1DeploymentSpec
+            {
+                Replicas = 2,
+                Selector = new V1LabelSelector { MatchLabels = new Dictionary<string, string> { ["app"] = "web" } },
+                Template = new V1PodTemplateSpec
+                {
+                    Metadata = new V1ObjectMeta { Labels = new Dictionary<string, string> { ["app"] = "web" } },
+                    Spec = new V1PodSpec { Containers = [new V1Container { Name = "web", Image = "web:1" }] },
+                },
+            },
+        }, "default");
+        await Client.CoreV1.CreateNamespacedServiceAsync(new V1Service
+        {
+            Metadata = new V1ObjectMeta { Name = "web" },
+            Spec = new V1ServiceSpec
+            {
+                Selector = new Dictionary<string, string> { ["app"] = "web" },
+                Ports = [new V1ServicePort { Name = "http", Port = 80, TargetPort = 5000 }],
+            },
+        }, "default");
+
+        var endpoints = await EventuallyAsync(async () =>
+        {
+            try
+            {
+                var current = await Client.CoreV1.ReadNamespacedEndpointsAsync("web", "default");
+                return current.Subsets is [{ Addresses.Count: 2 }] ? current : null;
+            }
+            catch (k8s.Autorest.HttpOperationException)
+            {
+                return null;
+            }
+        });
+        var service = await Client.CoreV1.ReadNamespacedServiceAsync("web", "default");
+        var deployment = await Client.AppsV1.ReadNamespacedDeploymentAsync("web", "default");
+
+        Assert.StartsWith("10.96.", service.Spec.ClusterIP, StringComparison.Ordinal);
+        Assert.Equal(5000, endpoints.Subsets[0].Ports[0].Port);
+        Assert.Equal(2, deployment.Status.ReadyReplicas);
+    }
+
+    private async Task<string> UnschedulableMessageAsync(string pod) =>
+        (await EventuallyAsync(async () => (await Client.CoreV1.ReadNamespacedPodAsync(pod, "default"))
+            .Status?.Conditions?.FirstOrDefault(c => c.Reason == "Unschedulable" && c.Message.Contains("1 nodes", StringComparison.Ordinal)))).Message;
+
+    private static async Task<T> EventuallyAsync<T>(Func<Task<T?>> probe)
+        where T : class
+    {
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            try
+            {
+                if (await probe() is { } value)
+                {
+                    return value;
+                }
+            }
+            catch (k8s.Autorest.HttpOperationException) when (clock.Elapsed < TimeSpan.FromSeconds(30))
+            {
+                // not there yet
+            }
+
+            if (clock.Elapsed > TimeSpan.FromSeconds(30))
+            {
+                throw new TimeoutException("the cluster did not reach the expected state in 30 s");
+            }
+
+            await Task.Delay(100);
+        }
+    }
+
+    private static V1StatefulSet GpuStatefulSet(string name) => new()
+    {
+        Metadata = new V1ObjectMeta { Name = name },
+        Spec = new V1StatefulSetSpec
+        {
+            Replicas = 1,
+            ServiceName = $"{name}-headless",
+            Selector = new V1LabelSelector { MatchLabels = new Dictionary<string, string> { ["app"] = name } },
+            Template = new V1PodTemplateSpec
+            {
+                Metadata = new V1ObjectMeta { Labels = new Dictionary<string, string> { ["app"] = name } },
+                Spec = new V1PodSpec
+                {
+                    Containers =
+                    [
+                        new V1Container
+                        {
+                            Name = "model",
+                            Image = "inference:1",
+                            Resources = new V1ResourceRequirements { Limits = new Dictionary<string, ResourceQuantity> { ["nvidia.com/gpu"] = new("1") } },
+                        },
+                    ],
+                    Tolerations = [new V1Toleration { Key = "sku", OperatorProperty = "Equal", Value = "gpu", Effect = "NoSchedule" }],
+                    Affinity = new V1Affinity
+                    {
+                        NodeAffinity = new V1NodeAffinity
+                        {
+                            RequiredDuringSchedulingIgnoredDuringExecution = new V1NodeSelector
+                            {
+                                NodeSelectorTerms = [new V1NodeSelectorTerm { MatchExpressions = [new V1NodeSelectorRequirement { Key = "apps", OperatorProperty = "In", Values = ["phi"] }] }],
+                            },
+                        },
+                    },
+                },
+            },
+        },
+    };
+
+    private static V1Node GpuNode(string name) => new()
+    {
+        Metadata = new V1ObjectMeta { Name = name, Labels = new Dictionary<string, string> { ["apps"] = "phi", ["node.kubernetes.io/instance-type"] = "Standard_NC24ads_A100_v4" } },
+        Spec = new V1NodeSpec { Taints = [new V1Taint { Key = "sku", Value = "gpu", Effect = "NoSchedule" }] },
+        Status = new V1NodeStatus { Capacity = new Dictionary<string, ResourceQuantity> { ["cpu"] = new("24"), ["memory"] = new("220Gi"), ["nvidia.com/gpu"] = new("1") } },
+    };
+
+    private static V1Node CpuNode(string name) => new()
+    {
+        Metadata = new V1ObjectMeta { Name = name },
+        Status = new V1NodeStatus { Capacity = new Dictionary<string, ResourceQuantity> { ["cpu"] = new("4"), ["memory"] = new("16Gi") } },
+    };
+
+    private static V1Job Job(string name, string? outcome) => new()
+    {
+        Metadata = new V1ObjectMeta
+        {
+            Name = name,
+            Annotations = outcome is null ? null : new Dictionary<string, string>
+            {
+                ["localcluster.kaito.sh/outcome"] = outcome,
+                ["localcluster.kaito.sh/message"] = "out of memory",
+            },
+        },
+        Spec = new V1JobSpec
+        {
+            BackoffLimit = 1,
+            Template = new V1PodTemplateSpec { Spec = new V1PodSpec { RestartPolicy = "Never", Containers = [new V1Container { Name = "tuner", Image = "tuner:1" }] } },
+        },
+    };
+}
