@@ -4,8 +4,11 @@ using Kaito.LocalCluster.Storage;
 
 namespace Kaito.LocalCluster;
 
-/// <summary>Creates what every cluster starts with: the default, kube-system, kube-public and kube-node-lease namespaces.</summary>
-public sealed class ClusterBootstrap(ClusterStore store) : IHostedService
+/// <summary>
+/// Prepares the cluster before it serves: the namespaces every cluster has (default, kube-system, kube-public,
+/// kube-node-lease), and the custom resources of CRDs kept from an earlier run.
+/// </summary>
+public sealed class ClusterBootstrap(ClusterStore store, ResourceRegistry registry) : IHostedService
 {
     private static readonly string[] s_namespaces = ["default", "kube-system", "kube-public", "kube-node-lease"];
 
@@ -23,6 +26,11 @@ public sealed class ClusterBootstrap(ClusterStore store) : IHostedService
                     ["metadata"] = new JsonObject { ["name"] = name },
                 });
             }
+        }
+
+        foreach (var definition in store.List("apiextensions.k8s.io/customresourcedefinitions", null).Items)
+        {
+            registry.Register(definition);
         }
 
         return Task.CompletedTask;

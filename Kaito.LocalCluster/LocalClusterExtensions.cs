@@ -13,6 +13,7 @@ public static class LocalClusterExtensions
     {
         ["--port"] = $"{LocalClusterOptions.SectionName}:{nameof(LocalClusterOptions.Port)}",
         ["--kubeconfig"] = $"{LocalClusterOptions.SectionName}:{nameof(LocalClusterOptions.Kubeconfig)}",
+        ["--data-dir"] = $"{LocalClusterOptions.SectionName}:{nameof(LocalClusterOptions.DataDirectory)}",
         ["--gpu-nodes"] = $"{SimulationOptions.SectionName}:{nameof(SimulationOptions.NodesFile)}",
     };
 
@@ -53,6 +54,16 @@ public static class LocalClusterExtensions
 
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<ResourceRegistry>();
+        var dataDirectory = section.GetValue<string?>(nameof(LocalClusterOptions.DataDirectory));
+        if (string.IsNullOrWhiteSpace(dataDirectory))
+        {
+            builder.Services.AddSingleton<IObjectPersistence, InMemoryPersistence>();
+        }
+        else
+        {
+            builder.Services.AddSingleton<IObjectPersistence>(_ => new SqlitePersistence(Path.GetFullPath(dataDirectory)));
+        }
+
         builder.Services.AddSingleton<ClusterStore>();
         builder.Services.AddSingleton<AdmissionWebhooks>();
         builder.Services.AddSingleton<ResourceHandler>();

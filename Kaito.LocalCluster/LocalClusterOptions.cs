@@ -26,6 +26,12 @@ public sealed class LocalClusterOptions
     /// <summary>The cluster, context and user name written into the kubeconfig.</summary>
     public string ContextName { get; set; } = "kaito-local";
 
+    /// <summary>
+    /// A folder for an SQLite database (<c>--data-dir</c>) that keeps every acknowledged write across restarts; in
+    /// memory when empty.
+    /// </summary>
+    public string? DataDirectory { get; set; }
+
     /// <summary>How many recent changes watches can resume from; older resource versions get 410 Gone.</summary>
     public int WatchHistory { get; set; } = 10_000;
 

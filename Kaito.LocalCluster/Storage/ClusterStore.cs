@@ -10,14 +10,36 @@ namespace Kaito.LocalCluster.Storage;
 /// from. All writes go through one lock, so revisions are strictly increasing and each watch sees changes in order.
 /// Stored objects are immutable: writers store new <see cref="JsonObject"/>s, readers clone before changing one.
 /// </summary>
-public sealed partial class ClusterStore(IOptions<LocalClusterOptions> options, TimeProvider clock)
+public sealed partial class ClusterStore
 {
     private readonly Lock _gate = new();
     private readonly Dictionary<string, SortedDictionary<(string Namespace, string Name), JsonObject>> _objects = [];
     private readonly LinkedList<StoreEvent> _history = new();
     private readonly List<Watcher> _watchers = [];
-    private readonly int _historyLimit = options.Value.WatchHistory;
+    private readonly IObjectPersistence _persistence;
+    private readonly TimeProvider _clock;
+    private readonly int _historyLimit;
     private long _revision;
+
+    public ClusterStore(IOptions<LocalClusterOptions> options, TimeProvider clock, IObjectPersistence persistence)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _clock = clock;
+        _persistence = persistence;
+        _historyLimit = options.Value.WatchHistory;
+        var (items, revision) = persistence.Load();
+        foreach (var (key, item) in items)
+        {
+            if (!_objects.TryGetValue(key.GroupResource, out var resource))
+            {
+                _objects[key.GroupResource] = resource = [];
+            }
+
+            resource[(key.Namespace, key.Name)] = item;
+        }
+
+        _revision = revision;
+    }
 
     /// <summary>The newest resource version.</summary>
     public long Revision
@@ -135,11 +157,17 @@ public sealed partial class ClusterStore(IOptions<LocalClusterOptions> options, 
     private static bool Matches(StoreEvent change, string groupResource, string? @namespace) =>
         change.GroupResource == groupResource && (string.IsNullOrEmpty(@namespace) || change.Namespace == @namespace);
 
-    /// <summary>Stores <paramref name="item"/> at the next revision and tells the watches. Caller holds the lock.</summary>
+    /// <summary>
+    /// Stores <paramref name="item"/> at the next revision and tells the watches. Caller holds the lock. The write is
+    /// durable before memory changes, so a failed write leaves the store as it was.
+    /// </summary>
     private JsonObject Put(ObjectKey key, JsonObject item)
     {
         var previous = Find(key);
-        item["metadata"]!["resourceVersion"] = (++_revision).ToString(CultureInfo.InvariantCulture);
+        var revision = _revision + 1;
+        item["metadata"]!["resourceVersion"] = revision.ToString(CultureInfo.InvariantCulture);
+        _persistence.Put(key, item, revision);
+        _revision = revision;
         if (!_objects.TryGetValue(key.GroupResource, out var items))
         {
             _objects[key.GroupResource] = items = [];
@@ -154,9 +182,12 @@ public sealed partial class ClusterStore(IOptions<LocalClusterOptions> options, 
     private JsonObject Remove(ObjectKey key)
     {
         var previous = Find(key)!;
+        var revision = _revision + 1;
+        _persistence.Delete(key, revision);
+        _revision = revision;
         _objects[key.GroupResource].Remove((key.Namespace, key.Name));
         var gone = previous.DeepClone().AsObject();
-        gone["metadata"]!["resourceVersion"] = (++_revision).ToString(CultureInfo.InvariantCulture);
+        gone["metadata"]!["resourceVersion"] = revision.ToString(CultureInfo.InvariantCulture);
         Publish(new StoreEvent(StoreEvent.Deleted, key.GroupResource, NullIfEmpty(key.Namespace), _revision, gone, previous));
         return gone;
     }
@@ -185,7 +216,7 @@ public sealed partial class ClusterStore(IOptions<LocalClusterOptions> options, 
 
     private static string? NullIfEmpty(string value) => value.Length == 0 ? null : value;
 
-    private string Now() => clock.GetUtcNow().UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+    private string Now() => _clock.GetUtcNow().UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
 
     private sealed record Watcher(string GroupResource, string? Namespace, ChannelWriter<StoreEvent> Writer);
 }

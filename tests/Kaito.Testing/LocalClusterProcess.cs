@@ -68,6 +68,13 @@ public sealed class LocalClusterProcess : IAsyncDisposable
         return new LocalClusterProcess(process, folder, kubeconfig);
     }
 
+    /// <summary>Kills the process with SIGKILL, as a crash or an OOM kill would: no shutdown code runs.</summary>
+    public void Kill()
+    {
+        _process.Kill();
+        _process.WaitForExit();
+    }
+
     public async ValueTask DisposeAsync()
     {
         Client.Dispose();
