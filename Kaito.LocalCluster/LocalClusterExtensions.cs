@@ -73,6 +73,10 @@ public static class LocalClusterExtensions
             .Validate(o => o.NodesFile is null || File.Exists(o.NodesFile), "LocalCluster:Simulation:NodesFile (--gpu-nodes) names a file that does not exist.")
             .ValidateOnStart();
         builder.Services.AddHostedService<ClusterSimulation>();
+        builder.Services.AddOptions<FaultOptions>()
+            .Bind(builder.Configuration.GetSection(FaultOptions.SectionName))
+            .Validate(o => o.ErrorRate is >= 0 and <= 1, "LocalCluster:Faults:ErrorRate must be between 0 and 1.")
+            .ValidateOnStart();
         builder.Services.AddSingleton<LocalClusterTelemetry>();
         builder.Services.AddSingleton<ClusterCredentials>();
         builder.Services.AddSingleton<KubeconfigWriter>();

@@ -23,20 +23,24 @@ public sealed partial class ResourceHandler
         var timeout = int.TryParse(query["timeoutSeconds"], CultureInfo.InvariantCulture, out var seconds) && seconds > 0
             ? TimeSpan.FromSeconds(seconds)
             : TimeSpan.FromMinutes(30);
+        if (faults.CurrentValue.WatchLifetime is { } lifetime && lifetime < timeout)
+        {
+            timeout = lifetime;
+        }
 
         using var watch = store.StartWatch(request.Type.GroupResource, request.Namespace, query["resourceVersion"]);
-        using var lifetime = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
-        lifetime.CancelAfter(timeout);
+        using var open = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+        open.CancelAfter(timeout);
 
         context.Response.StatusCode = 200;
         context.Response.ContentType = "application/json";
-        await context.Response.StartAsync(lifetime.Token);
+        await context.Response.StartAsync(open.Token);
         var lastRevision = watch.StartRevision;
         try
         {
-            while (!lifetime.IsCancellationRequested)
+            while (!open.IsCancellationRequested)
             {
-                using var tick = CancellationTokenSource.CreateLinkedTokenSource(lifetime.Token);
+                using var tick = CancellationTokenSource.CreateLinkedTokenSource(open.Token);
                 tick.CancelAfter(s_bookmarkInterval);
                 StoreEvent? change;
                 try
@@ -47,11 +51,11 @@ public sealed partial class ResourceHandler
                         break;
                     }
                 }
-                catch (OperationCanceledException) when (!lifetime.IsCancellationRequested)
+                catch (OperationCanceledException) when (!open.IsCancellationRequested)
                 {
                     if (bookmarks)
                     {
-                        await SendAsync(context, "BOOKMARK", Bookmark(request, Math.Max(lastRevision, store.Revision)), lifetime.Token);
+                        await SendAsync(context, "BOOKMARK", Bookmark(request, Math.Max(lastRevision, store.Revision)), open.Token);
                     }
 
                     continue;
@@ -67,7 +71,7 @@ public sealed partial class ResourceHandler
                 JsonNode body = asTable
                     ? Tables.Render(request.Type, request.Version, [item], change.Revision.ToString(CultureInfo.InvariantCulture), query["includeObject"], clock.GetUtcNow())
                     : item;
-                await SendAsync(context, type, body, lifetime.Token);
+                await SendAsync(context, type, body, open.Token);
             }
         }
         catch (OperationCanceledException)

@@ -17,6 +17,7 @@ public sealed partial class ResourceHandler(
     ResourceRegistry registry,
     AdmissionWebhooks admission,
     TimeProvider clock,
+    Microsoft.Extensions.Options.IOptionsMonitor<FaultOptions> faults,
     ILogger<ResourceHandler> logger)
 {
     private static readonly JsonSerializerOptions s_json = new() { WriteIndented = false };
@@ -33,6 +34,7 @@ public sealed partial class ResourceHandler(
 
             var request = ResourceRequest.Parse(registry, group, version, path);
             var method = context.Request.Method;
+            await InjectFaultsAsync(context, Verb(method, request, IsWatch(context)));
             var result = (method, request.Name, request.Subresource) switch
             {
                 ("GET", null, _) when IsWatch(context) => await WatchAsync(context, request),
@@ -75,6 +77,37 @@ public sealed partial class ResourceHandler(
     }
 
     private static bool IsWatch(HttpContext context) => context.Request.Query["watch"] is ["true" or "1"];
+
+    private static string Verb(string method, ResourceRequest request, bool watch) => method switch
+    {
+        "GET" when watch => "watch",
+        "GET" when request.Name is null => "list",
+        "GET" => "get",
+        "POST" => "create",
+        "PUT" => "update",
+        "PATCH" => "patch",
+        "DELETE" => "delete",
+        _ => method.ToLowerInvariant(),
+    };
+
+    private async Task InjectFaultsAsync(HttpContext context, string verb)
+    {
+        var settings = faults.CurrentValue;
+        if (!settings.Applies(verb))
+        {
+            return;
+        }
+
+        if (settings.Latency > TimeSpan.Zero)
+        {
+            await Task.Delay(settings.Latency, context.RequestAborted);
+        }
+
+        if (settings.ErrorRate > 0 && Random.Shared.NextDouble() < settings.ErrorRate)
+        {
+            throw new ApiException(500, "InternalError", $"Internal error occurred: injected fault ({FaultOptions.SectionName}:ErrorRate)");
+        }
+    }
 
     private (int Code, JsonNode Body)? Get(HttpContext context, ResourceRequest request)
     {
