@@ -28,7 +28,21 @@ public sealed partial class ResourceHandler
             timeout = lifetime;
         }
 
-        using var watch = store.StartWatch(request.Type.GroupResource, request.Namespace, query["resourceVersion"]);
+        Watch watch;
+        try
+        {
+            watch = store.StartWatch(request.Type.GroupResource, request.Namespace, query["resourceVersion"]);
+        }
+        catch (ApiException expired) when (expired.Code == 410)
+        {
+            // As kube-apiserver does: the watch itself succeeds and its first event is an ERROR carrying the 410 Status.
+            context.Response.StatusCode = 200;
+            context.Response.ContentType = "application/json";
+            await SendAsync(context, "ERROR", expired.ToStatus(), context.RequestAborted);
+            return null;
+        }
+
+        using var _ = watch;
         using var open = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
         open.CancelAfter(timeout);
 
