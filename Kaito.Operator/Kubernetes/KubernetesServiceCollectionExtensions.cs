@@ -28,8 +28,9 @@ public static class KubernetesServiceCollectionExtensions
             .Validate(o => o.ProbeTimeout > TimeSpan.Zero, "Kubernetes:ProbeTimeout must be positive.")
             .ValidateOnStart();
 
-        builder.Services.AddSingleton<IKubernetes>(services =>
-            new k8s.Kubernetes(KubernetesClientFactory.BuildConfiguration(services.GetRequiredService<IOptions<KubernetesOptions>>().Value)));
+        builder.Services.AddSingleton(services =>
+            new KubernetesApi(KubernetesClientFactory.BuildConfiguration(services.GetRequiredService<IOptions<KubernetesOptions>>().Value)));
+        builder.Services.AddSingleton<IKubernetes>(services => services.GetRequiredService<KubernetesApi>());
 
         builder.Services.AddHealthChecks().AddCheck<KubernetesApiHealthCheck>(KubernetesApiHealthCheck.Name);
         return builder;

@@ -1,5 +1,5 @@
-using System.Text.Json;
 using System.Globalization;
+using System.Text.Json;
 using k8s;
 using k8s.Models;
 using Kaito.Testing;
