@@ -1,0 +1,25 @@
+namespace Kaito.Operator.Runtime;
+
+/// <summary>Leader election over a coordination.k8s.io Lease: only the holder reconciles.</summary>
+public sealed class LeaderElectionOptions
+{
+    public const string SectionName = "LeaderElection";
+
+    /// <summary>Off for a single replica that should reconcile at once (tests, local runs).</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>The Lease's namespace (the pod's namespace in a cluster).</summary>
+    public string Namespace { get; set; } = "kube-system";
+
+    /// <summary>The Lease's name; replicas of one component share it.</summary>
+    public string LeaseName { get; set; } = "kaito-controller";
+
+    /// <summary>This replica's identity; the host name (the pod name in a cluster) when empty.</summary>
+    public string? Identity { get; set; }
+
+    public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(15);
+
+    public TimeSpan RenewDeadline { get; set; } = TimeSpan.FromSeconds(10);
+
+    public TimeSpan RetryPeriod { get; set; } = TimeSpan.FromSeconds(2);
+}

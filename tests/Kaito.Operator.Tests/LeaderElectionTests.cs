@@ -1,0 +1,77 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using k8s;
+using Kaito.Operator.Runtime;
+using Kaito.Testing;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+
+namespace Kaito.Operator.Tests;
+
+/// <summary>Two replicas against LocalCluster's Leases: one leads, and when it stops the other takes over.</summary>
+public sealed class LeaderElectionTests
+{
+    [Fact]
+    public async Task OnlyOneReplicaLeadsAndTheOtherTakesOverWhenItStops()
+    {
+        await using var cluster = await LocalClusterProcess.StartAsync();
+        var options = Options.Create(new LeaderElectionOptions
+        {
+            LeaseName = "kaito-test",
+            LeaseDuration = TimeSpan.FromSeconds(4),
+            RenewDeadline = TimeSpan.FromSeconds(3),
+            RetryPeriod = TimeSpan.FromMilliseconds(500),
+        });
+        using var first = Replica(cluster, options, "first");
+        using var second = Replica(cluster, options, "second");
+        await first.StartAsync(CancellationToken.None);
+        await Eventually(() => first.IsLeader, TimeSpan.FromSeconds(20));
+        await second.StartAsync(CancellationToken.None);
+        await Task.Delay(2000);
+        var bothLed = first.IsLeader && second.IsLeader;
+
+        var clock = Stopwatch.StartNew();
+        await first.StopAsync(CancellationToken.None);
+        await Eventually(() => second.IsLeader, TimeSpan.FromSeconds(20));
+        var takeover = clock.Elapsed;
+        await second.StopAsync(CancellationToken.None);
+
+        Assert.False(bothLed);
+        Assert.True(takeover < TimeSpan.FromSeconds(20), $"take-over took {takeover}");
+    }
+
+    private static OperatorHost Replica(LocalClusterProcess cluster, IOptions<LeaderElectionOptions> options, string identity)
+    {
+        var client = new k8s.Kubernetes(KubernetesClientConfiguration.BuildConfigFromConfigFile(cluster.Kubeconfig));
+        var queue = new WorkQueue<ObjectReference>(TimeProvider.System, TimeSpan.FromMilliseconds(5), TimeSpan.FromSeconds(1));
+        var runner = new ControllerRunner("idle", new Idle(), queue, 1, new ActivitySource("Kaito.Tests"), new Meter("Kaito.Tests"), NullLogger.Instance);
+        var settings = Options.Create(new LeaderElectionOptions
+        {
+            LeaseName = options.Value.LeaseName,
+            LeaseDuration = options.Value.LeaseDuration,
+            RenewDeadline = options.Value.RenewDeadline,
+            RetryPeriod = options.Value.RetryPeriod,
+            Identity = identity,
+        });
+        return new OperatorHost(client, [], [runner], settings, NullLogger<OperatorHost>.Instance);
+    }
+
+    private static async Task Eventually(Func<bool> condition, TimeSpan timeout)
+    {
+        var clock = Stopwatch.StartNew();
+        while (!condition())
+        {
+            if (clock.Elapsed > timeout)
+            {
+                throw new TimeoutException($"not reached in {timeout}");
+            }
+
+            await Task.Delay(100);
+        }
+    }
+
+    private sealed class Idle : IReconciler
+    {
+        public Task<ReconcileResult> ReconcileAsync(ObjectReference key, CancellationToken cancellationToken) => Task.FromResult(ReconcileResult.Done);
+    }
+}
