@@ -9,7 +9,8 @@ var cluster = builder.AddKaitoCluster("local-cluster");
 // Control plane.
 builder.AddProject<Projects.Kaito_Controller>("controller")
     .WithHttpHealthCheck("/health")
-    .WithCluster(cluster);
+    .WithCluster(cluster)
+    .WithEnvironment("Controller__InstallCrds", cluster.IsLocal ? "true" : "false");
 
 builder.AddProject<Projects.Kaito_Provisioner>("provisioner")
     .WithHttpHealthCheck("/health")

@@ -9,10 +9,10 @@ namespace Kaito.Testing;
 /// </summary>
 public sealed class LocalClusterProcess : IAsyncDisposable
 {
-    private readonly Process _process;
+    private readonly ServiceProcess _process;
     private readonly string _folder;
 
-    private LocalClusterProcess(Process process, string folder, string kubeconfig)
+    private LocalClusterProcess(ServiceProcess process, string folder, string kubeconfig)
     {
         _process = process;
         _folder = folder;
@@ -33,33 +33,15 @@ public sealed class LocalClusterProcess : IAsyncDisposable
         var folder = Path.Combine(Path.GetTempPath(), $"kaito-local-cluster-{Guid.NewGuid():N}");
         Directory.CreateDirectory(folder);
         var kubeconfig = Path.Combine(folder, "kubeconfig");
-        var info = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = folder,
-        };
-        info.ArgumentList.Add(Repository.BuildOutput("Kaito.LocalCluster", "Kaito.LocalCluster.dll"));
-        foreach (var argument in new[] { "--port", "0", "--kubeconfig", kubeconfig }.Concat(arguments))
-        {
-            info.ArgumentList.Add(argument);
-        }
-
-        info.Environment["Logging__LogLevel__Default"] = "Warning";
-        var process = Process.Start(info) ?? throw new InvalidOperationException("Kaito.LocalCluster did not start");
-        var log = new System.Text.StringBuilder();
-        process.OutputDataReceived += (_, e) => { lock (log) { log.AppendLine(e.Data); } };
-        process.ErrorDataReceived += (_, e) => { lock (log) { log.AppendLine(e.Data); } };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-
+        var process = ServiceProcess.Start("Kaito.LocalCluster", folder, new[] { "--port", "0", "--kubeconfig", kubeconfig }.Concat(arguments),
+            new Dictionary<string, string> { ["Logging__LogLevel__Default"] = "Warning" });
         var deadline = Stopwatch.StartNew();
         while (!File.Exists(kubeconfig))
         {
             if (process.HasExited || deadline.Elapsed > TimeSpan.FromSeconds(60))
             {
-                process.Kill(entireProcessTree: true);
-                throw new InvalidOperationException($"Kaito.LocalCluster did not write its kubeconfig: {log}");
+                await process.DisposeAsync();
+                throw new InvalidOperationException($"Kaito.LocalCluster did not write its kubeconfig: {process.Log}");
             }
 
             await Task.Delay(50);
@@ -69,22 +51,12 @@ public sealed class LocalClusterProcess : IAsyncDisposable
     }
 
     /// <summary>Kills the process with SIGKILL, as a crash or an OOM kill would: no shutdown code runs.</summary>
-    public void Kill()
-    {
-        _process.Kill();
-        _process.WaitForExit();
-    }
+    public void Kill() => _process.Kill();
 
     public async ValueTask DisposeAsync()
     {
         Client.Dispose();
-        if (!_process.HasExited)
-        {
-            _process.Kill(entireProcessTree: true);
-            await _process.WaitForExitAsync();
-        }
-
-        _process.Dispose();
+        await _process.DisposeAsync();
         try
         {
             Directory.Delete(_folder, recursive: true);

@@ -1,0 +1,32 @@
+namespace Kaito.Api.Names;
+
+/// <summary>Reasons on a workspace's conditions, as KAITO writes them.</summary>
+public static class ConditionReasons
+{
+    /// <summary>NodeClaimReady True.</summary>
+    public const string NodeClaimsReady = "NodeClaimsReady";
+
+    /// <summary>NodeClaimReady False.</summary>
+    public const string NodeClaimNotReady = "NodeClaimNotReady";
+
+    /// <summary>NodesReady True.</summary>
+    public const string NodesReady = "NodesReady";
+
+    /// <summary>NodesReady False.</summary>
+    public const string NodeNotReady = "NodeNotReady";
+
+    /// <summary>NodesReady False: the GPU device plugin has not reported GPUs yet.</summary>
+    public const string NodePluginsNotReady = "NodePluginsNotReady";
+
+    /// <summary>ResourceReady True.</summary>
+    public const string ResourceReady = "workspaceResourceStatusSuccess";
+
+    /// <summary>ResourceReady False.</summary>
+    public const string ResourceNotReady = "workspaceResourceStatusNotReady";
+
+    /// <summary>WorkspaceDeleting True.</summary>
+    public const string WorkspaceDeleted = "workspaceDeleted";
+
+    /// <summary>WorkspaceSucceeded / WorkspaceReady False while work is pending.</summary>
+    public const string WorkspacePending = "workspacePending";
+}

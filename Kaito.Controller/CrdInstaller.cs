@@ -1,0 +1,52 @@
+using k8s;
+using k8s.Autorest;
+using Kaito.Api.Crds;
+using Microsoft.Extensions.Options;
+
+namespace Kaito.Controller;
+
+/// <summary>
+/// With <c>Controller:InstallCrds</c> (local development), creates or updates Kaito's CRDs before the informers need
+/// them; in a cluster they are deployed with the controller and this does nothing.
+/// </summary>
+public sealed partial class CrdInstaller(IKubernetes client, IOptions<ControllerOptions> options, ILogger<CrdInstaller> logger) : IHostedService
+{
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (!options.Value.InstallCrds)
+        {
+            return;
+        }
+
+        foreach (var definition in EmbeddedCrds.All())
+        {
+            for (var attempt = 0; ; attempt++)
+            {
+                try
+                {
+                    var existing = await client.ApiextensionsV1.ReadCustomResourceDefinitionAsync(definition.Metadata.Name, cancellationToken: cancellationToken);
+                    definition.Metadata.ResourceVersion = existing.Metadata.ResourceVersion;
+                    await client.ApiextensionsV1.ReplaceCustomResourceDefinitionAsync(definition, definition.Metadata.Name, cancellationToken: cancellationToken);
+                    break;
+                }
+                catch (HttpOperationException ex) when (ex.Response.StatusCode == System.Net.HttpStatusCode.NotFound)
+                {
+                    await client.ApiextensionsV1.CreateCustomResourceDefinitionAsync(definition, cancellationToken: cancellationToken);
+                    break;
+                }
+                catch (Exception ex) when (ex is HttpRequestException or HttpOperationException && attempt < 30)
+                {
+                    // the API server may still be starting
+                    await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
+                }
+            }
+
+            LogInstalled(logger, definition.Metadata.Name);
+        }
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "CRD {Crd} installed")]
+    private static partial void LogInstalled(ILogger logger, string crd);
+}

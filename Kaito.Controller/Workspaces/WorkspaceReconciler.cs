@@ -1,0 +1,269 @@
+using System.Security.Cryptography;
+using System.Text;
+using k8s;
+using k8s.Autorest;
+using k8s.Models;
+using Kaito.Api;
+using Kaito.Api.Catalog;
+using Kaito.Api.Names;
+using Kaito.Api.NodeClaims;
+using Kaito.Api.Sizing;
+using Kaito.Api.Workspaces;
+using Kaito.Operator.Runtime;
+using Microsoft.Extensions.Options;
+
+namespace Kaito.Controller.Workspaces;
+
+/// <summary>
+/// Reconciles a Workspace in KAITO's order: get → finalize if deleting → ensure finalizer → revision → target node
+/// count → nodes (NodeClaims, node readiness); status written once at the end, from what was observed.
+/// </summary>
+public sealed partial class WorkspaceReconciler(
+    IKubernetes client,
+    Informer<Workspace> workspaces,
+    Informer<NodeClaim> nodeClaims,
+    Informer<V1Node> nodes,
+    Expectations expectations,
+    IOptions<ControllerOptions> options,
+    TimeProvider clock,
+    ILogger<WorkspaceReconciler> logger) : IReconciler
+{
+    private static readonly TimeSpan s_nodeWait = TimeSpan.FromSeconds(2);
+    private readonly ControllerOptions _options = options.Value;
+
+    public async Task<ReconcileResult> ReconcileAsync(ObjectReference key, CancellationToken cancellationToken)
+    {
+        var workspace = workspaces.Get(key.Namespace, key.Name);
+        if (workspace is null)
+        {
+            expectations.Forget(key);
+            return ReconcileResult.Done;
+        }
+
+        if (workspace.Metadata.DeletionTimestamp is not null)
+        {
+            return await FinalizeAsync(key, workspace, cancellationToken);
+        }
+
+        if (!(workspace.Metadata.Finalizers?.Contains(Finalizers.Workspace) ?? false))
+        {
+            await PatchAsync(workspace, new { metadata = new { finalizers = (workspace.Metadata.Finalizers ?? []).Append(Finalizers.Workspace).ToList(), resourceVersion = workspace.Metadata.ResourceVersion } }, cancellationToken);
+            return ReconcileResult.Done;
+        }
+
+        if (await EnsureRevisionAsync(workspace, cancellationToken))
+        {
+            return ReconcileResult.Done;
+        }
+
+        var status = workspace.Status ?? new WorkspaceStatus();
+        var conditions = status.Conditions?.ToList() ?? [];
+        var preset = Preset(workspace);
+        var target = status.TargetNodeCount is > 0 ? status.TargetNodeCount.Value : TargetNodeCount(workspace, preset);
+        var result = await EnsureNodesAsync(key, workspace, preset, target, conditions, cancellationToken);
+
+        var generation = workspace.Metadata.Generation ?? 1;
+        var resourceReady = Conditions.IsTrue(conditions, ConditionTypes.NodesReady);
+        Conditions.Set(conditions, ConditionTypes.ResourceReady, resourceReady,
+            resourceReady ? ConditionReasons.ResourceReady : ConditionReasons.ResourceNotReady,
+            resourceReady ? "The workspace's nodes are ready" : "Waiting for the workspace's nodes", generation, Now);
+        var workerNodes = WorkerNodes(workspace);
+        await WriteStatusAsync(workspace, new WorkspaceStatus
+        {
+            Conditions = conditions,
+            TargetNodeCount = target,
+            WorkerNodes = workerNodes.Count > 0 ? workerNodes : null,
+            State = status.State ?? WorkspaceStates.Pending,
+            Performance = status.Performance,
+        }, cancellationToken);
+        return result;
+    }
+
+    private DateTime Now => clock.GetUtcNow().UtcDateTime;
+
+    private async Task<ReconcileResult> FinalizeAsync(ObjectReference key, Workspace workspace, CancellationToken cancellationToken)
+    {
+        var claims = nodeClaims.ByIndex(NodeClaims.WorkspaceIndex, key.ToString());
+        foreach (var claim in claims.Where(c => c.Metadata.DeletionTimestamp is null))
+        {
+            try
+            {
+                await client.CustomObjects.DeleteClusterCustomObjectAsync(KaitoGroup.Karpenter, KaitoGroup.KarpenterV1, NodeClaim.Plural, claim.Metadata.Name, cancellationToken: cancellationToken);
+                LogNodeClaimDeleted(logger, key, claim.Metadata.Name);
+            }
+            catch (HttpOperationException ex) when (ex.Response.StatusCode == System.Net.HttpStatusCode.NotFound)
+            {
+                // already gone
+            }
+        }
+
+        if (claims.Count > 0)
+        {
+            return ReconcileResult.After(s_nodeWait);
+        }
+
+        var remaining = (workspace.Metadata.Finalizers ?? []).Where(f => f != Finalizers.Workspace).ToList();
+        if (remaining.Count != (workspace.Metadata.Finalizers?.Count ?? 0))
+        {
+            await PatchAsync(workspace, new { metadata = new { finalizers = remaining, resourceVersion = workspace.Metadata.ResourceVersion } }, cancellationToken);
+            LogFinalized(logger, key);
+        }
+
+        expectations.Forget(key);
+        return ReconcileResult.Done;
+    }
+
+    /// <summary>Stamps <c>workspace.kaito.io/hash</c> and <c>/revision</c>; returns true when it wrote (the update event brings it back).</summary>
+    private async Task<bool> EnsureRevisionAsync(Workspace workspace, CancellationToken cancellationToken)
+    {
+        var hash = SpecificationHash(workspace);
+        var annotations = workspace.Metadata.Annotations ?? new Dictionary<string, string>();
+        if (annotations.TryGetValue(Annotations.Hash, out var current) && current == hash)
+        {
+            return false;
+        }
+
+        var revision = annotations.TryGetValue(Annotations.Revision, out var text) && int.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, out var number) ? number + 1 : 1;
+        await PatchAsync(workspace, new
+        {
+            metadata = new
+            {
+                annotations = new Dictionary<string, string>
+                {
+                    [Annotations.Hash] = hash,
+                    [Annotations.Revision] = revision.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                },
+                resourceVersion = workspace.Metadata.ResourceVersion,
+            },
+        }, cancellationToken);
+        return true;
+    }
+
+    private async Task<ReconcileResult> EnsureNodesAsync(ObjectReference key, Workspace workspace, ModelPreset? preset, int target,
+        List<V1Condition> conditions, CancellationToken cancellationToken)
+    {
+        var generation = workspace.Metadata.Generation ?? 1;
+        if (!_options.AutoProvisioning)
+        {
+            var ready = SelectedNodes(workspace).Count(IsNodeReady);
+            Conditions.Set(conditions, ConditionTypes.NodesReady, ready >= target,
+                ready >= target ? ConditionReasons.NodesReady : ConditionReasons.NodeNotReady,
+                $"{ready} of {target} nodes are ready", generation, Now);
+            return ready >= target ? ReconcileResult.Done : ReconcileResult.After(s_nodeWait);
+        }
+
+        if (!expectations.Satisfied(key))
+        {
+            return ReconcileResult.After(TimeSpan.FromSeconds(1));
+        }
+
+        var claims = nodeClaims.ByIndex(NodeClaims.WorkspaceIndex, key.ToString()).Where(c => c.Metadata.DeletionTimestamp is null).ToList();
+        var missing = target - claims.Count;
+        if (missing > 0)
+        {
+            expectations.ExpectCreations(key, missing);
+            for (var i = 0; i < missing; i++)
+            {
+                var claim = NodeClaims.For(workspace, preset, _options.Cloud, $"{clock.GetUtcNow().UtcTicks}-{i}");
+                try
+                {
+                    await client.CustomObjects.CreateClusterCustomObjectAsync(claim, KaitoGroup.Karpenter, KaitoGroup.KarpenterV1, NodeClaim.Plural, cancellationToken: cancellationToken);
+                    LogNodeClaimCreated(logger, key, claim.Metadata.Name);
+                }
+                catch (HttpOperationException)
+                {
+                    expectations.CreationObserved(key);
+                    throw;
+                }
+            }
+        }
+
+        var readyClaims = claims.Count(NodeClaims.IsReady);
+        var failed = claims.Select(c => c.Status?.Conditions?.FirstOrDefault(x => x.Type == ConditionTypes.Launched && x.Status == "False")).FirstOrDefault(c => c is not null);
+        Conditions.Set(conditions, ConditionTypes.NodeClaimReady, readyClaims >= target,
+            readyClaims >= target ? ConditionReasons.NodeClaimsReady : failed?.Reason ?? ConditionReasons.NodeClaimNotReady,
+            readyClaims >= target ? "Enough NodeClaims are ready" : failed?.Message ?? $"{readyClaims} of {target} NodeClaims are ready", generation, Now);
+
+        var readyNodes = claims.Where(NodeClaims.IsReady).Select(c => c.Status?.NodeName is { } name ? nodes.Get(null, name) : null)
+            .Count(n => n is not null && IsNodeReady(n) && HasGpus(n, preset) &&
+                        (n.Metadata.Labels?.TryGetValue(Labels.InstanceType, out var type) == true ? type : null) == workspace.Resource!.InstanceType);
+        var nodesReady = readyNodes >= target;
+        Conditions.Set(conditions, ConditionTypes.NodesReady, nodesReady,
+            nodesReady ? ConditionReasons.NodesReady : readyClaims >= target ? ConditionReasons.NodePluginsNotReady : ConditionReasons.NodeNotReady,
+            $"{readyNodes} of {target} nodes are ready", generation, Now);
+        return nodesReady ? ReconcileResult.Done : ReconcileResult.After(s_nodeWait);
+    }
+
+    private List<V1Node> SelectedNodes(Workspace workspace)
+    {
+        var selector = workspace.Resource?.LabelSelector?.MatchLabels ?? new Dictionary<string, string>();
+        return nodes.List().Where(n => selector.Where(s => !Labels.IsReserved(s.Key))
+            .All(s => n.Metadata.Labels?.TryGetValue(s.Key, out var value) == true && value == s.Value)).ToList();
+    }
+
+    private List<string> WorkerNodes(Workspace workspace) =>
+        _options.AutoProvisioning
+            ? nodeClaims.ByIndex(NodeClaims.WorkspaceIndex, $"{workspace.Metadata.NamespaceProperty}/{workspace.Metadata.Name}")
+                .Select(c => c.Status?.NodeName).OfType<string>().Where(n => nodes.Get(null, n) is not null).Order(StringComparer.Ordinal).ToList()
+            : SelectedNodes(workspace).Where(IsNodeReady).Select(n => n.Metadata.Name).Order(StringComparer.Ordinal).ToList();
+
+    private static bool IsNodeReady(V1Node node) =>
+        node.Metadata.DeletionTimestamp is null && node.Status?.Conditions?.Any(c => c.Type == "Ready" && c.Status == "True") == true;
+
+    private static bool HasGpus(V1Node node, ModelPreset? preset) =>
+        preset?.CpuOnly == true ||
+        (node.Status?.Capacity?.TryGetValue(Resources.NvidiaGpu, out var gpus) == true && gpus.ToDecimal() > 0);
+
+    private static ModelPreset? Preset(Workspace workspace) =>
+        ModelCatalog.Default.TryResolve(workspace.Inference?.Preset?.Name ?? workspace.Tuning?.Preset?.Name, out var preset) ? preset : null;
+
+    /// <summary>Set once: the estimator for presets (vLLM), the deprecated count otherwise, one node for tuning.</summary>
+    private int TargetNodeCount(Workspace workspace, ModelPreset? preset)
+    {
+        if (workspace.Tuning is not null || preset is null || preset.CpuOnly)
+        {
+            return workspace.Tuning is not null ? 1 : workspace.Resource?.Count ?? 1;
+        }
+
+        var sku = GpuSkuCatalog.Default.Find(workspace.Resource?.InstanceType, _options.Cloud);
+        return sku is not null && NodeEstimator.Estimate(preset, sku) is { Fits: true } estimate ? estimate.Nodes : workspace.Resource?.Count ?? 1;
+    }
+
+    private async Task WriteStatusAsync(Workspace workspace, WorkspaceStatus status, CancellationToken cancellationToken)
+    {
+        if (Json(workspace.Status) == Json(status))
+        {
+            return;
+        }
+
+        await client.CustomObjects.PatchNamespacedCustomObjectStatusAsync(
+            new V1Patch(KubernetesJson.Serialize(new { status }), V1Patch.PatchType.MergePatch),
+            KaitoGroup.Name, KaitoGroup.V1Beta1, workspace.Metadata.NamespaceProperty, Workspace.Plural, workspace.Metadata.Name,
+            cancellationToken: cancellationToken);
+    }
+
+    private Task<object> PatchAsync(Workspace workspace, object patch, CancellationToken cancellationToken) =>
+        client.CustomObjects.PatchNamespacedCustomObjectAsync(
+            new V1Patch(KubernetesJson.Serialize(patch), V1Patch.PatchType.MergePatch),
+            KaitoGroup.Name, KaitoGroup.V1Beta1, workspace.Metadata.NamespaceProperty, Workspace.Plural, workspace.Metadata.Name,
+            cancellationToken: cancellationToken);
+
+    /// <summary>sha256 of the JSON of <c>resource</c>, <c>inference</c> and <c>tuning</c>, as KAITO's hash annotation.</summary>
+    public static string SpecificationHash(Workspace workspace)
+    {
+        ArgumentNullException.ThrowIfNull(workspace);
+        var json = Json(workspace.Resource) + Json(workspace.Inference) + Json(workspace.Tuning);
+        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(json)));
+    }
+
+    private static string Json(object? value) => value is null ? "null" : KubernetesJson.Serialize(value);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Workspace {Workspace}: NodeClaim {NodeClaim} created")]
+    private static partial void LogNodeClaimCreated(ILogger logger, ObjectReference workspace, string nodeClaim);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Workspace {Workspace}: NodeClaim {NodeClaim} deleted")]
+    private static partial void LogNodeClaimDeleted(ILogger logger, ObjectReference workspace, string nodeClaim);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Workspace {Workspace}: NodeClaims gone, finalizer removed")]
+    private static partial void LogFinalized(ILogger logger, ObjectReference workspace);
+}

@@ -1,0 +1,36 @@
+using Kaito.Testing;
+
+namespace Kaito.Controller.Tests;
+
+/// <summary>LocalCluster and the controller, each its own process; the controller installs the CRDs.</summary>
+public sealed class ControllerFixture : IAsyncLifetime
+{
+    private ServiceProcess _controller = null!;
+
+    public LocalClusterProcess Cluster { get; private set; } = null!;
+
+    public string ControllerLog => _controller.Log;
+
+    public async Task InitializeAsync()
+    {
+        // Jobs and pods are not part of these tests; the controller only needs the API.
+        Cluster = await LocalClusterProcess.StartAsync("--LocalCluster:Simulation:Enabled=false");
+        _controller = ServiceProcess.Start("Kaito.Controller", Path.GetTempPath(),
+            ["--kubeconfig", Cluster.Kubeconfig, "--install-crds", "true", "--LeaderElection:Enabled=false", "--urls", "http://127.0.0.1:0"]);
+        for (var waited = 0; (await Cluster.Kubectl.RunAsync("get", "crd", "workspaces.kaito.sh")).ExitCode != 0; waited++)
+        {
+            if (waited > 300 || _controller.HasExited)
+            {
+                throw new InvalidOperationException($"The controller did not install the CRDs: {_controller.Log}");
+            }
+
+            await Task.Delay(100);
+        }
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _controller.DisposeAsync();
+        await Cluster.DisposeAsync();
+    }
+}

@@ -1,0 +1,162 @@
+using System.Diagnostics;
+using System.Text.Json;
+using k8s;
+using k8s.Models;
+using Kaito.Api.NodeClaims;
+using Kaito.Testing;
+
+namespace Kaito.Controller.Tests;
+
+/// <summary>The controller against LocalCluster over HTTPS: NodeClaims, node readiness and deletion.</summary>
+public sealed class WorkspaceReconcileTests(ControllerFixture fixture) : IClassFixture<ControllerFixture>
+{
+    private readonly LocalClusterProcess _cluster = fixture.Cluster;
+
+    [Fact]
+    public async Task ThePhi4MiniWorkspaceGetsExactlyOneNodeClaimAsKaitoSpecifies()
+    {
+        var ns = await ApplyAsync("examples/inference/kaito_workspace_phi_4_mini.yaml");
+
+        var claim = Assert.Single(await EventuallyAsync(async () => await ClaimsAsync(ns, "workspace-phi-4-mini") is { Count: > 0 } c ? c : null));
+        await Task.Delay(1500);
+        var workspace = await WorkspaceAsync(ns, "workspace-phi-4-mini");
+
+        Assert.Single(await ClaimsAsync(ns, "workspace-phi-4-mini"));
+        Assert.Matches("^ws[0-9a-f]{9}$", claim.Metadata.Name);
+        Assert.Equal(new Dictionary<string, string>
+        {
+            ["karpenter.sh/nodepool"] = "kaito",
+            ["kaito.sh/workspace"] = "workspace-phi-4-mini",
+            ["kaito.sh/workspacenamespace"] = ns,
+            ["apps"] = "phi-4-mini",
+        }, claim.Metadata.Labels);
+        Assert.Equal("true", claim.Metadata.Annotations["karpenter.sh/do-not-disrupt"]);
+        Assert.Equal(("kaito.sh", "KaitoNodeClass", "default"), (claim.Spec!.NodeClassRef!.Group, claim.Spec.NodeClassRef.Kind, claim.Spec.NodeClassRef.Name));
+        Assert.Equal([("sku", "gpu", "NoSchedule")], claim.Spec.Taints!.Select(t => (t.Key, t.Value, t.Effect)));
+        Assert.Equal(
+            ["karpenter.sh/nodepool In kaito", "node.kubernetes.io/instance-type In Standard_NC24ads_A100_v4", "kubernetes.io/os In linux", "karpenter.azure.com/sku-name In Standard_NC24ads_A100_v4"],
+            claim.Spec.Requirements!.Select(r => $"{r.Key} {r.Operator} {string.Join(",", r.Values!)}"));
+        Assert.Equal("87Gi", claim.Spec.Resources!.Requests!["storage"].ToString());
+
+        var root = workspace.RootElement;
+        Assert.Contains("workspace.finalizer.kaito.sh", root.GetProperty("metadata").GetProperty("finalizers").EnumerateArray().Select(f => f.GetString()));
+        Assert.Equal("1", root.GetProperty("metadata").GetProperty("annotations").GetProperty("workspace.kaito.io/revision").GetString());
+        Assert.Matches("^[0-9a-f]{64}$", root.GetProperty("metadata").GetProperty("annotations").GetProperty("workspace.kaito.io/hash").GetString());
+        Assert.Equal(1, root.GetProperty("status").GetProperty("targetNodeCount").GetInt32());
+        Assert.Equal("Pending", root.GetProperty("status").GetProperty("state").GetString());
+        Assert.Equal("False", Condition(root, "ResourceReady"));
+    }
+
+    [Fact]
+    public async Task TheBriefsTuningWorkspaceGetsOneNodeClaimSizedForTuning()
+    {
+        var ns = await ApplyAsync("examples/fine-tuning/kaito_workspace_tuning_phi_3.yaml");
+
+        var claim = Assert.Single(await EventuallyAsync(async () => await ClaimsAsync(ns, "workspace-tuning-phi-3") is { Count: > 0 } c ? c : null));
+
+        Assert.Equal("Standard_NC6s_v3", claim.Spec!.Requirements!.Single(r => r.Key == "node.kubernetes.io/instance-type").Values![0]);
+        Assert.Equal("80Gi", claim.Spec.Resources!.Requests!["storage"].ToString());
+    }
+
+    [Fact]
+    public async Task ResourceBecomesReadyWhenTheNodeClaimAndItsGpuNodeAreReady()
+    {
+        var ns = await ApplyAsync("examples/inference/kaito_workspace_phi_4_mini.yaml");
+        var claim = Assert.Single(await EventuallyAsync(async () => await ClaimsAsync(ns, "workspace-phi-4-mini") is { Count: > 0 } c ? c : null));
+
+        var node = await ProvideNodeAsync(claim);
+        var workspace = await EventuallyAsync(async () =>
+            await WorkspaceAsync(ns, "workspace-phi-4-mini") is var w && Condition(w.RootElement, "ResourceReady") == "True" ? w : null);
+        var row = (await _cluster.Kubectl.RunAsync("get", "wk", "-n", ns, "--no-headers")).EnsureSuccess().Output;
+
+        var status = workspace.RootElement.GetProperty("status");
+        Assert.Equal([node], status.GetProperty("workerNodes").EnumerateArray().Select(n => n.GetString()));
+        Assert.Equal("True", Condition(workspace.RootElement, "NodeClaimReady"));
+        Assert.Equal("True", Condition(workspace.RootElement, "NodesReady"));
+        Assert.Matches(@"^workspace-phi-4-mini\s+Standard_NC24ads_A100_v4\s+True\s+Pending", row);
+    }
+
+    [Fact]
+    public async Task DeletingAWorkspaceRemovesItsNodeClaimsBeforeTheFinalizerGoes()
+    {
+        var ns = await ApplyAsync("examples/inference/kaito_workspace_phi_4_mini.yaml");
+        var claim = Assert.Single(await EventuallyAsync(async () => await ClaimsAsync(ns, "workspace-phi-4-mini") is { Count: > 0 } c ? c : null));
+        // The provisioner holds its termination finalizer until the cloud capacity is gone.
+        (await _cluster.Kubectl.RunAsync("patch", "nodeclaim", claim.Metadata.Name, "--type", "merge", "-p", """{"metadata":{"finalizers":["karpenter.sh/termination"]}}""")).EnsureSuccess();
+
+        (await _cluster.Kubectl.RunAsync("delete", "wk", "workspace-phi-4-mini", "-n", ns, "--wait=false")).EnsureSuccess();
+        await Task.Delay(1500);
+        var whileTerminating = await WorkspaceAsync(ns, "workspace-phi-4-mini");
+        var claimDeleting = (await _cluster.Kubectl.RunAsync("get", "nodeclaim", claim.Metadata.Name, "-o", "jsonpath={.metadata.deletionTimestamp}")).EnsureSuccess().Output;
+        (await _cluster.Kubectl.RunAsync("patch", "nodeclaim", claim.Metadata.Name, "--type", "json", "-p", """[{"op":"remove","path":"/metadata/finalizers"}]""")).EnsureSuccess();
+        await EventuallyAsync(async () => (await _cluster.Kubectl.RunAsync("get", "wk", "-n", ns, "-o", "name")).Output.Length == 0 ? "gone" : null);
+
+        Assert.True(whileTerminating.RootElement.GetProperty("metadata").TryGetProperty("deletionTimestamp", out _));
+        Assert.NotEmpty(claimDeleting);
+        Assert.Empty(await ClaimsAsync(ns, "workspace-phi-4-mini"));
+    }
+
+    private async Task<string> ApplyAsync(string example)
+    {
+        var ns = $"t-{Guid.NewGuid():N}"[..14];
+        await _cluster.Client.CoreV1.CreateNamespaceAsync(new V1Namespace { Metadata = new V1ObjectMeta { Name = ns } });
+        (await _cluster.Kubectl.RunAsync("apply", "-n", ns, "-f", Repository.PathOf(example.Split('/')))).EnsureSuccess();
+        return ns;
+    }
+
+    private async Task<string> ProvideNodeAsync(NodeClaim claim)
+    {
+        var node = $"aks-{claim.Metadata.Name}-vmss000000";
+        await _cluster.Client.CoreV1.CreateNodeAsync(new V1Node
+        {
+            Metadata = new V1ObjectMeta
+            {
+                Name = node,
+                Labels = new Dictionary<string, string>(claim.Metadata.Labels) { ["node.kubernetes.io/instance-type"] = "Standard_NC24ads_A100_v4" },
+            },
+            Status = new V1NodeStatus
+            {
+                Capacity = new Dictionary<string, ResourceQuantity> { ["nvidia.com/gpu"] = new("1"), ["cpu"] = new("24"), ["memory"] = new("220Gi") },
+                Conditions = [new V1NodeCondition { Type = "Ready", Status = "True" }],
+            },
+        });
+        var status = $$"""{"status":{"nodeName":"{{node}}","conditions":[{"type":"Ready","status":"True","reason":"Ready","message":"","lastTransitionTime":"2026-01-01T00:00:00Z"}] } }""";
+        (await _cluster.Kubectl.RunAsync("patch", "nodeclaim", claim.Metadata.Name, "--subresource=status", "--type", "merge", "-p", status)).EnsureSuccess();
+        return node;
+    }
+
+    private async Task<List<NodeClaim>> ClaimsAsync(string ns, string workspace)
+    {
+        var list = (JsonElement)await _cluster.Client.CustomObjects.ListClusterCustomObjectAsync("karpenter.sh", "v1", "nodeclaims",
+            labelSelector: $"kaito.sh/workspace={workspace},kaito.sh/workspacenamespace={ns}");
+        return list.GetProperty("items").EnumerateArray().Select(i => KubernetesJson.Deserialize<NodeClaim>(i.GetRawText())).ToList();
+    }
+
+    private async Task<JsonDocument> WorkspaceAsync(string ns, string name) =>
+        JsonDocument.Parse(((JsonElement)await _cluster.Client.CustomObjects.GetNamespacedCustomObjectAsync("kaito.sh", "v1beta1", ns, "workspaces", name)).GetRawText());
+
+    private static string? Condition(JsonElement workspace, string type) =>
+        workspace.TryGetProperty("status", out var status) && status.TryGetProperty("conditions", out var conditions)
+            ? conditions.EnumerateArray().Where(c => c.GetProperty("type").GetString() == type).Select(c => c.GetProperty("status").GetString()).FirstOrDefault()
+            : null;
+
+    private async Task<T> EventuallyAsync<T>(Func<Task<T?>> probe)
+        where T : class
+    {
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            if (await probe() is { } value)
+            {
+                return value;
+            }
+
+            if (clock.Elapsed > TimeSpan.FromSeconds(30))
+            {
+                throw new TimeoutException($"not reached in 30 s; controller log:\n{fixture.ControllerLog}");
+            }
+
+            await Task.Delay(100);
+        }
+    }
+}
