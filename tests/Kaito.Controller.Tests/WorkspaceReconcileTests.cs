@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using k8s;
 using k8s.Models;
@@ -17,7 +16,7 @@ public sealed class WorkspaceReconcileTests(ControllerFixture fixture) : IClassF
     {
         var ns = await ApplyAsync("examples/inference/kaito_workspace_phi_4_mini.yaml");
 
-        var claim = Assert.Single(await EventuallyAsync(async () => await ClaimsAsync(ns, "workspace-phi-4-mini") is { Count: > 0 } c ? c : null));
+        var claim = Assert.Single(await UntilAsync(async () => await ClaimsAsync(ns, "workspace-phi-4-mini") is { Count: > 0 } c ? c : null));
         await Task.Delay(1500);
         var workspace = await WorkspaceAsync(ns, "workspace-phi-4-mini");
 
@@ -52,7 +51,7 @@ public sealed class WorkspaceReconcileTests(ControllerFixture fixture) : IClassF
     {
         var ns = await ApplyAsync("examples/fine-tuning/kaito_workspace_tuning_phi_3.yaml");
 
-        var claim = Assert.Single(await EventuallyAsync(async () => await ClaimsAsync(ns, "workspace-tuning-phi-3") is { Count: > 0 } c ? c : null));
+        var claim = Assert.Single(await UntilAsync(async () => await ClaimsAsync(ns, "workspace-tuning-phi-3") is { Count: > 0 } c ? c : null));
 
         Assert.Equal("Standard_NC6s_v3", claim.Spec!.Requirements!.Single(r => r.Key == "node.kubernetes.io/instance-type").Values![0]);
         Assert.Equal("80Gi", claim.Spec.Resources!.Requests!["storage"].ToString());
@@ -62,10 +61,10 @@ public sealed class WorkspaceReconcileTests(ControllerFixture fixture) : IClassF
     public async Task ResourceBecomesReadyWhenTheNodeClaimAndItsGpuNodeAreReady()
     {
         var ns = await ApplyAsync("examples/inference/kaito_workspace_phi_4_mini.yaml");
-        var claim = Assert.Single(await EventuallyAsync(async () => await ClaimsAsync(ns, "workspace-phi-4-mini") is { Count: > 0 } c ? c : null));
+        var claim = Assert.Single(await UntilAsync(async () => await ClaimsAsync(ns, "workspace-phi-4-mini") is { Count: > 0 } c ? c : null));
 
         var node = await ProvideNodeAsync(claim);
-        var workspace = await EventuallyAsync(async () =>
+        var workspace = await UntilAsync(async () =>
             await WorkspaceAsync(ns, "workspace-phi-4-mini") is var w && Condition(w.RootElement, "ResourceReady") == "True" ? w : null);
         var row = (await _cluster.Kubectl.RunAsync("get", "wk", "-n", ns, "--no-headers")).EnsureSuccess().Output;
 
@@ -80,7 +79,7 @@ public sealed class WorkspaceReconcileTests(ControllerFixture fixture) : IClassF
     public async Task DeletingAWorkspaceRemovesItsNodeClaimsBeforeTheFinalizerGoes()
     {
         var ns = await ApplyAsync("examples/inference/kaito_workspace_phi_4_mini.yaml");
-        var claim = Assert.Single(await EventuallyAsync(async () => await ClaimsAsync(ns, "workspace-phi-4-mini") is { Count: > 0 } c ? c : null));
+        var claim = Assert.Single(await UntilAsync(async () => await ClaimsAsync(ns, "workspace-phi-4-mini") is { Count: > 0 } c ? c : null));
         // The provisioner holds its termination finalizer until the cloud capacity is gone.
         (await _cluster.Kubectl.RunAsync("patch", "nodeclaim", claim.Metadata.Name, "--type", "merge", "-p", """{"metadata":{"finalizers":["karpenter.sh/termination"]}}""")).EnsureSuccess();
 
@@ -89,7 +88,7 @@ public sealed class WorkspaceReconcileTests(ControllerFixture fixture) : IClassF
         var whileTerminating = await WorkspaceAsync(ns, "workspace-phi-4-mini");
         var claimDeleting = (await _cluster.Kubectl.RunAsync("get", "nodeclaim", claim.Metadata.Name, "-o", "jsonpath={.metadata.deletionTimestamp}")).EnsureSuccess().Output;
         (await _cluster.Kubectl.RunAsync("patch", "nodeclaim", claim.Metadata.Name, "--type", "json", "-p", """[{"op":"remove","path":"/metadata/finalizers"}]""")).EnsureSuccess();
-        await EventuallyAsync(async () => (await _cluster.Kubectl.RunAsync("get", "wk", "-n", ns, "-o", "name")).Output.Length == 0 ? "gone" : null);
+        await UntilAsync(async () => (await _cluster.Kubectl.RunAsync("get", "wk", "-n", ns, "-o", "name")).Output.Length == 0 ? "gone" : null);
 
         Assert.True(whileTerminating.RootElement.GetProperty("metadata").TryGetProperty("deletionTimestamp", out _));
         Assert.NotEmpty(claimDeleting);
@@ -140,23 +139,6 @@ public sealed class WorkspaceReconcileTests(ControllerFixture fixture) : IClassF
             ? conditions.EnumerateArray().Where(c => c.GetProperty("type").GetString() == type).Select(c => c.GetProperty("status").GetString()).FirstOrDefault()
             : null;
 
-    private async Task<T> EventuallyAsync<T>(Func<Task<T?>> probe)
-        where T : class
-    {
-        var clock = Stopwatch.StartNew();
-        while (true)
-        {
-            if (await probe() is { } value)
-            {
-                return value;
-            }
-
-            if (clock.Elapsed > TimeSpan.FromSeconds(30))
-            {
-                throw new TimeoutException($"not reached in 30 s; controller log:\n{fixture.ControllerLog}");
-            }
-
-            await Task.Delay(100);
-        }
-    }
+    private Task<T> UntilAsync<T>(Func<Task<T?>> probe)
+        where T : class => Eventually.ValueAsync(probe, context: () => $"controller log:\n{fixture.ControllerLog}");
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using k8s;
 using k8s.Models;
 using Kaito.Testing;
@@ -21,7 +20,7 @@ public sealed class SimulationTests : IAsyncLifetime
     {
         await Client.AppsV1.CreateNamespacedStatefulSetAsync(GpuStatefulSet("phi"), "default");
 
-        var pending = await EventuallyAsync(async () =>
+        var pending = await Eventually.ValueAsync(async () =>
         {
             var pod = await Client.CoreV1.ReadNamespacedPodAsync("phi-0", "default");
             return pod.Status?.Conditions?.FirstOrDefault(c => c.Type == "PodScheduled" && c.Reason == "Unschedulable");
@@ -30,7 +29,7 @@ public sealed class SimulationTests : IAsyncLifetime
         await Task.Delay(500);
         var stillPending = await Client.CoreV1.ReadNamespacedPodAsync("phi-0", "default");
         await Client.CoreV1.CreateNodeAsync(GpuNode("gpu-1"));
-        var set = await EventuallyAsync(async () =>
+        var set = await Eventually.ValueAsync(async () =>
         {
             var current = await Client.AppsV1.ReadNamespacedStatefulSetAsync("phi", "default");
             return current.Status?.ReadyReplicas == 1 ? current : null;
@@ -76,8 +75,8 @@ public sealed class SimulationTests : IAsyncLifetime
         await Client.BatchV1.CreateNamespacedJobAsync(Job("works", outcome: null), "default");
         await Client.BatchV1.CreateNamespacedJobAsync(Job("breaks", outcome: "Failed"), "default");
 
-        var works = await EventuallyAsync(async () => (await Client.BatchV1.ReadNamespacedJobAsync("works", "default")) is { Status.Succeeded: 1 } j ? j : null);
-        var breaks = await EventuallyAsync(async () => (await Client.BatchV1.ReadNamespacedJobAsync("breaks", "default")) is { Status.Failed: 2 } j
+        var works = await Eventually.ValueAsync(async () => (await Client.BatchV1.ReadNamespacedJobAsync("works", "default")) is { Status.Succeeded: 1 } j ? j : null);
+        var breaks = await Eventually.ValueAsync(async () => (await Client.BatchV1.ReadNamespacedJobAsync("breaks", "default")) is { Status.Failed: 2 } j
             && j.Status.Conditions?.Any(c => c.Type == "Failed") == true ? j : null);
         var failedPod = (await Client.CoreV1.ListNamespacedPodAsync("default", labelSelector: "job-name=breaks")).Items[0];
 
@@ -115,7 +114,7 @@ public sealed class SimulationTests : IAsyncLifetime
             },
         }, "default");
 
-        var endpoints = await EventuallyAsync(async () =>
+        var endpoints = await Eventually.ValueAsync(async () =>
         {
             try
             {
@@ -136,35 +135,8 @@ public sealed class SimulationTests : IAsyncLifetime
     }
 
     private async Task<string> UnschedulableMessageAsync(string pod) =>
-        (await EventuallyAsync(async () => (await Client.CoreV1.ReadNamespacedPodAsync(pod, "default"))
+        (await Eventually.ValueAsync(async () => (await Client.CoreV1.ReadNamespacedPodAsync(pod, "default"))
             .Status?.Conditions?.FirstOrDefault(c => c.Reason == "Unschedulable" && c.Message.Contains("1 nodes", StringComparison.Ordinal)))).Message;
-
-    private static async Task<T> EventuallyAsync<T>(Func<Task<T?>> probe)
-        where T : class
-    {
-        var clock = Stopwatch.StartNew();
-        while (true)
-        {
-            try
-            {
-                if (await probe() is { } value)
-                {
-                    return value;
-                }
-            }
-            catch (k8s.Autorest.HttpOperationException) when (clock.Elapsed < TimeSpan.FromSeconds(30))
-            {
-                // not there yet
-            }
-
-            if (clock.Elapsed > TimeSpan.FromSeconds(30))
-            {
-                throw new TimeoutException("the cluster did not reach the expected state in 30 s");
-            }
-
-            await Task.Delay(100);
-        }
-    }
 
     private static V1StatefulSet GpuStatefulSet(string name) => new()
     {

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
 using k8s;
 using k8s.Models;
 using Kaito.Operator.Kubernetes;
@@ -24,12 +23,12 @@ public sealed class InformerTests
         using var stop = new CancellationTokenSource();
         var running = informer.RunAsync(stop.Token);
 
-        await EventuallyAsync(() => informer.HasSynced);
+        await Eventually.TrueAsync(() => informer.HasSynced);
         await cluster.Client.CoreV1.CreateNamespaceAsync(new V1Namespace { Metadata = new V1ObjectMeta { Name = "other" } });
         await CreateMapAsync(cluster, "other", "after");
         await cluster.Client.CoreV1.PatchNamespacedConfigMapAsync(new V1Patch("""{"data":{"k":"2"}}""", V1Patch.PatchType.MergePatch), "after", "other");
         await cluster.Client.CoreV1.DeleteNamespacedConfigMapAsync("before", "default");
-        await EventuallyAsync(() => events.Count >= 4);
+        await Eventually.TrueAsync(() => events.Count >= 4);
 
         Assert.Equal([(InformerEventType.Added, "before"), (InformerEventType.Added, "after"), (InformerEventType.Updated, "after"), (InformerEventType.Deleted, "before")], events);
         Assert.Equal("2", informer.Get("other", "after")!.Data["k"]);
@@ -60,7 +59,7 @@ public sealed class InformerTests
         };
         using var stop = new CancellationTokenSource();
         var running = informer.RunAsync(stop.Token);
-        await EventuallyAsync(() => informer.HasSynced);
+        await Eventually.TrueAsync(() => informer.HasSynced);
 
         // While the informer's watch is closed, push its resource version out of the retained history and delete a workspace.
         (await cluster.Kubectl.RunAsync("delete", "wk", "workspace-tiny")).EnsureSuccess();
@@ -69,9 +68,9 @@ public sealed class InformerTests
             await CreateMapAsync(cluster, "default", $"filler-{i}");
         }
 
-        await EventuallyAsync(() => informer.Lists >= 2);
+        await Eventually.TrueAsync(() => informer.Lists >= 2);
         (await cluster.Kubectl.RunAsync("label", "wk", "workspace-phi-4-mini", "seen=yes")).EnsureSuccess();
-        await EventuallyAsync(() => informer.Get("default", "workspace-phi-4-mini")?.Metadata.Labels?.ContainsKey("seen") == true);
+        await Eventually.TrueAsync(() => informer.Get("default", "workspace-phi-4-mini")?.Metadata.Labels?.ContainsKey("seen") == true);
 
         Assert.Equal(["workspace-tiny"], deleted);
         Assert.Equal(["workspace-phi-4-mini"], informer.List().Select(w => w.Metadata.Name));
@@ -86,18 +85,4 @@ public sealed class InformerTests
     private static Task<V1ConfigMap> CreateMapAsync(LocalClusterProcess cluster, string ns, string name) =>
         cluster.Client.CoreV1.CreateNamespacedConfigMapAsync(
             new V1ConfigMap { Metadata = new V1ObjectMeta { Name = name }, Data = new Dictionary<string, string> { ["k"] = "1" } }, ns);
-
-    private static async Task EventuallyAsync(Func<bool> condition)
-    {
-        var clock = Stopwatch.StartNew();
-        while (!condition())
-        {
-            if (clock.Elapsed > TimeSpan.FromSeconds(30))
-            {
-                throw new TimeoutException("the informer did not catch up in 30 s");
-            }
-
-            await Task.Delay(50);
-        }
-    }
 }

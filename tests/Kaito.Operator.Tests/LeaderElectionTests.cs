@@ -25,14 +25,14 @@ public sealed class LeaderElectionTests
         using var first = Replica(cluster, options, "first");
         using var second = Replica(cluster, options, "second");
         await first.StartAsync(CancellationToken.None);
-        await Eventually(() => first.IsLeader, TimeSpan.FromSeconds(20));
+        await Eventually.TrueAsync(() => first.IsLeader, TimeSpan.FromSeconds(20));
         await second.StartAsync(CancellationToken.None);
         await Task.Delay(2000);
         var bothLed = first.IsLeader && second.IsLeader;
 
         var clock = Stopwatch.StartNew();
         await first.StopAsync(CancellationToken.None);
-        await Eventually(() => second.IsLeader, TimeSpan.FromSeconds(20));
+        await Eventually.TrueAsync(() => second.IsLeader, TimeSpan.FromSeconds(20));
         var takeover = clock.Elapsed;
         await second.StopAsync(CancellationToken.None);
 
@@ -54,20 +54,6 @@ public sealed class LeaderElectionTests
             Identity = identity,
         });
         return new OperatorHost(client, [], [runner], settings, NullLogger<OperatorHost>.Instance);
-    }
-
-    private static async Task Eventually(Func<bool> condition, TimeSpan timeout)
-    {
-        var clock = Stopwatch.StartNew();
-        while (!condition())
-        {
-            if (clock.Elapsed > timeout)
-            {
-                throw new TimeoutException($"not reached in {timeout}");
-            }
-
-            await Task.Delay(100);
-        }
     }
 
     private sealed class Idle : IReconciler
