@@ -5,6 +5,7 @@ using Kaito.Controller.Workspaces;
 using Kaito.Operator.Hosting;
 using Kaito.Operator.Kubernetes;
 using Kaito.Operator.Runtime;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
 namespace Kaito.Controller;
@@ -37,9 +38,9 @@ public static class WorkspaceControllerExtensions
             .ValidateOnStart();
         services.AddOptions<LeaderElectionOptions>()
             .Bind(builder.Configuration.GetSection(LeaderElectionOptions.SectionName))
-            .Configure(o => o.LeaseName = string.IsNullOrEmpty(o.LeaseName) ? "kaito-controller" : o.LeaseName);
+            .PostConfigure(o => o.LeaseName = string.IsNullOrEmpty(o.LeaseName) ? "kaito-controller" : o.LeaseName);
         services.AddOptions<InformerOptions>();
-        services.AddSingleton(TimeProvider.System);
+        services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<ControllerTelemetry>();
         services.AddClusterConnection<ControllerTelemetry>("controller", telemetry => telemetry.ActivitySource);
 

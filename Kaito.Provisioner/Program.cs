@@ -4,6 +4,7 @@ using Kaito.ServiceDefaults;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.Configuration.AddKubernetesCommandLine(args);
+builder.Configuration.AddCommandLine(args, NodeProvisionerExtensions.SwitchMappings.ToDictionary());
 
 builder.AddServiceDefaults();
 builder.AddKubernetesClient();

@@ -6,6 +6,7 @@ using Kaito.Api.Catalog;
 using Kaito.Api.Names;
 using Kaito.Api.NodeClaims;
 using Kaito.Api.Workspaces;
+using Kaito.Operator.Runtime;
 
 namespace Kaito.Controller.Workspaces;
 

@@ -57,7 +57,7 @@ public sealed partial class WorkspaceReconciler(
         }
 
         var status = workspace.Status ?? new WorkspaceStatus();
-        var conditions = status.Conditions?.ToList() ?? [];
+        var conditions = Conditions.Copy(status.Conditions);
         var preset = Preset(workspace);
         var target = status.TargetNodeCount is > 0 ? status.TargetNodeCount.Value : TargetNodeCount(workspace, preset);
         var result = await EnsureNodesAsync(key, workspace, preset, target, conditions, cancellationToken);

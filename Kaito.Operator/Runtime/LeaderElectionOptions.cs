@@ -11,8 +11,8 @@ public sealed class LeaderElectionOptions
     /// <summary>The Lease's namespace (the pod's namespace in a cluster).</summary>
     public string Namespace { get; set; } = "kube-system";
 
-    /// <summary>The Lease's name; replicas of one component share it.</summary>
-    public string LeaseName { get; set; } = "kaito-controller";
+    /// <summary>The Lease's name; replicas of one component share it. Each component defaults its own.</summary>
+    public string LeaseName { get; set; } = "";
 
     /// <summary>This replica's identity; the host name (the pod name in a cluster) when empty.</summary>
     public string? Identity { get; set; }

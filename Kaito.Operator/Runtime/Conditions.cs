@@ -1,6 +1,6 @@
 using k8s.Models;
 
-namespace Kaito.Controller.Workspaces;
+namespace Kaito.Operator.Runtime;
 
 /// <summary>
 /// The one way conditions are set: <c>lastTransitionTime</c> moves only when the status changes, and every condition
@@ -29,6 +29,21 @@ public static class Conditions
         existing.Message = message;
         existing.ObservedGeneration = generation;
     }
+
+    /// <summary>
+    /// Copies of the conditions to change. Objects from an informer's cache are shared: changing them in place would
+    /// corrupt the cache and hide the change from the "did anything change?" comparison before a write.
+    /// </summary>
+    public static List<V1Condition> Copy(IEnumerable<V1Condition>? conditions) =>
+        conditions?.Select(c => new V1Condition
+        {
+            Type = c.Type,
+            Status = c.Status,
+            Reason = c.Reason,
+            Message = c.Message,
+            LastTransitionTime = c.LastTransitionTime,
+            ObservedGeneration = c.ObservedGeneration,
+        }).ToList() ?? [];
 
     public static bool IsTrue(IEnumerable<V1Condition>? conditions, string type) =>
         conditions?.Any(c => c.Type == type && c.Status == "True") == true;

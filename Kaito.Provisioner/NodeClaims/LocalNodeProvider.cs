@@ -1,0 +1,95 @@
+using System.Globalization;
+using k8s;
+using k8s.Autorest;
+using k8s.Models;
+using Kaito.Api.Catalog;
+using Kaito.Api.Names;
+using Kaito.Api.NodeClaims;
+using Kaito.Operator.Runtime;
+using Microsoft.Extensions.Options;
+
+namespace Kaito.Provisioner.NodeClaims;
+
+/// <summary>
+/// Simulated GPU nodes: after the boot delay, a Node named like an AKS node (<c>aks-&lt;claim&gt;-vmss000000</c>) with the
+/// claim's labels and taints and the SKU's GPUs, CPU and memory as capacity. LocalCluster's simulated kubelet then
+/// reports it Ready and its scheduler places GPU pods on it.
+/// </summary>
+public sealed class LocalNodeProvider(IKubernetes client, Informer<V1Node> nodes, IOptions<ProvisionerOptions> options, TimeProvider clock) : IGpuNodeProvider
+{
+    public async Task<LaunchedNode> LaunchAsync(NodeClaim claim, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(claim);
+        var name = NodeName(claim);
+        var providerId = $"kaito-local:///{claim.Metadata.Name}";
+        if (nodes.Get(null, name) is { } existing)
+        {
+            return new LaunchedNode(name, providerId, existing);
+        }
+
+        var instanceType = claim.Spec?.Requirements?.FirstOrDefault(r => r.Key == Labels.InstanceType && r.Operator == "In")?.Values?.FirstOrDefault()
+            ?? throw new LaunchFailedException("InstanceTypeMissing", $"NodeClaim {claim.Metadata.Name} has no {Labels.InstanceType} requirement");
+        var sku = GpuSkuCatalog.Default.Find(instanceType, options.Value.Cloud)
+            ?? throw new LaunchFailedException("InstanceTypeUnavailable",
+                $"all requested instance types were unavailable during launch: {instanceType} is not a known {options.Value.Cloud} GPU SKU");
+
+        var created = claim.Metadata.CreationTimestamp ?? clock.GetUtcNow().UtcDateTime;
+        if (clock.GetUtcNow().UtcDateTime - created < options.Value.BootDelay)
+        {
+            return new LaunchedNode(name, providerId, null);
+        }
+
+        var labels = new Dictionary<string, string>(claim.Metadata.Labels ?? new Dictionary<string, string>())
+        {
+            [Labels.InstanceType] = instanceType,
+            [Labels.MachineType] = "gpu",
+            [Labels.AgentPool] = claim.Metadata.Name,
+            [Labels.AzureAgentPool] = claim.Metadata.Name,
+            [Labels.OperatingSystem] = "linux",
+            [Labels.CreationTimestamp] = created.ToString("yyyy-MM-dd'T'HH-mm-ss'Z'", CultureInfo.InvariantCulture),
+        };
+        var capacity = new Dictionary<string, ResourceQuantity>
+        {
+            [Resources.NvidiaGpu] = new(sku.Gpus.ToString(CultureInfo.InvariantCulture)),
+            [Resources.Cpu] = new(sku.Cpu.ToString(CultureInfo.InvariantCulture)),
+            [Resources.Memory] = new($"{sku.MemoryGiB}Gi"),
+            [Resources.Pods] = new("110"),
+        };
+        if (claim.Spec?.Resources?.Requests?.TryGetValue(Resources.Storage, out var disk) == true)
+        {
+            capacity["ephemeral-storage"] = disk;
+        }
+
+        var node = new V1Node
+        {
+            Metadata = new V1ObjectMeta { Name = name, Labels = labels },
+            Spec = new V1NodeSpec { ProviderID = providerId, Taints = claim.Spec?.Taints?.ToList() },
+            Status = new V1NodeStatus { Capacity = capacity, Allocatable = capacity },
+        };
+        try
+        {
+            node = await client.CoreV1.CreateNodeAsync(node, cancellationToken: cancellationToken);
+        }
+        catch (HttpOperationException ex) when (ex.Response.StatusCode == System.Net.HttpStatusCode.Conflict)
+        {
+            node = await client.CoreV1.ReadNodeAsync(name, cancellationToken: cancellationToken);
+        }
+
+        return new LaunchedNode(name, providerId, node);
+    }
+
+    public async Task DeleteAsync(NodeClaim claim, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(claim);
+        try
+        {
+            await client.CoreV1.DeleteNodeAsync(NodeName(claim), cancellationToken: cancellationToken);
+        }
+        catch (HttpOperationException ex) when (ex.Response.StatusCode == System.Net.HttpStatusCode.NotFound)
+        {
+            // already gone
+        }
+    }
+
+    private static string NodeName(NodeClaim claim) => $"aks-{claim.Metadata.Name}-vmss000000";
+}

@@ -1,0 +1,138 @@
+using k8s;
+using k8s.Autorest;
+using k8s.Models;
+using Kaito.Api;
+using Kaito.Api.Names;
+using Kaito.Api.NodeClaims;
+using Kaito.Operator.Runtime;
+
+namespace Kaito.Provisioner.NodeClaims;
+
+/// <summary>
+/// The NodeClaim contract KAITO relies on (kaito-facts §6): claims of <c>kaito.sh/KaitoNodeClass</c> only; the
+/// <c>karpenter.sh/termination</c> finalizer held until the capacity and Node are gone; Launched, Registered,
+/// Initialized and Ready conditions, Ready only once the node is registered and Ready; failures on Launched=False with
+/// the cloud's reason and message.
+/// </summary>
+public sealed partial class NodeClaimReconciler(
+    IKubernetes client,
+    Informer<NodeClaim> claims,
+    Informer<V1Node> nodes,
+    IGpuNodeProvider provider,
+    TimeProvider clock,
+    ILogger<NodeClaimReconciler> logger) : IReconciler
+{
+    private static readonly TimeSpan s_poll = TimeSpan.FromSeconds(1);
+
+    public async Task<ReconcileResult> ReconcileAsync(ObjectReference key, CancellationToken cancellationToken)
+    {
+        var claim = claims.Get(null, key.Name);
+        if (claim is null || !IsOurs(claim))
+        {
+            return ReconcileResult.Done;
+        }
+
+        if (claim.Metadata.DeletionTimestamp is not null)
+        {
+            await provider.DeleteAsync(claim, cancellationToken);
+            if (claim.Metadata.Finalizers?.Contains(Finalizers.KarpenterTermination) == true)
+            {
+                await PatchAsync(claim, new { metadata = new { finalizers = claim.Metadata.Finalizers.Where(f => f != Finalizers.KarpenterTermination).ToList(), resourceVersion = claim.Metadata.ResourceVersion } }, false, cancellationToken);
+                LogTerminated(logger, key.Name);
+            }
+
+            return ReconcileResult.Done;
+        }
+
+        if (claim.Metadata.Finalizers?.Contains(Finalizers.KarpenterTermination) != true)
+        {
+            await PatchAsync(claim, new { metadata = new { finalizers = (claim.Metadata.Finalizers ?? []).Append(Finalizers.KarpenterTermination).ToList(), resourceVersion = claim.Metadata.ResourceVersion } }, false, cancellationToken);
+            return ReconcileResult.Done;
+        }
+
+        var status = new NodeClaimStatus { Conditions = Conditions.Copy(claim.Status?.Conditions) };
+        var conditions = status.Conditions;
+        var generation = claim.Metadata.Generation ?? 1;
+        var now = clock.GetUtcNow().UtcDateTime;
+        LaunchedNode launched;
+        try
+        {
+            launched = await provider.LaunchAsync(claim, cancellationToken);
+        }
+        catch (LaunchFailedException failure)
+        {
+            Conditions.Set(conditions, ConditionTypes.Launched, false, failure.Reason, failure.Message, generation, now);
+            Conditions.Set(conditions, ConditionTypes.Ready, false, failure.Reason, failure.Message, generation, now);
+            await WriteStatusAsync(claim, status, cancellationToken);
+            LogLaunchFailed(logger, key.Name, failure.Message);
+            return ReconcileResult.Done;
+        }
+
+        Conditions.Set(conditions, ConditionTypes.Launched, true, ConditionTypes.Launched, "", generation, now);
+        status.ProviderId = launched.ProviderId;
+        var node = nodes.Get(null, launched.NodeName) ?? launched.Node;
+        var registered = node is not null;
+        var nodeReady = node?.Status?.Conditions?.Any(c => c.Type == "Ready" && c.Status == "True") == true;
+        LogObserved(logger, key.Name, launched.NodeName, registered, nodeReady);
+        Conditions.Set(conditions, ConditionTypes.Registered, registered, registered ? ConditionTypes.Registered : "NodeNotFound",
+            registered ? "" : "Node not registered with cluster", generation, now);
+        Conditions.Set(conditions, ConditionTypes.Initialized, nodeReady, nodeReady ? ConditionTypes.Initialized : "NodeNotReady",
+            nodeReady ? "" : "Node status is NotReady", generation, now);
+        Conditions.Set(conditions, ConditionTypes.Ready, nodeReady, nodeReady ? ConditionTypes.Ready : "NotInitialized",
+            nodeReady ? "" : "Node is not initialized yet", generation, now);
+        if (node is not null)
+        {
+            status.NodeName = node.Metadata.Name;
+            status.Capacity = node.Status?.Capacity;
+            status.Allocatable = node.Status?.Allocatable ?? node.Status?.Capacity;
+        }
+
+        await WriteStatusAsync(claim, status, cancellationToken);
+        return nodeReady ? ReconcileResult.Done : ReconcileResult.After(s_poll);
+    }
+
+    /// <summary>Only claims for Kaito's node class; others belong to another provisioner.</summary>
+    public static bool IsOurs(NodeClaim claim) =>
+        claim.Spec?.NodeClassRef is { Group: KaitoGroup.Name, Kind: KaitoNodeClass.KindName };
+
+    private async Task WriteStatusAsync(NodeClaim claim, NodeClaimStatus status, CancellationToken cancellationToken)
+    {
+        status.ImageId = claim.Status?.ImageId;
+        status.LastPodEventTime = claim.Status?.LastPodEventTime;
+        if (Json(claim.Status) != Json(status))
+        {
+            await PatchAsync(claim, new { status }, true, cancellationToken);
+        }
+    }
+
+    private async Task PatchAsync(NodeClaim claim, object patch, bool status, CancellationToken cancellationToken)
+    {
+        var body = new V1Patch(KubernetesJson.Serialize(patch), V1Patch.PatchType.MergePatch);
+        try
+        {
+            if (status)
+            {
+                await client.CustomObjects.PatchClusterCustomObjectStatusAsync(body, KaitoGroup.Karpenter, KaitoGroup.KarpenterV1, NodeClaim.Plural, claim.Metadata.Name, cancellationToken: cancellationToken);
+            }
+            else
+            {
+                await client.CustomObjects.PatchClusterCustomObjectAsync(body, KaitoGroup.Karpenter, KaitoGroup.KarpenterV1, NodeClaim.Plural, claim.Metadata.Name, cancellationToken: cancellationToken);
+            }
+        }
+        catch (HttpOperationException ex) when (ex.Response.StatusCode == System.Net.HttpStatusCode.NotFound)
+        {
+            // the claim is gone: nothing left to write
+        }
+    }
+
+    private static string Json(object? value) => value is null ? "null" : KubernetesJson.Serialize(value);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "NodeClaim {NodeClaim}: node {Node} registered {Registered}, ready {Ready}")]
+    private static partial void LogObserved(ILogger logger, string nodeClaim, string node, bool registered, bool ready);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "NodeClaim {NodeClaim} could not be launched: {Reason}")]
+    private static partial void LogLaunchFailed(ILogger logger, string nodeClaim, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "NodeClaim {NodeClaim}: capacity released, finalizer removed")]
+    private static partial void LogTerminated(ILogger logger, string nodeClaim);
+}

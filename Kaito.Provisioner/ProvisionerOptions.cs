@@ -1,0 +1,21 @@
+namespace Kaito.Provisioner;
+
+/// <summary>Which GPU node provider turns NodeClaims into nodes.</summary>
+public sealed class ProvisionerOptions
+{
+    public const string SectionName = "Provisioner";
+
+    /// <summary>
+    /// <c>local</c>: simulated nodes in LocalCluster (or any cluster whose nodes are not real machines). The azure
+    /// (AKS agent pools) and existing (adopt labelled nodes) providers are not built yet and are refused at start.
+    /// </summary>
+    public string Provider { get; set; } = Local;
+
+    /// <summary>How long a local node takes to "boot" before it registers.</summary>
+    public TimeSpan BootDelay { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>The cloud whose SKU table gives a local node its GPUs, CPU and memory.</summary>
+    public string Cloud { get; set; } = "azure";
+
+    public const string Local = "local";
+}

@@ -1,0 +1,98 @@
+using System.Text.Json;
+using k8s;
+using k8s.Models;
+using Kaito.Api.NodeClaims;
+using Kaito.Testing;
+
+namespace Kaito.Provisioner.Tests;
+
+/// <summary>LocalCluster, the controller and the provisioner (local provider), each its own process.</summary>
+public sealed class LocalProviderTests : IAsyncLifetime
+{
+    private LocalClusterProcess _cluster = null!;
+    private ServiceProcess _controller = null!;
+    private ServiceProcess _provisioner = null!;
+
+    public async Task InitializeAsync()
+    {
+        _cluster = await LocalClusterProcess.StartAsync();
+        _controller = ServiceProcess.Start("Kaito.Controller", Path.GetTempPath(),
+            ["--kubeconfig", _cluster.Kubeconfig, "--install-crds", "true", "--LeaderElection:Enabled=false", "--urls", "http://127.0.0.1:0"]);
+        _provisioner = ServiceProcess.Start("Kaito.Provisioner", Path.GetTempPath(),
+            ["--kubeconfig", _cluster.Kubeconfig, "--provider", "local", "--Provisioner:BootDelay=00:00:01", "--LeaderElection:Enabled=false", "--urls", "http://127.0.0.1:0"]);
+        await Eventually.ValueAsync(async () => (await _cluster.Kubectl.RunAsync("get", "crd", "nodeclaims.karpenter.sh")).ExitCode == 0 ? "installed" : null,
+            context: Logs);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _provisioner.DisposeAsync();
+        await _controller.DisposeAsync();
+        await _cluster.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task AWorkspaceGetsItsGpuNodeAndReachesResourceReadyWithNoTestActingAsProvisioner()
+    {
+        (await _cluster.Kubectl.RunAsync("apply", "-f", Repository.PathOf("examples", "inference", "kaito_workspace_phi_4_mini.yaml"))).EnsureSuccess();
+
+        await Eventually.ValueAsync(async () =>
+            (await _cluster.Kubectl.RunAsync("get", "wk", "workspace-phi-4-mini", "-o", "jsonpath={.status.conditions[?(@.type==\"ResourceReady\")].status}")).Output == "True" ? "ready" : null,
+            context: Logs);
+        var claim = (await Claims()).Single();
+        var node = await _cluster.Client.CoreV1.ReadNodeAsync(claim.Status!.NodeName);
+
+        Assert.Equal(["Launched", "Registered", "Initialized", "Ready"], claim.Status.Conditions!.Where(c => c.Status == "True").Select(c => c.Type));
+        Assert.Equal($"kaito-local:///{claim.Metadata.Name}", claim.Status.ProviderId);
+        Assert.Equal("1", claim.Status.Capacity!["nvidia.com/gpu"].ToString());
+        Assert.Contains("karpenter.sh/termination", claim.Metadata.Finalizers!);
+        Assert.Equal("Standard_NC24ads_A100_v4", node.Metadata.Labels["node.kubernetes.io/instance-type"]);
+        Assert.Equal("workspace-phi-4-mini", node.Metadata.Labels["kaito.sh/workspace"]);
+        Assert.Equal("phi-4-mini", node.Metadata.Labels["apps"]);
+        Assert.Equal([("sku", "gpu", "NoSchedule")], node.Spec.Taints.Select(t => (t.Key, t.Value, t.Effect)));
+
+        (await _cluster.Kubectl.RunAsync("delete", "wk", "workspace-phi-4-mini", "--timeout=60s")).EnsureSuccess();
+        await Eventually.ValueAsync(async () => (await Claims()).Count == 0 ? "gone" : null, context: Logs);
+        var nodes = await _cluster.Client.CoreV1.ListNodeAsync();
+        Assert.DoesNotContain(nodes.Items, n => n.Metadata.Name == node.Metadata.Name);
+    }
+
+    [Theory]
+    [InlineData(null, "InstanceTypeMissing", "has no node.kubernetes.io/instance-type requirement")]
+    [InlineData("Standard_Z99_Imaginary", "InstanceTypeUnavailable", "all requested instance types were unavailable during launch: Standard_Z99_Imaginary")]
+    public async Task AClaimThatCannotLaunchSaysWhyOnLaunchedFalse(string? instanceType, string reason, string message)
+    {
+        var requirements = instanceType is null ? "[]" : $$"""[{"key":"node.kubernetes.io/instance-type","operator":"In","values":["{{instanceType}}"]}]""";
+        var manifest = $$"""{"apiVersion":"karpenter.sh/v1","kind":"NodeClaim","metadata":{"name":"wsbad"},"spec":{"nodeClassRef":{"group":"kaito.sh","kind":"KaitoNodeClass","name":"default"},"requirements":{{requirements}} } }""";
+        (await _cluster.Kubectl.RunAsync(["apply", "-f", "-"], manifest, TimeSpan.FromSeconds(60))).EnsureSuccess();
+
+        var launched = await Eventually.ValueAsync(async () =>
+            (await Claims()).SingleOrDefault(c => c.Metadata.Name == "wsbad")?.Status?.Conditions?.FirstOrDefault(c => c.Type == "Launched"), context: Logs);
+
+        Assert.Equal("False", launched.Status);
+        Assert.Equal(reason, launched.Reason);
+        Assert.Contains(message, launched.Message, StringComparison.Ordinal);
+        Assert.False(_provisioner.HasExited);
+    }
+
+    [Fact]
+    public async Task ClaimsOfAnotherNodeClassAreLeftAlone()
+    {
+        var manifest = """{"apiVersion":"karpenter.sh/v1","kind":"NodeClaim","metadata":{"name":"wsaks"},"spec":{"nodeClassRef":{"group":"karpenter.azure.com","kind":"AKSNodeClass","name":"default"},"requirements":[]}}""";
+        (await _cluster.Kubectl.RunAsync(["apply", "-f", "-"], manifest, TimeSpan.FromSeconds(60))).EnsureSuccess();
+        await Task.Delay(2000);
+
+        var claim = (await Claims()).Single(c => c.Metadata.Name == "wsaks");
+
+        Assert.Null(claim.Metadata.Finalizers);
+        Assert.Null(claim.Status);
+    }
+
+    private async Task<List<NodeClaim>> Claims()
+    {
+        var list = (JsonElement)await _cluster.Client.CustomObjects.ListClusterCustomObjectAsync("karpenter.sh", "v1", "nodeclaims");
+        return list.GetProperty("items").EnumerateArray().Select(i => KubernetesJson.Deserialize<NodeClaim>(i.GetRawText())).ToList();
+    }
+
+    private string Logs() => $"controller:\n{_controller.Log}\nprovisioner:\n{_provisioner.Log}";
+}
