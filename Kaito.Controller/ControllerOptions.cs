@@ -19,6 +19,12 @@ public sealed class ControllerOptions
     /// <summary>Install Kaito's CRDs at start when they are missing or older (local development; a cluster's are deployed).</summary>
     public bool InstallCrds { get; set; }
 
+    /// <summary>The registry of Kaito's images (the inference server, the tuner).</summary>
+    public string ImageRegistry { get; set; } = "ghcr.io/kaito-dotnet";
+
+    /// <summary>The tag of Kaito's images.</summary>
+    public string ImageTag { get; set; } = "latest";
+
     /// <summary>Reconcile workers for workspaces (KAITO's MaxConcurrentReconciles).</summary>
     public int Workers { get; set; } = 5;
 

@@ -52,6 +52,10 @@ public static class WorkspaceControllerExtensions
             return informer;
         });
         services.AddSingleton(provider => NewInformer<V1Node>(provider));
+        services.AddSingleton(provider => NewInformer<V1StatefulSet>(provider));
+        services.AddSingleton(provider => NewInformer<V1Service>(provider));
+        services.AddSingleton<IInformer>(provider => provider.GetRequiredService<Informer<V1StatefulSet>>());
+        services.AddSingleton<IInformer>(provider => provider.GetRequiredService<Informer<V1Service>>());
         services.AddSingleton<IInformer>(provider => provider.GetRequiredService<Informer<Workspace>>());
         services.AddSingleton<IInformer>(provider => provider.GetRequiredService<Informer<NodeClaim>>());
         services.AddSingleton<IInformer>(provider => provider.GetRequiredService<Informer<V1Node>>());
@@ -108,6 +112,16 @@ public static class WorkspaceControllerExtensions
                 queue.Add(reference);
             }
         };
+        void Owner(V1ObjectMeta metadata)
+        {
+            if (metadata.Labels?.TryGetValue(Kaito.Api.Names.Labels.Workspace, out var name) == true && metadata.NamespaceProperty is { } ns)
+            {
+                queue.Add(new ObjectReference(ns, name));
+            }
+        }
+
+        provider.GetRequiredService<Informer<V1StatefulSet>>().Changed += change => Owner(change.Item.Metadata);
+        provider.GetRequiredService<Informer<V1Service>>().Changed += change => Owner(change.Item.Metadata);
         provider.GetRequiredService<Informer<V1Node>>().Changed += change =>
         {
             foreach (var key in NodeClaims.WorkspaceKeys(change.Item.Metadata))

@@ -24,6 +24,15 @@ public static class ConditionReasons
     /// <summary>ResourceReady False.</summary>
     public const string ResourceNotReady = "workspaceResourceStatusNotReady";
 
+    /// <summary>InferenceReady True.</summary>
+    public const string InferenceReady = "WorkspaceInferenceStatusSuccess";
+
+    /// <summary>InferenceReady False while the pods start.</summary>
+    public const string InferencePending = "WorkspaceInferenceStatusPending";
+
+    /// <summary>WorkspaceSucceeded / WorkspaceReady True.</summary>
+    public const string WorkspaceSucceeded = "workspaceSucceeded";
+
     /// <summary>WorkspaceDeleting True.</summary>
     public const string WorkspaceDeleted = "workspaceDeleted";
 

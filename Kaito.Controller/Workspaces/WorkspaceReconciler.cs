@@ -23,6 +23,8 @@ public sealed partial class WorkspaceReconciler(
     Informer<Workspace> workspaces,
     Informer<NodeClaim> nodeClaims,
     Informer<V1Node> nodes,
+    Informer<V1StatefulSet> statefulSets,
+    Informer<V1Service> services,
     Expectations expectations,
     IOptions<ControllerOptions> options,
     TimeProvider clock,
@@ -67,13 +69,38 @@ public sealed partial class WorkspaceReconciler(
         Conditions.Set(conditions, ConditionTypes.ResourceReady, resourceReady,
             resourceReady ? ConditionReasons.ResourceReady : ConditionReasons.ResourceNotReady,
             resourceReady ? "The workspace's nodes are ready" : "Waiting for the workspace's nodes", generation, Now);
+
+        var state = status.State ?? WorkspaceStates.Pending;
+        if (resourceReady && workspace.Inference?.Preset is not null && preset is not null)
+        {
+            var serving = await EnsureInferenceAsync(workspace, preset, target, cancellationToken);
+            Conditions.Set(conditions, ConditionTypes.InferenceReady, serving,
+                serving ? ConditionReasons.InferenceReady : ConditionReasons.InferencePending,
+                serving ? "Inference has been deployed successfully" : "Waiting for the inference pods to be ready", generation, Now);
+            if (!serving)
+            {
+                result = ReconcileResult.After(s_nodeWait);
+            }
+        }
+
+        var ready = resourceReady && Conditions.IsTrue(conditions, ConditionTypes.InferenceReady);
+        if (workspace.Inference is not null)
+        {
+            state = ready ? WorkspaceStates.Ready : state is WorkspaceStates.Ready or WorkspaceStates.NotReady ? WorkspaceStates.NotReady : WorkspaceStates.Pending;
+            foreach (var summary in new[] { ConditionTypes.WorkspaceSucceeded, ConditionTypes.WorkspaceReady })
+            {
+                Conditions.Set(conditions, summary, ready, ready ? ConditionReasons.WorkspaceSucceeded : ConditionReasons.WorkspacePending,
+                    ready ? "The workspace is serving" : "The workspace is not serving yet", generation, Now);
+            }
+        }
+
         var workerNodes = WorkerNodes(workspace);
         await WriteStatusAsync(workspace, new WorkspaceStatus
         {
             Conditions = conditions,
             TargetNodeCount = target,
             WorkerNodes = workerNodes.Count > 0 ? workerNodes : null,
-            State = status.State ?? WorkspaceStates.Pending,
+            State = state,
             Performance = status.Performance,
         }, cancellationToken);
         return result;
@@ -192,6 +219,57 @@ public sealed partial class WorkspaceReconciler(
             nodesReady ? ConditionReasons.NodesReady : readyClaims >= target ? ConditionReasons.NodePluginsNotReady : ConditionReasons.NodeNotReady,
             $"{readyNodes} of {target} nodes are ready", generation, Now);
         return nodesReady ? ReconcileResult.Done : ReconcileResult.After(s_nodeWait);
+    }
+
+    /// <summary>
+    /// Creates the Services once (they are never updated) and the StatefulSet, replacing its pod template when the
+    /// workspace's revision changed; returns whether every replica is ready.
+    /// </summary>
+    private async Task<bool> EnsureInferenceAsync(Workspace workspace, ModelPreset preset, int replicas, CancellationToken cancellationToken)
+    {
+        var ns = workspace.Metadata.NamespaceProperty;
+        foreach (var service in new[] { InferenceWorkload.Service(workspace), InferenceWorkload.HeadlessService(workspace) })
+        {
+            if (services.Get(ns, service.Metadata.Name) is null)
+            {
+                await CreateIgnoringConflictAsync(() => client.CoreV1.CreateNamespacedServiceAsync(service, ns, cancellationToken: cancellationToken));
+            }
+        }
+
+        var revision = Annotation(workspace.Metadata, Annotations.Revision) ?? "1";
+        var sku = GpuSkuCatalog.Default.Find(workspace.Resource?.InstanceType, _options.Cloud);
+        var desired = InferenceWorkload.StatefulSet(workspace, preset, sku, replicas, revision, _options, _options.AutoProvisioning);
+        var existing = statefulSets.Get(ns, workspace.Metadata.Name);
+        if (existing is null)
+        {
+            await CreateIgnoringConflictAsync(() => client.AppsV1.CreateNamespacedStatefulSetAsync(desired, ns, cancellationToken: cancellationToken));
+            return false;
+        }
+
+        if (Annotation(existing.Metadata, Annotations.Revision) != revision)
+        {
+            var patch = new { metadata = new { annotations = desired.Metadata.Annotations }, spec = new { replicas, template = desired.Spec.Template } };
+            await client.AppsV1.PatchNamespacedStatefulSetAsync(new V1Patch(KubernetesJson.Serialize(patch), V1Patch.PatchType.MergePatch),
+                existing.Metadata.Name, ns, cancellationToken: cancellationToken);
+            return false;
+        }
+
+        return existing.Status?.ReadyReplicas is { } ready && ready >= (existing.Spec.Replicas ?? 1) && existing.Status.ObservedGeneration >= existing.Metadata.Generation;
+    }
+
+    private static string? Annotation(V1ObjectMeta metadata, string key) =>
+        metadata.Annotations?.TryGetValue(key, out var value) == true ? value : null;
+
+    private static async Task CreateIgnoringConflictAsync(Func<Task> create)
+    {
+        try
+        {
+            await create();
+        }
+        catch (HttpOperationException ex) when (ex.Response.StatusCode == System.Net.HttpStatusCode.Conflict)
+        {
+            // created meanwhile (the cache was behind): the next event brings it in
+        }
     }
 
     private List<V1Node> SelectedNodes(Workspace workspace)

@@ -72,7 +72,29 @@ public sealed class WorkspaceReconcileTests(ControllerFixture fixture) : IClassF
         Assert.Equal([node], status.GetProperty("workerNodes").EnumerateArray().Select(n => n.GetString()));
         Assert.Equal("True", Condition(workspace.RootElement, "NodeClaimReady"));
         Assert.Equal("True", Condition(workspace.RootElement, "NodesReady"));
-        Assert.Matches(@"^workspace-phi-4-mini\s+Standard_NC24ads_A100_v4\s+True\s+Pending", row);
+        Assert.Matches(@"^workspace-phi-4-mini\s+Standard_NC24ads_A100_v4\s+True\s+False\s+False\s+Pending", row);
+
+        // With the nodes ready, the inference workload (kaito-facts §2.4, §2.5).
+        var set = await UntilAsync(async () => await _cluster.Client.AppsV1.ReadNamespacedStatefulSetAsync("workspace-phi-4-mini", ns));
+        var service = await _cluster.Client.CoreV1.ReadNamespacedServiceAsync("workspace-phi-4-mini", ns);
+        var headless = await _cluster.Client.CoreV1.ReadNamespacedServiceAsync("workspace-phi-4-mini-headless", ns);
+        var container = set.Spec.Template.Spec.Containers.Single();
+        Assert.Equal(1, set.Spec.Replicas);
+        Assert.Equal("Parallel", set.Spec.PodManagementPolicy);
+        Assert.Equal("workspace-phi-4-mini-headless", set.Spec.ServiceName);
+        Assert.Equal("1", container.Resources.Limits["nvidia.com/gpu"].ToString());
+        Assert.Equal("1", container.Resources.Requests["nvidia.com/gpu"].ToString());
+        Assert.Equal(5000, container.Ports.Single().ContainerPort);
+        Assert.Equal("/health", container.ReadinessProbe.HttpGet.Path);
+        Assert.Contains("phi-4-mini-instruct", container.Args);
+        Assert.Contains(set.Spec.Template.Spec.Tolerations, t => t.Key == "sku" && t.Value == "gpu" && t.Effect == "NoSchedule");
+        Assert.Equal(["apps In phi-4-mini", "kaito.sh/workspace In workspace-phi-4-mini", $"kaito.sh/workspacenamespace In {ns}"],
+            set.Spec.Template.Spec.Affinity.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms.Single().MatchExpressions
+                .Select(e => $"{e.Key} {e.OperatorProperty} {string.Join(",", e.Values)}"));
+        Assert.Equal((80, "5000"), (service.Spec.Ports.Single().Port, service.Spec.Ports.Single().TargetPort.Value));
+        Assert.Equal("workspace-phi-4-mini-0", service.Spec.Selector["statefulset.kubernetes.io/pod-name"]);
+        Assert.Equal("None", headless.Spec.ClusterIP);
+        Assert.True(set.Metadata.OwnerReferences.Single().Controller);
     }
 
     [Fact]

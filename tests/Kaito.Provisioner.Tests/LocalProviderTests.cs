@@ -32,7 +32,7 @@ public sealed class LocalProviderTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task AWorkspaceGetsItsGpuNodeAndReachesResourceReadyWithNoTestActingAsProvisioner()
+    public async Task AWorkspaceGetsItsGpuNodeAndServesWithNoTestActingAsProvisioner()
     {
         (await _cluster.Kubectl.RunAsync("apply", "-f", Repository.PathOf("examples", "inference", "kaito_workspace_phi_4_mini.yaml"))).EnsureSuccess();
 
@@ -50,6 +50,15 @@ public sealed class LocalProviderTests : IAsyncLifetime
         Assert.Equal("workspace-phi-4-mini", node.Metadata.Labels["kaito.sh/workspace"]);
         Assert.Equal("phi-4-mini", node.Metadata.Labels["apps"]);
         Assert.Equal([("sku", "gpu", "NoSchedule")], node.Spec.Taints.Select(t => (t.Key, t.Value, t.Effect)));
+
+        // With the node in place the controller deploys the inference server, and LocalCluster runs its pod.
+        await Eventually.ValueAsync(async () =>
+            (await _cluster.Kubectl.RunAsync("get", "wk", "workspace-phi-4-mini", "-o", "jsonpath={.status.state}")).Output == "Ready" ? "ready" : null,
+            context: Logs);
+        var row = (await _cluster.Kubectl.RunAsync("get", "wk", "--no-headers")).EnsureSuccess().Output;
+        var pod = await _cluster.Client.CoreV1.ReadNamespacedPodAsync("workspace-phi-4-mini-0", "default");
+        Assert.Matches(@"^workspace-phi-4-mini\s+Standard_NC24ads_A100_v4\s+True\s+True\s+True\s+Ready\s", row);
+        Assert.Equal(node.Metadata.Name, pod.Spec.NodeName);
 
         (await _cluster.Kubectl.RunAsync("delete", "wk", "workspace-phi-4-mini", "--timeout=60s")).EnsureSuccess();
         await Eventually.ValueAsync(async () => (await Claims()).Count == 0 ? "gone" : null, context: Logs);

@@ -1,0 +1,159 @@
+using k8s.Models;
+using Kaito.Api.Catalog;
+using Kaito.Api.Names;
+using Kaito.Api.Workspaces;
+
+namespace Kaito.Controller.Workspaces;
+
+/// <summary>
+/// The objects that serve a preset (kaito-facts §2.4, §2.5): the Service <c>&lt;ws&gt;</c> (80 → 5000, the leader pod),
+/// the headless Service <c>&lt;ws&gt;-headless</c>, and the StatefulSet <c>&lt;ws&gt;</c> running Kaito's inference server
+/// with the GPUs of the SKU, KAITO's tolerations, node affinity to the workspace's nodes and probes on /health.
+/// </summary>
+public static class InferenceWorkload
+{
+    public const int Port = 5000;
+
+    public static V1Service Service(Workspace workspace)
+    {
+        ArgumentNullException.ThrowIfNull(workspace);
+        var name = workspace.Metadata.Name;
+        var loadBalancer = workspace.Metadata.Annotations?.TryGetValue(Annotations.EnableLoadBalancer, out var lb) == true && lb == "True";
+        return new V1Service
+        {
+            Metadata = Metadata(workspace, name),
+            Spec = new V1ServiceSpec
+            {
+                Type = loadBalancer ? "LoadBalancer" : "ClusterIP",
+                Selector = new Dictionary<string, string> { [Labels.Workspace] = name, [Labels.StatefulSetPodName] = $"{name}-0" },
+                Ports = [new V1ServicePort { Name = "http", Port = 80, TargetPort = Port, Protocol = "TCP" }],
+                PublishNotReadyAddresses = true,
+            },
+        };
+    }
+
+    public static V1Service HeadlessService(Workspace workspace)
+    {
+        ArgumentNullException.ThrowIfNull(workspace);
+        return new V1Service
+        {
+            Metadata = Metadata(workspace, $"{workspace.Metadata.Name}-headless"),
+            Spec = new V1ServiceSpec
+            {
+                ClusterIP = "None",
+                Selector = new Dictionary<string, string> { [Labels.Workspace] = workspace.Metadata.Name },
+                PublishNotReadyAddresses = true,
+            },
+        };
+    }
+
+    public static V1StatefulSet StatefulSet(Workspace workspace, ModelPreset preset, GpuSku? sku, int replicas, string revision, ControllerOptions options, bool autoProvisioning)
+    {
+        ArgumentNullException.ThrowIfNull(workspace);
+        ArgumentNullException.ThrowIfNull(preset);
+        ArgumentNullException.ThrowIfNull(options);
+        var name = workspace.Metadata.Name;
+        var labels = new Dictionary<string, string> { [Labels.Workspace] = name };
+        var resources = new V1ResourceRequirements();
+        if (!preset.CpuOnly && sku is not null)
+        {
+            var gpus = new Dictionary<string, ResourceQuantity> { [Resources.NvidiaGpu] = new(sku.Gpus.ToString(System.Globalization.CultureInfo.InvariantCulture)) };
+            resources.Requests = gpus;
+            resources.Limits = new Dictionary<string, ResourceQuantity>(gpus);
+        }
+
+        var probe = new V1Probe { HttpGet = new V1HTTPGetAction { Path = "/health", Port = Port }, PeriodSeconds = 10 };
+        return new V1StatefulSet
+        {
+            Metadata = Metadata(workspace, name, revision),
+            Spec = new V1StatefulSetSpec
+            {
+                Replicas = replicas,
+                PodManagementPolicy = "Parallel",
+                ServiceName = $"{name}-headless",
+                Selector = new V1LabelSelector { MatchLabels = labels },
+                PersistentVolumeClaimRetentionPolicy = new V1StatefulSetPersistentVolumeClaimRetentionPolicy { WhenScaled = "Retain", WhenDeleted = "Delete" },
+                Template = new V1PodTemplateSpec
+                {
+                    Metadata = new V1ObjectMeta { Labels = new Dictionary<string, string>(labels), Annotations = new Dictionary<string, string> { [Annotations.Revision] = revision } },
+                    Spec = new V1PodSpec
+                    {
+                        Containers =
+                        [
+                            new V1Container
+                            {
+                                Name = name,
+                                Image = $"{options.ImageRegistry}/kaito-inference-server:{options.ImageTag}",
+                                Args = ["--model", Kaito.Models.ModelLayout.WeightsPath, "--served-model-name", preset.Name, "--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture)],
+                                Ports = [new V1ContainerPort { Name = "http", ContainerPort = Port }],
+                                Resources = resources,
+                                StartupProbe = new V1Probe { HttpGet = probe.HttpGet, PeriodSeconds = 10, FailureThreshold = StartupFailureThreshold(preset) },
+                                LivenessProbe = new V1Probe { HttpGet = probe.HttpGet, PeriodSeconds = 10, FailureThreshold = 3 },
+                                ReadinessProbe = new V1Probe { HttpGet = probe.HttpGet, PeriodSeconds = 10, InitialDelaySeconds = 30 },
+                                VolumeMounts = [new V1VolumeMount { Name = "dshm", MountPath = "/dev/shm" }, new V1VolumeMount { Name = "model-weights-volume", MountPath = Kaito.Models.ModelLayout.WeightsPath }],
+                            },
+                        ],
+                        Volumes =
+                        [
+                            new V1Volume { Name = "dshm", EmptyDir = new V1EmptyDirVolumeSource { Medium = "Memory" } },
+                            new V1Volume { Name = "model-weights-volume", EmptyDir = new V1EmptyDirVolumeSource() },
+                        ],
+                        Tolerations =
+                        [
+                            new V1Toleration { Key = Resources.NvidiaGpu, OperatorProperty = "Exists", Effect = Taints.NoSchedule },
+                            new V1Toleration { Key = Taints.SkuKey, OperatorProperty = "Equal", Value = Taints.SkuValue, Effect = Taints.NoSchedule },
+                            new V1Toleration { Key = Taints.AzureSpotKey, OperatorProperty = "Equal", Value = Taints.AzureSpotValue, Effect = Taints.NoSchedule },
+                        ],
+                        Affinity = new V1Affinity { NodeAffinity = new V1NodeAffinity { RequiredDuringSchedulingIgnoredDuringExecution = NodeSelector(workspace, autoProvisioning) } },
+                    },
+                },
+            },
+        };
+    }
+
+    /// <summary>The user's labels (In), plus, with provisioned nodes, the workspace's own node labels.</summary>
+    private static V1NodeSelector NodeSelector(Workspace workspace, bool autoProvisioning)
+    {
+        var expressions = (workspace.Resource?.LabelSelector?.MatchLabels ?? new Dictionary<string, string>())
+            .Where(l => !Labels.IsReserved(l.Key))
+            .Select(l => new V1NodeSelectorRequirement { Key = l.Key, OperatorProperty = "In", Values = [l.Value] })
+            .Concat(workspace.Resource?.LabelSelector?.MatchExpressions?.Where(e => !Labels.IsReserved(e.Key))
+                .Select(e => new V1NodeSelectorRequirement { Key = e.Key, OperatorProperty = e.OperatorProperty, Values = e.Values }) ?? [])
+            .ToList();
+        if (autoProvisioning)
+        {
+            expressions.Add(new V1NodeSelectorRequirement { Key = Labels.Workspace, OperatorProperty = "In", Values = [workspace.Metadata.Name] });
+            expressions.Add(new V1NodeSelectorRequirement { Key = Labels.WorkspaceNamespace, OperatorProperty = "In", Values = [workspace.Metadata.NamespaceProperty] });
+        }
+
+        return new V1NodeSelector { NodeSelectorTerms = [new V1NodeSelectorTerm { MatchExpressions = expressions }] };
+    }
+
+    /// <summary>KAITO's startup budget: 15 min + 18 s per GiB of weights, between 30 and 180 min, in 10 s probes.</summary>
+    public static int StartupFailureThreshold(ModelPreset preset)
+    {
+        ArgumentNullException.ThrowIfNull(preset);
+        var budget = Math.Clamp(15 * 60 + 18 * preset.WeightsGiB, 30 * 60, 180 * 60);
+        return (int)Math.Ceiling(budget / 10);
+    }
+
+    private static V1ObjectMeta Metadata(Workspace workspace, string name, string? revision = null) => new()
+    {
+        Name = name,
+        NamespaceProperty = workspace.Metadata.NamespaceProperty,
+        Labels = new Dictionary<string, string> { [Labels.Workspace] = workspace.Metadata.Name },
+        Annotations = revision is null ? null : new Dictionary<string, string> { [Annotations.Revision] = revision },
+        OwnerReferences =
+        [
+            new V1OwnerReference
+            {
+                ApiVersion = workspace.ApiVersion,
+                Kind = Workspace.KindName,
+                Name = workspace.Metadata.Name,
+                Uid = workspace.Metadata.Uid,
+                Controller = true,
+                BlockOwnerDeletion = true,
+            },
+        ],
+    };
+}
