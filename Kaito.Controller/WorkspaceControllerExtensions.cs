@@ -3,9 +3,7 @@ using Kaito.Api.NodeClaims;
 using Kaito.Api.Workspaces;
 using Kaito.Controller.Workspaces;
 using Kaito.Operator.Hosting;
-using Kaito.Operator.Kubernetes;
 using Kaito.Operator.Runtime;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
 namespace Kaito.Controller;
@@ -36,66 +34,31 @@ public static class WorkspaceControllerExtensions
                 $"Controller:NodeProvisioner (--node-provisioner) must be {ControllerOptions.GpuProvisioner} or {ControllerOptions.BringYourOwn}.")
             .Validate(o => o.Workers > 0, "Controller:Workers must be at least 1.")
             .ValidateOnStart();
-        services.AddOptions<LeaderElectionOptions>()
-            .Bind(builder.Configuration.GetSection(LeaderElectionOptions.SectionName))
-            .PostConfigure(o => o.LeaseName = string.IsNullOrEmpty(o.LeaseName) ? "kaito-controller" : o.LeaseName);
-        services.AddOptions<InformerOptions>();
-        services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<ControllerTelemetry>();
         services.AddClusterConnection<ControllerTelemetry>("controller", telemetry => telemetry.ActivitySource);
-
-        services.AddSingleton(provider => NewInformer<Workspace>(provider));
-        services.AddSingleton(provider =>
-        {
-            var informer = NewInformer<NodeClaim>(provider);
-            informer.AddIndex(NodeClaims.WorkspaceIndex, claim => NodeClaims.WorkspaceKeys(claim.Metadata));
-            return informer;
-        });
-        services.AddSingleton(provider => NewInformer<V1Node>(provider));
-        services.AddSingleton(provider => NewInformer<V1StatefulSet>(provider));
-        services.AddSingleton(provider => NewInformer<V1Service>(provider));
-        services.AddSingleton<IInformer>(provider => provider.GetRequiredService<Informer<V1StatefulSet>>());
-        services.AddSingleton<IInformer>(provider => provider.GetRequiredService<Informer<V1Service>>());
-        services.AddSingleton<IInformer>(provider => provider.GetRequiredService<Informer<Workspace>>());
-        services.AddSingleton<IInformer>(provider => provider.GetRequiredService<Informer<NodeClaim>>());
-        services.AddSingleton<IInformer>(provider => provider.GetRequiredService<Informer<V1Node>>());
-
+        services.AddInformer<Workspace>(ControllerTelemetry.Name);
+        services.AddInformer<NodeClaim>(ControllerTelemetry.Name,
+            informer => informer.AddIndex(NodeClaims.WorkspaceIndex, claim => NodeClaims.WorkspaceKeys(claim.Metadata)));
+        services.AddInformer<V1Node>(ControllerTelemetry.Name);
+        services.AddInformer<V1StatefulSet>(ControllerTelemetry.Name);
+        services.AddInformer<V1Service>(ControllerTelemetry.Name);
         services.AddSingleton<Expectations>();
         services.AddSingleton<WorkspaceReconciler>();
-        services.AddSingleton(provider => new WorkQueue<ObjectReference>(
-            provider.GetRequiredService<TimeProvider>(), TimeSpan.FromMilliseconds(5), TimeSpan.FromMinutes(5)));
-        services.AddSingleton(provider =>
+        services.AddHostedService<CrdInstaller>();
+        services.AddOperatorHost(builder.Configuration, "kaito-controller", (provider, queue) =>
         {
             var telemetry = provider.GetRequiredService<ControllerTelemetry>();
-            var runner = new ControllerRunner("workspace", provider.GetRequiredService<WorkspaceReconciler>(),
-                provider.GetRequiredService<WorkQueue<ObjectReference>>(), provider.GetRequiredService<IOptions<ControllerOptions>>().Value.Workers,
+            WireEvents(provider, queue);
+            return new ControllerRunner("workspace", provider.GetRequiredService<WorkspaceReconciler>(), queue,
+                provider.GetRequiredService<IOptions<ControllerOptions>>().Value.Workers,
                 telemetry.ActivitySource, telemetry.Meter, provider.GetRequiredService<ILoggerFactory>().CreateLogger(ControllerTelemetry.Name));
-            WireEvents(provider);
-            return runner;
         });
-        services.AddHostedService<CrdInstaller>();
-        services.AddHostedService(provider => new OperatorHost(
-            provider.GetRequiredService<k8s.IKubernetes>(),
-            provider.GetServices<IInformer>(),
-            [provider.GetRequiredService<ControllerRunner>()],
-            provider.GetRequiredService<IOptions<LeaderElectionOptions>>(),
-            provider.GetRequiredService<ILogger<OperatorHost>>()));
-
-        services.AddHealthChecks()
-            .AddCheck<InformerHealthCheck>(InformerHealthCheck.Readiness)
-            .AddCheck<InformerHealthCheck>(InformerHealthCheck.Liveness, tags: [Kaito.ServiceDefaults.HealthEndpoints.LiveTag]);
         return builder;
     }
 
-    private static Informer<T> NewInformer<T>(IServiceProvider provider)
-        where T : class, k8s.IKubernetesObject<V1ObjectMeta> =>
-        new(provider.GetRequiredService<KubernetesApi>(), ResourceKind.For<T>(), provider.GetRequiredService<IOptions<InformerOptions>>().Value,
-            provider.GetRequiredService<TimeProvider>(), provider.GetRequiredService<ILoggerFactory>().CreateLogger($"{ControllerTelemetry.Name}.Informer.{typeof(T).Name}"));
-
     /// <summary>Which workspace each change concerns: its own events, and those of its NodeClaims and nodes (by label).</summary>
-    private static void WireEvents(IServiceProvider provider)
+    private static void WireEvents(IServiceProvider provider, WorkQueue<ObjectReference> queue)
     {
-        var queue = provider.GetRequiredService<WorkQueue<ObjectReference>>();
         var expectations = provider.GetRequiredService<Expectations>();
         provider.GetRequiredService<Informer<Workspace>>().Changed += change =>
             queue.Add(new ObjectReference(change.Item.Metadata.NamespaceProperty ?? "", change.Item.Metadata.Name));

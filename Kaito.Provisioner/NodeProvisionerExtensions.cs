@@ -1,11 +1,8 @@
 using k8s.Models;
 using Kaito.Api.NodeClaims;
 using Kaito.Operator.Hosting;
-using Kaito.Operator.Kubernetes;
 using Kaito.Operator.Runtime;
 using Kaito.Provisioner.NodeClaims;
-using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Options;
 
 namespace Kaito.Provisioner;
 
@@ -32,25 +29,15 @@ public static class NodeProvisionerExtensions
             .Validate(o => o.Provider == ProvisionerOptions.Local,
                 "Provisioner:Provider (--provider) must be 'local': the azure and existing providers are not built yet.")
             .ValidateOnStart();
-        services.AddOptions<LeaderElectionOptions>()
-            .Bind(builder.Configuration.GetSection(LeaderElectionOptions.SectionName))
-            .PostConfigure(o => o.LeaseName = string.IsNullOrEmpty(o.LeaseName) ? "kaito-provisioner" : o.LeaseName);
-        services.AddOptions<InformerOptions>();
-        services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<ProvisionerTelemetry>();
         services.AddClusterConnection<ProvisionerTelemetry>("provisioner", telemetry => telemetry.ActivitySource);
-
-        services.AddSingleton(provider => NewInformer<NodeClaim>(provider));
-        services.AddSingleton(provider => NewInformer<V1Node>(provider));
-        services.AddSingleton<IInformer>(provider => provider.GetRequiredService<Informer<NodeClaim>>());
-        services.AddSingleton<IInformer>(provider => provider.GetRequiredService<Informer<V1Node>>());
+        services.AddInformer<NodeClaim>(ProvisionerTelemetry.Name);
+        services.AddInformer<V1Node>(ProvisionerTelemetry.Name);
         services.AddSingleton<IGpuNodeProvider, LocalNodeProvider>();
         services.AddSingleton<NodeClaimReconciler>();
-        services.AddSingleton(provider => new WorkQueue<ObjectReference>(provider.GetRequiredService<TimeProvider>(), TimeSpan.FromMilliseconds(5), TimeSpan.FromMinutes(5)));
-        services.AddSingleton(provider =>
+        services.AddOperatorHost(builder.Configuration, "kaito-provisioner", (provider, queue) =>
         {
             var telemetry = provider.GetRequiredService<ProvisionerTelemetry>();
-            var queue = provider.GetRequiredService<WorkQueue<ObjectReference>>();
             provider.GetRequiredService<Informer<NodeClaim>>().Changed += change => queue.Add(new ObjectReference("", change.Item.Metadata.Name));
             provider.GetRequiredService<Informer<V1Node>>().Changed += change =>
             {
@@ -62,20 +49,6 @@ public static class NodeProvisionerExtensions
             return new ControllerRunner("nodeclaim", provider.GetRequiredService<NodeClaimReconciler>(), queue, 5,
                 telemetry.ActivitySource, telemetry.Meter, provider.GetRequiredService<ILoggerFactory>().CreateLogger(ProvisionerTelemetry.Name));
         });
-        services.AddHostedService(provider => new OperatorHost(
-            provider.GetRequiredService<k8s.IKubernetes>(),
-            provider.GetServices<IInformer>(),
-            [provider.GetRequiredService<ControllerRunner>()],
-            provider.GetRequiredService<IOptions<LeaderElectionOptions>>(),
-            provider.GetRequiredService<ILogger<OperatorHost>>()));
-        services.AddHealthChecks()
-            .AddCheck<InformerHealthCheck>(InformerHealthCheck.Readiness)
-            .AddCheck<InformerHealthCheck>(InformerHealthCheck.Liveness, tags: [Kaito.ServiceDefaults.HealthEndpoints.LiveTag]);
         return builder;
     }
-
-    private static Informer<T> NewInformer<T>(IServiceProvider provider)
-        where T : class, k8s.IKubernetesObject<V1ObjectMeta> =>
-        new(provider.GetRequiredService<KubernetesApi>(), ResourceKind.For<T>(), provider.GetRequiredService<IOptions<InformerOptions>>().Value,
-            provider.GetRequiredService<TimeProvider>(), provider.GetRequiredService<ILoggerFactory>().CreateLogger($"{ProvisionerTelemetry.Name}.Informer.{typeof(T).Name}"));
 }
