@@ -69,6 +69,12 @@ public sealed partial class NodeClaimReconciler(
         }
 
         Conditions.Set(conditions, ConditionTypes.Launched, true, ConditionTypes.Launched, "", generation, now);
+        if (InstanceType(claim) is { } instanceType && claim.Metadata.Labels?.ContainsKey(Labels.InstanceType) != true)
+        {
+            // As Karpenter does once capacity is launched: the claim carries what it got (kubectl's TYPE column).
+            await PatchAsync(claim, new { metadata = new { labels = new Dictionary<string, string> { [Labels.InstanceType] = instanceType, ["karpenter.sh/capacity-type"] = "on-demand" } } }, false, cancellationToken);
+        }
+
         status.ProviderId = launched.ProviderId;
         var node = nodes.Get(null, launched.NodeName) ?? launched.Node;
         var registered = node is not null;
@@ -90,6 +96,9 @@ public sealed partial class NodeClaimReconciler(
         await WriteStatusAsync(claim, status, cancellationToken);
         return nodeReady ? ReconcileResult.Done : ReconcileResult.After(s_poll);
     }
+
+    private static string? InstanceType(NodeClaim claim) =>
+        claim.Spec?.Requirements?.FirstOrDefault(r => r.Key == Labels.InstanceType && r.Operator == "In")?.Values?.FirstOrDefault();
 
     /// <summary>Only claims for Kaito's node class; others belong to another provisioner.</summary>
     public static bool IsOurs(NodeClaim claim) =>

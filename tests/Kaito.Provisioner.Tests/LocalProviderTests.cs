@@ -44,6 +44,7 @@ public sealed class LocalProviderTests : IAsyncLifetime
 
         Assert.Equal(["Launched", "Registered", "Initialized", "Ready"], claim.Status.Conditions!.Where(c => c.Status == "True").Select(c => c.Type));
         Assert.Equal($"kaito-local:///{claim.Metadata.Name}", claim.Status.ProviderId);
+        Assert.Equal("Standard_NC24ads_A100_v4", claim.Metadata.Labels["node.kubernetes.io/instance-type"]);
         Assert.Equal("1", claim.Status.Capacity!["nvidia.com/gpu"].ToString());
         Assert.Contains("karpenter.sh/termination", claim.Metadata.Finalizers!);
         Assert.Equal("Standard_NC24ads_A100_v4", node.Metadata.Labels["node.kubernetes.io/instance-type"]);

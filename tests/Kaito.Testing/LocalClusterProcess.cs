@@ -40,8 +40,9 @@ public sealed class LocalClusterProcess : IAsyncDisposable
         {
             if (process.HasExited || deadline.Elapsed > TimeSpan.FromSeconds(60))
             {
+                var log = process.FinalLog();
                 await process.DisposeAsync();
-                throw new InvalidOperationException($"Kaito.LocalCluster did not write its kubeconfig: {process.Log}");
+                throw new InvalidOperationException($"Kaito.LocalCluster did not write its kubeconfig: {log}");
             }
 
             await Task.Delay(50);

@@ -51,6 +51,17 @@ public sealed class ServiceProcess : IAsyncDisposable
         return service;
     }
 
+    /// <summary>The whole output of a process that has exited (waits for its output streams to drain).</summary>
+    public string FinalLog()
+    {
+        if (_process.HasExited)
+        {
+            _process.WaitForExit();
+        }
+
+        return Log;
+    }
+
     /// <summary>SIGKILL: no shutdown code runs.</summary>
     public void Kill()
     {
