@@ -31,67 +31,57 @@ public static class CustomResourceDefinitions
     /// <summary>The Workspace CRD.</summary>
     public static V1CustomResourceDefinition Workspace(XmlDocumentation docs)
     {
-        V1CustomResourceDefinitionVersion Version(string name, bool storage) => new()
-        {
-            Name = name,
-            Served = true,
-            Storage = storage,
-            Subresources = new V1CustomResourceSubresources { Status = new object() },
-            Schema = new V1CustomResourceValidation { OpenAPIV3Schema = new SchemaBuilder(docs, name).ForResource(typeof(Workspace)) },
-            AdditionalPrinterColumns =
-            [
-                Column("Instance", ".resource.instanceType"),
-                Condition("ResourceReady", ConditionTypes.ResourceReady),
-                Condition("InferenceReady", ConditionTypes.InferenceReady),
-                Condition("JobStarted", ConditionTypes.JobStarted),
-                Condition("WorkspaceReady", ConditionTypes.WorkspaceReady),
-                Column("State", ".status.state"),
-                Column("TargetNodeCount", ".status.targetNodeCount", "integer", priority: 1),
-                Condition("WorkspaceSucceeded", ConditionTypes.WorkspaceSucceeded, priority: 1),
-                Column("Age", ".metadata.creationTimestamp", "date"),
-            ],
-        };
+        V1CustomResourceColumnDefinition[] columns =
+        [
+            Column("Instance", ".resource.instanceType"),
+            Condition("ResourceReady", ConditionTypes.ResourceReady),
+            Condition("InferenceReady", ConditionTypes.InferenceReady),
+            Condition("JobStarted", ConditionTypes.JobStarted),
+            Condition("WorkspaceReady", ConditionTypes.WorkspaceReady),
+            Column("State", ".status.state"),
+            Column("TargetNodeCount", ".status.targetNodeCount", "integer", priority: 1),
+            Condition("WorkspaceSucceeded", ConditionTypes.WorkspaceSucceeded, priority: 1),
+            Column("Age", ".metadata.creationTimestamp", "date"),
+        ];
 
         return Definition(KaitoGroup.Name, Workspaces.Workspace.KindName, Workspaces.Workspace.Plural, "Namespaced",
             shortNames: ["wk", "wks"], categories: ["workspace"],
-            Version(KaitoGroup.V1Alpha1, storage: false), Version(KaitoGroup.V1Beta1, storage: true));
+            Version(docs, typeof(Workspace), KaitoGroup.V1Alpha1, storage: false, columns),
+            Version(docs, typeof(Workspace), KaitoGroup.V1Beta1, storage: true, columns));
     }
 
     /// <summary>The NodeClaim CRD (cluster scoped, as Karpenter's).</summary>
     public static V1CustomResourceDefinition NodeClaim(XmlDocumentation docs) =>
         Definition(KaitoGroup.Karpenter, NodeClaims.NodeClaim.KindName, NodeClaims.NodeClaim.Plural, "Cluster",
             shortNames: [], categories: ["karpenter"],
-            new V1CustomResourceDefinitionVersion
-            {
-                Name = KaitoGroup.KarpenterV1,
-                Served = true,
-                Storage = true,
-                Subresources = new V1CustomResourceSubresources { Status = new object() },
-                Schema = new V1CustomResourceValidation { OpenAPIV3Schema = new SchemaBuilder(docs, KaitoGroup.KarpenterV1).ForResource(typeof(NodeClaim)) },
-                AdditionalPrinterColumns =
-                [
-                    Column("Type", ".metadata.labels.node\\.kubernetes\\.io/instance-type"),
-                    Column("Node", ".status.nodeName"),
-                    Condition("Ready", ConditionTypes.Ready),
-                    Column("Age", ".metadata.creationTimestamp", "date"),
-                    Column("ID", ".status.providerID", priority: 1),
-                    Column("NodePool", ".metadata.labels.karpenter\\.sh/nodepool", priority: 1),
-                    Column("NodeClass", ".spec.nodeClassRef.name", priority: 1),
-                ],
-            });
+            Version(docs, typeof(NodeClaim), KaitoGroup.KarpenterV1, storage: true,
+            [
+                Column("Type", ".metadata.labels.node\\.kubernetes\\.io/instance-type"),
+                Column("Node", ".status.nodeName"),
+                Condition("Ready", ConditionTypes.Ready),
+                Column("Age", ".metadata.creationTimestamp", "date"),
+                Column("ID", ".status.providerID", priority: 1),
+                Column("NodePool", ".metadata.labels.karpenter\\.sh/nodepool", priority: 1),
+                Column("NodeClass", ".spec.nodeClassRef.name", priority: 1),
+            ]));
 
     /// <summary>The KaitoNodeClass CRD (cluster scoped).</summary>
     public static V1CustomResourceDefinition KaitoNodeClass(XmlDocumentation docs) =>
         Definition(KaitoGroup.Name, NodeClaims.KaitoNodeClass.KindName, NodeClaims.KaitoNodeClass.Plural, "Cluster",
             shortNames: [], categories: ["kaito"],
-            new V1CustomResourceDefinitionVersion
-            {
-                Name = KaitoGroup.V1Alpha1,
-                Served = true,
-                Storage = true,
-                Subresources = new V1CustomResourceSubresources { Status = new object() },
-                Schema = new V1CustomResourceValidation { OpenAPIV3Schema = new SchemaBuilder(docs, KaitoGroup.V1Alpha1).ForResource(typeof(KaitoNodeClass)) },
-            });
+            Version(docs, typeof(KaitoNodeClass), KaitoGroup.V1Alpha1, storage: true, columns: null));
+
+    /// <summary>One served version with the status subresource, the type's schema and its printer columns.</summary>
+    private static V1CustomResourceDefinitionVersion Version(XmlDocumentation docs, Type type, string name, bool storage,
+        IList<V1CustomResourceColumnDefinition>? columns) => new()
+    {
+        Name = name,
+        Served = true,
+        Storage = storage,
+        Subresources = new V1CustomResourceSubresources { Status = new object() },
+        Schema = new V1CustomResourceValidation { OpenAPIV3Schema = new SchemaBuilder(docs, name).ForResource(type) },
+        AdditionalPrinterColumns = columns,
+    };
 
     private static V1CustomResourceDefinition Definition(
         string group, string kind, string plural, string scope, IList<string> shortNames, IList<string> categories,
