@@ -1,4 +1,3 @@
-using Kaito.Api.Serialization;
 using Kaito.LocalCluster.Storage;
 using Microsoft.Extensions.Options;
 
@@ -6,7 +5,7 @@ namespace Kaito.LocalCluster.Simulation;
 
 /// <summary>
 /// Runs the simulated cluster controllers: after every change (and every resync interval for timers) each controller
-/// makes one level-based pass. Nodes from <see cref="SimulationOptions.NodesFile"/> are created at start.
+/// makes one level-based pass.
 /// </summary>
 public sealed partial class ClusterSimulation(
     ClusterStore store,
@@ -35,7 +34,6 @@ public sealed partial class ClusterSimulation(
             return;
         }
 
-        CreateNodes(settings.NodesFile);
         store.Changed += Signal;
         try
         {
@@ -87,36 +85,6 @@ public sealed partial class ClusterSimulation(
         }
     }
 
-    private void CreateNodes(string? file)
-    {
-        if (string.IsNullOrEmpty(file))
-        {
-            return;
-        }
-
-        foreach (var node in KaitoYaml.LoadAll(File.ReadAllText(file), file))
-        {
-            if ((string?)node["kind"] != "Node")
-            {
-                throw new InvalidOperationException($"{file}: --gpu-nodes takes Node manifests; found kind {(string?)node["kind"]}.");
-            }
-
-            node["apiVersion"] ??= "v1";
-            try
-            {
-                store.Create(Kinds.Node, "", node);
-                LogNodeCreated(logger, (string?)node["metadata"]?["name"]);
-            }
-            catch (ApiException ex) when (ex.Code == 409)
-            {
-                // kept from an earlier run
-            }
-        }
-    }
-
     [LoggerMessage(Level = LogLevel.Error, Message = "The simulated {Controller} failed a pass")]
     private static partial void LogControllerFailed(ILogger logger, string controller, Exception exception);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Node {Node} created from the nodes file")]
-    private static partial void LogNodeCreated(ILogger logger, string? node);
 }
