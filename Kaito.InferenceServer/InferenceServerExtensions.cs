@@ -1,15 +1,79 @@
+using Kaito.InferenceServer.Engine;
+using Kaito.InferenceServer.Scheduling;
+using Kaito.InferenceServer.Serving;
+using Kaito.InferenceServer.Telemetry;
+using Microsoft.Extensions.Options;
+
 namespace Kaito.InferenceServer;
 
 public static class InferenceServerExtensions
 {
-    /// <summary>Registers the inference server's telemetry and start-up.</summary>
-    public static TBuilder AddInferenceServer<TBuilder>(this TBuilder builder)
-        where TBuilder : IHostApplicationBuilder
+    /// <summary>KAITO's inference port: the Service maps 80 to it.</summary>
+    public const int DefaultPort = 5000;
+
+    private static readonly Dictionary<string, string> s_switchMappings = new()
+    {
+        ["--model"] = Key(nameof(InferenceServerOptions.Model)),
+        ["--served-model-name"] = Key(nameof(InferenceServerOptions.ServedModelName)),
+        ["--base-weights"] = Key(nameof(InferenceServerOptions.BaseWeights)),
+        ["--adapters-dir"] = Key(nameof(InferenceServerOptions.AdaptersDirectory)),
+        ["--kaito-adapters-dir"] = Key(nameof(InferenceServerOptions.AdaptersDirectory)),
+        ["--cache-dir"] = Key(nameof(InferenceServerOptions.CacheDirectory)),
+        ["--execution-provider"] = Key(nameof(InferenceServerOptions.ExecutionProvider)),
+        ["--context-length"] = Key(nameof(InferenceServerOptions.ContextLength)),
+        ["--max-model-len"] = Key(nameof(InferenceServerOptions.ContextLength)),
+        ["--max-batch-size"] = Key(nameof(InferenceServerOptions.MaxBatchSize)),
+        ["--max-queue"] = Key(nameof(InferenceServerOptions.MaxQueuedRequests)),
+        ["--port"] = "Inference:Port",
+    };
+
+    /// <summary>
+    /// Adds the command line with the server's switches. <c>--port</c> (default 5000, KAITO's) sets the listening URL
+    /// unless <c>ASPNETCORE_URLS</c> or <c>urls</c> already chose one.
+    /// </summary>
+    public static WebApplicationBuilder AddInferenceCommandLine(this WebApplicationBuilder builder, string[] args)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Configuration.AddCommandLine(args, s_switchMappings);
+        var port = builder.Configuration["Inference:Port"];
+        if (port is not null || string.IsNullOrEmpty(builder.Configuration["urls"]))
+        {
+            builder.WebHost.UseUrls($"http://+:{port ?? DefaultPort.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
+        }
+
+        return builder;
+    }
+
+    /// <summary>Registers the engine, the model registry, the scheduler, metrics and request limits.</summary>
+    public static WebApplicationBuilder AddInferenceServer(this WebApplicationBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
 
+        builder.Services.AddOptions<InferenceServerOptions>()
+            .Bind(builder.Configuration.GetSection(InferenceServerOptions.SectionName))
+            .Validate(o => o.MaxBatchSize >= 1, "Inference:MaxBatchSize must be at least 1.")
+            .Validate(o => o.MaxQueuedRequests >= 0, "Inference:MaxQueuedRequests must not be negative.")
+            .Validate(o => o.MaxConcurrentBatches >= 1, "Inference:MaxConcurrentBatches must be at least 1.")
+            .Validate(o => o.ContextLength is null or > 0, "Inference:ContextLength must be positive.")
+            .Validate(o => o.ExecutionProvider is "cpu" or "cuda", "Inference:ExecutionProvider must be cpu or cuda.")
+            .ValidateOnStart();
+        builder.WebHost.ConfigureKestrel((context, kestrel) =>
+        {
+            var limit = context.Configuration.GetValue<long?>($"{InferenceServerOptions.SectionName}:{nameof(InferenceServerOptions.MaxRequestBodyBytes)}");
+            kestrel.Limits.MaxRequestBodySize = limit ?? new InferenceServerOptions().MaxRequestBodyBytes;
+        });
+
         builder.Services.AddSingleton<InferenceTelemetry>();
+        builder.Services.AddSingleton<InferenceMetrics>();
+        builder.Services.AddSingleton<GenAiRuntime>();
+        builder.Services.AddSingleton<ModelRegistry>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<ModelRegistry>());
+        builder.Services.AddSingleton<GenerationScheduler>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<GenerationScheduler>());
         builder.Services.AddHostedService<InferenceStartup>();
+        builder.Services.AddHealthChecks().AddCheck<ModelRegistry>(ModelRegistry.HealthCheckName);
         return builder;
     }
+
+    private static string Key(string property) => $"{InferenceServerOptions.SectionName}:{property}";
 }

@@ -1,3 +1,4 @@
+using Kaito.InferenceServer.Telemetry;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 

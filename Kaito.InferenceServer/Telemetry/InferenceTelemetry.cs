@@ -1,7 +1,7 @@
 using System.Diagnostics.Metrics;
 using Kaito.ServiceDefaults;
 
-namespace Kaito.InferenceServer;
+namespace Kaito.InferenceServer.Telemetry;
 
 /// <summary>The inference server's telemetry, named <c>Kaito.InferenceServer</c>.</summary>
 public sealed class InferenceTelemetry(IMeterFactory meterFactory) : ComponentTelemetry(Name, meterFactory)

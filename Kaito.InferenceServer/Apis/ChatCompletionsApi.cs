@@ -1,0 +1,127 @@
+using System.Text.Json;
+using Kaito.InferenceServer.Engine;
+using Kaito.InferenceServer.Scheduling;
+using Kaito.InferenceServer.Serving;
+using Kaito.InferenceServer.Telemetry;
+using Microsoft.Extensions.Options;
+
+namespace Kaito.InferenceServer.Apis;
+
+/// <summary><c>POST /v1/chat/completions</c>: OpenAI's chat API, whole or streamed.</summary>
+public static class ChatCompletionsApi
+{
+    private static readonly Dictionary<string, string> Roles = new(StringComparer.Ordinal)
+    {
+        ["system"] = "system",
+        ["developer"] = "system",
+        ["user"] = "user",
+        ["assistant"] = "assistant",
+    };
+
+    public static IEndpointRouteBuilder MapChatCompletionsApi(this IEndpointRouteBuilder endpoints)
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        endpoints.MapPost("/v1/chat/completions", HandleAsync);
+        return endpoints;
+    }
+
+    private static Task HandleAsync(HttpContext context, ModelRegistry registry, GenerationScheduler scheduler,
+        IOptions<InferenceServerOptions> options, InferenceTelemetry telemetry) => OpenAiEndpoint.RunAsync(context, async () =>
+    {
+        var aborted = context.RequestAborted;
+        using var document = await JsonRequest.ReadAsync(context.Request, options.Value.MaxRequestBodyBytes, aborted);
+        var body = document.RootElement;
+        var model = Generation.ResolveModel(registry, OpenAiEndpoint.ModelName(body));
+        var messages = ParseMessages(body);
+        var parameters = GenerationParameters.Parse(body, options.Value);
+        var prompt = model.ApplyChatTemplate(messages, addGenerationPrompt: true);
+        var request = Generation.Create(model, prompt, "messages", parameters.MaxTokens, 0, parameters.Sampling, parameters.Stop, aborted,
+            parameters.ReturnTokenIds);
+
+        using var activity = Generation.Start(telemetry, "chat", model, request);
+        Generation.Enqueue(scheduler, request);
+        var writer = new CompletionWriter(chat: true, model.Name);
+        if (parameters.Stream)
+        {
+            var (tokens, reason) = await writer.StreamAsync(context.Response, request, parameters.IncludeUsage, aborted);
+            Generation.Tag(activity, request, tokens, reason);
+            return;
+        }
+
+        var (text, completionTokens, finishReason, tokenIds) = await Generation.CollectAsync(request, aborted);
+        Generation.Tag(activity, request, completionTokens, finishReason);
+        await writer.WriteWholeAsync(context.Response, text, request.PromptTokens, completionTokens, finishReason, tokenIds, aborted);
+    });
+
+    /// <summary>Messages with a known role and text content (a string, or text parts joined).</summary>
+    public static List<PromptMessage> ParseMessages(JsonElement body)
+    {
+        if (!body.TryGetProperty("messages", out var messages) || messages.ValueKind == JsonValueKind.Null)
+        {
+            throw OpenAiException.Missing("messages");
+        }
+
+        if (messages.ValueKind != JsonValueKind.Array)
+        {
+            throw OpenAiException.WrongType("messages", "an array of messages");
+        }
+
+        var result = new List<PromptMessage>();
+        var index = 0;
+        foreach (var message in messages.EnumerateArray())
+        {
+            var path = $"messages[{index++}]";
+            if (message.ValueKind != JsonValueKind.Object)
+            {
+                throw OpenAiException.WrongType(path, "an object with 'role' and 'content'");
+            }
+
+            var role = JsonRequest.OptionalString(message, "role") ?? throw OpenAiException.Missing($"{path}.role");
+            if (!Roles.TryGetValue(role, out var normalised))
+            {
+                throw OpenAiException.Invalid($"{path}.role",
+                    $"'{role}' is not a supported role; use one of system, developer, user, assistant.");
+            }
+
+            result.Add(new PromptMessage(normalised, Content(message, path)));
+        }
+
+        return result.Count == 0
+            ? throw OpenAiException.Invalid("messages", "'messages' must contain at least one message.")
+            : result;
+    }
+
+    private static string Content(JsonElement message, string path)
+    {
+        if (!message.TryGetProperty("content", out var content) || content.ValueKind == JsonValueKind.Null)
+        {
+            throw OpenAiException.Missing($"{path}.content");
+        }
+
+        if (content.ValueKind == JsonValueKind.String)
+        {
+            return content.GetString()!;
+        }
+
+        if (content.ValueKind != JsonValueKind.Array)
+        {
+            throw OpenAiException.WrongType($"{path}.content", "a string or an array of text parts");
+        }
+
+        var text = new System.Text.StringBuilder();
+        var part = 0;
+        foreach (var item in content.EnumerateArray())
+        {
+            var partPath = $"{path}.content[{part++}]";
+            var type = item.ValueKind == JsonValueKind.Object ? JsonRequest.OptionalString(item, "type") : null;
+            if (type != "text")
+            {
+                throw OpenAiException.Invalid(partPath, $"Content part type '{type}' is not supported; only text parts are.");
+            }
+
+            text.Append(JsonRequest.OptionalString(item, "text") ?? throw OpenAiException.Missing($"{partPath}.text"));
+        }
+
+        return text.ToString();
+    }
+}

@@ -1,0 +1,76 @@
+using System.Text.Json;
+using Kaito.InferenceServer.Scheduling;
+using Kaito.InferenceServer.Serving;
+using Kaito.InferenceServer.Telemetry;
+using Microsoft.Extensions.Options;
+
+namespace Kaito.InferenceServer.Apis;
+
+/// <summary><c>POST /v1/completions</c>: OpenAI's (legacy) text completion API, whole or streamed.</summary>
+public static class CompletionsApi
+{
+    public static IEndpointRouteBuilder MapCompletionsApi(this IEndpointRouteBuilder endpoints)
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        endpoints.MapPost("/v1/completions", HandleAsync);
+        return endpoints;
+    }
+
+    private static Task HandleAsync(HttpContext context, ModelRegistry registry, GenerationScheduler scheduler,
+        IOptions<InferenceServerOptions> options, InferenceTelemetry telemetry) => OpenAiEndpoint.RunAsync(context, async () =>
+    {
+        var aborted = context.RequestAborted;
+        using var document = await JsonRequest.ReadAsync(context.Request, options.Value.MaxRequestBodyBytes, aborted);
+        var body = document.RootElement;
+        var model = Generation.ResolveModel(registry, OpenAiEndpoint.ModelName(body));
+        var prompt = ParsePrompt(body);
+        if (JsonRequest.OptionalBool(body, "echo") == true)
+        {
+            throw OpenAiException.Invalid("echo", "'echo' is not supported by this server.");
+        }
+
+        if (JsonRequest.OptionalString(body, "suffix") is { Length: > 0 })
+        {
+            throw OpenAiException.Invalid("suffix", "'suffix' is not supported by this server.");
+        }
+
+        var parameters = GenerationParameters.Parse(body, options.Value);
+        // OpenAI's completions default to 16 tokens.
+        var request = Generation.Create(model, prompt, "prompt", parameters.MaxTokens ?? 16, 0, parameters.Sampling, parameters.Stop, aborted,
+            parameters.ReturnTokenIds);
+
+        using var activity = Generation.Start(telemetry, "text_completion", model, request);
+        Generation.Enqueue(scheduler, request);
+        var writer = new CompletionWriter(chat: false, model.Name);
+        if (parameters.Stream)
+        {
+            var (tokens, reason) = await writer.StreamAsync(context.Response, request, parameters.IncludeUsage, aborted);
+            Generation.Tag(activity, request, tokens, reason);
+            return;
+        }
+
+        var (text, completionTokens, finishReason, tokenIds) = await Generation.CollectAsync(request, aborted);
+        Generation.Tag(activity, request, completionTokens, finishReason);
+        await writer.WriteWholeAsync(context.Response, text, request.PromptTokens, completionTokens, finishReason, tokenIds, aborted);
+    });
+
+    private static string ParsePrompt(JsonElement body)
+    {
+        if (!body.TryGetProperty("prompt", out var prompt) || prompt.ValueKind == JsonValueKind.Null)
+        {
+            throw OpenAiException.Missing("prompt");
+        }
+
+        if (prompt.ValueKind == JsonValueKind.String)
+        {
+            return prompt.GetString()!;
+        }
+
+        if (prompt.ValueKind == JsonValueKind.Array && prompt.GetArrayLength() == 1 && prompt[0].ValueKind == JsonValueKind.String)
+        {
+            return prompt[0].GetString()!;
+        }
+
+        throw OpenAiException.WrongType("prompt", "a string (token-id prompts and several prompts per request are not supported)");
+    }
+}

@@ -1,0 +1,105 @@
+using System.Diagnostics;
+using Kaito.InferenceServer.Engine;
+using Kaito.InferenceServer.Scheduling;
+using Kaito.InferenceServer.Serving;
+
+namespace Kaito.InferenceServer.Apis;
+
+/// <summary>The steps every generating endpoint shares: pick the model, check the context, queue, collect.</summary>
+public static class Generation
+{
+    public static ILanguageModel ResolveModel(ModelRegistry registry, string? name)
+    {
+        ArgumentNullException.ThrowIfNull(registry);
+        if (registry.Base is not { } baseModel)
+        {
+            throw new OpenAiException(StatusCodes.Status503ServiceUnavailable, "The model is still loading; retry shortly.", null, "model_not_ready");
+        }
+
+        if (string.IsNullOrEmpty(name))
+        {
+            return baseModel;
+        }
+
+        return registry.TryGet(name, out var model)
+            ? model
+            : throw new OpenAiException(StatusCodes.Status404NotFound, $"The model `{name}` does not exist.", "model", "model_not_found");
+    }
+
+    public static GenerationRequest Create(ILanguageModel model, string prompt, string promptParam, int? maxTokens, int minTokens,
+        SamplingSettings sampling, IReadOnlyList<string> stop, CancellationToken cancellation, bool returnTokenIds = false)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        var promptTokens = model.CountTokens(prompt);
+        var context = model.ContextLength;
+        if (promptTokens >= context || promptTokens + (maxTokens ?? 1) > context)
+        {
+            throw new OpenAiException(StatusCodes.Status400BadRequest,
+                $"This model's maximum context length is {context} tokens. However, you requested {promptTokens + (maxTokens ?? 1)} tokens " +
+                $"({promptTokens} in the {promptParam}, {maxTokens ?? 1} in the completion). Please reduce the length of the {promptParam} or completion.",
+                promptParam, "context_length_exceeded");
+        }
+
+        return new GenerationRequest
+        {
+            Model = model,
+            Prompt = prompt,
+            PromptTokens = promptTokens,
+            MaxTokens = maxTokens ?? context - promptTokens,
+            MinTokens = minTokens,
+            Sampling = sampling,
+            StopSequences = stop,
+            Cancellation = cancellation,
+            ReturnTokenIds = returnTokenIds,
+        };
+    }
+
+    public static void Enqueue(GenerationScheduler scheduler, GenerationRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(scheduler);
+        if (!scheduler.TryEnqueue(request))
+        {
+            throw new OpenAiException(StatusCodes.Status429TooManyRequests,
+                "The server is at capacity: too many requests are waiting. Retry after the time in Retry-After.", null, "rate_limit_exceeded");
+        }
+    }
+
+    /// <summary>Waits for the whole output (non-streaming responses).</summary>
+    public static async Task<(string Text, int CompletionTokens, string FinishReason, IReadOnlyList<int>? TokenIds)> CollectAsync(GenerationRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var text = new System.Text.StringBuilder();
+        await foreach (var update in request.Updates.Reader.ReadAllAsync(cancellationToken))
+        {
+            text.Append(update.Text);
+            if (update.IsFinal)
+            {
+                return (text.ToString(), update.CompletionTokens, update.FinishReason!, update.TokenIds);
+            }
+        }
+
+        throw new OperationCanceledException("The generation ended without a result.");
+    }
+
+    /// <summary>Tags a request's span with GenAI semantic-convention attributes once it finished.</summary>
+    public static void Tag(Activity? activity, GenerationRequest request, int completionTokens, string finishReason)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        activity?.SetTag("gen_ai.usage.input_tokens", request.PromptTokens);
+        activity?.SetTag("gen_ai.usage.output_tokens", completionTokens);
+        activity?.SetTag("gen_ai.response.finish_reasons", new[] { finishReason });
+    }
+
+    public static Activity? Start(Telemetry.InferenceTelemetry telemetry, string operation, ILanguageModel model, GenerationRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(telemetry);
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(request);
+        var activity = telemetry.ActivitySource.StartActivity($"{operation} {model.Name}", ActivityKind.Internal);
+        activity?.SetTag("gen_ai.operation.name", operation);
+        activity?.SetTag("gen_ai.request.model", model.Name);
+        activity?.SetTag("gen_ai.request.max_tokens", request.MaxTokens);
+        activity?.SetTag("gen_ai.request.temperature", request.Sampling.Temperature);
+        return activity;
+    }
+}

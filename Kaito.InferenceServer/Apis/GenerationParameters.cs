@@ -1,0 +1,137 @@
+using System.Text.Json;
+using Kaito.InferenceServer.Engine;
+
+namespace Kaito.InferenceServer.Apis;
+
+/// <summary>The OpenAI sampling and streaming fields shared by chat and text completions, validated.</summary>
+public sealed record GenerationParameters(
+    int? MaxTokens,
+    SamplingSettings Sampling,
+    IReadOnlyList<string> Stop,
+    bool Stream,
+    bool IncludeUsage,
+    bool ReturnTokenIds)
+{
+    public static GenerationParameters Parse(JsonElement body, InferenceServerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var maxTokens = JsonRequest.OptionalInteger(body, "max_completion_tokens", 1, int.MaxValue)
+            ?? JsonRequest.OptionalInteger(body, "max_tokens", 1, int.MaxValue);
+        var temperature = JsonRequest.OptionalNumber(body, "temperature", 0, 2) ?? 1.0;
+        var topP = JsonRequest.OptionalNumber(body, "top_p", 0, 1) ?? 1.0;
+        if (topP <= 0)
+        {
+            throw OpenAiException.Invalid("top_p", "'top_p' must be greater than 0.");
+        }
+
+        var topK = JsonRequest.OptionalInteger(body, "top_k", -1, int.MaxValue) ?? -1;
+        var seed = JsonRequest.OptionalInteger(body, "seed", int.MinValue, int.MaxValue);
+        if (JsonRequest.OptionalInteger(body, "n", 1, 128) is > 1)
+        {
+            throw OpenAiException.Invalid("n", "Only n = 1 is supported; send separate requests for more choices.");
+        }
+
+        Unsupported(body);
+        var stream = JsonRequest.OptionalBool(body, "stream") ?? false;
+        var includeUsage = false;
+        if (body.TryGetProperty("stream_options", out var streamOptions) && streamOptions.ValueKind != JsonValueKind.Null)
+        {
+            if (!stream)
+            {
+                throw OpenAiException.Invalid("stream_options", "'stream_options' is only allowed when 'stream' is true.");
+            }
+
+            if (streamOptions.ValueKind != JsonValueKind.Object)
+            {
+                throw OpenAiException.WrongType("stream_options", "an object");
+            }
+
+            includeUsage = JsonRequest.OptionalBool(streamOptions, "include_usage", "stream_options.include_usage") ?? false;
+        }
+
+        var greedy = temperature == 0 || topK == 1;
+        var sampling = greedy
+            ? SamplingSettings.Greedy
+            : new SamplingSettings(true, temperature, topP, topK > 0 ? topK : 0, seed);
+        // vLLM's extension: the generated token ids in each choice (whole responses only).
+        var returnTokenIds = JsonRequest.OptionalBool(body, "return_token_ids") ?? false;
+        if (returnTokenIds && stream)
+        {
+            throw OpenAiException.Invalid("return_token_ids", "'return_token_ids' is only supported without 'stream'.");
+        }
+
+        return new GenerationParameters(maxTokens, sampling, ParseStop(body, options.MaxStopSequences), stream, includeUsage, returnTokenIds);
+    }
+
+    private static List<string> ParseStop(JsonElement body, int maxStops)
+    {
+        if (!body.TryGetProperty("stop", out var stop) || stop.ValueKind == JsonValueKind.Null)
+        {
+            return [];
+        }
+
+        if (stop.ValueKind == JsonValueKind.String)
+        {
+            return stop.GetString() is { Length: > 0 } single ? [single] : throw OpenAiException.Invalid("stop", "'stop' must not be empty.");
+        }
+
+        if (stop.ValueKind != JsonValueKind.Array)
+        {
+            throw OpenAiException.WrongType("stop", "a string or an array of strings");
+        }
+
+        var stops = new List<string>();
+        var index = 0;
+        foreach (var item in stop.EnumerateArray())
+        {
+            if (item.ValueKind != JsonValueKind.String || item.GetString() is not { Length: > 0 } text)
+            {
+                throw OpenAiException.WrongType($"stop[{index}]", "a non-empty string");
+            }
+
+            stops.Add(text);
+            index++;
+        }
+
+        return stops.Count > maxStops
+            ? throw OpenAiException.Invalid("stop", $"At most {maxStops} stop sequences are allowed, got {stops.Count}.")
+            : stops;
+    }
+
+    /// <summary>Fields the server cannot honour are refused by name rather than silently ignored.</summary>
+    private static void Unsupported(JsonElement body)
+    {
+        foreach (var penalty in new[] { "presence_penalty", "frequency_penalty" })
+        {
+            if (JsonRequest.OptionalNumber(body, penalty, -2, 2) is { } value && value != 0)
+            {
+                throw OpenAiException.Invalid(penalty, $"'{penalty}' is not supported by this server; omit it or send 0.");
+            }
+        }
+
+        if (JsonRequest.OptionalBool(body, "logprobs") == true || body.TryGetProperty("top_logprobs", out var topLogprobs) && topLogprobs.ValueKind != JsonValueKind.Null)
+        {
+            throw OpenAiException.Invalid("logprobs", "Log probabilities are not supported by this server.");
+        }
+
+        if (body.TryGetProperty("tools", out var tools) && tools.ValueKind == JsonValueKind.Array && tools.GetArrayLength() > 0)
+        {
+            throw OpenAiException.Invalid("tools", "Tool calling is not supported by this server.");
+        }
+
+        if (body.TryGetProperty("logit_bias", out var bias) && bias.ValueKind == JsonValueKind.Object && bias.EnumerateObject().Any())
+        {
+            throw OpenAiException.Invalid("logit_bias", "'logit_bias' is not supported by this server.");
+        }
+
+        if (body.TryGetProperty("response_format", out var format) && format.ValueKind != JsonValueKind.Null)
+        {
+            var type = format.ValueKind == JsonValueKind.Object ? JsonRequest.OptionalString(format, "type") : null;
+            if (type is not ("text" or null))
+            {
+                throw OpenAiException.Invalid("response_format",
+                    $"response_format '{type}' is not supported: this server has no constrained decoding for this model.");
+            }
+        }
+    }
+}

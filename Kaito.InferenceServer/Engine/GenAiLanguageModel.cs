@@ -1,0 +1,137 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Kaito.Models.Onnx;
+using Kaito.Models.Tokenizers;
+using Microsoft.ML.OnnxRuntimeGenAI;
+
+namespace Kaito.InferenceServer.Engine;
+
+/// <summary>An ONNX Runtime GenAI model folder behind <see cref="ILanguageModel"/>.</summary>
+internal sealed class GenAiLanguageModel : ILanguageModel
+{
+    private readonly Model _model;
+    private readonly Tokenizer _tokenizer;
+    private readonly string? _chatTemplate;
+    private readonly int _vocabularySize;
+
+    public GenAiLanguageModel(string directory, string name, string executionProvider, int? contextLength)
+    {
+        var genAiConfig = GenAiConfig.Load(directory);
+        var modelContext = genAiConfig.ContextLength;
+        ContextLength = contextLength is { } limit ? Math.Min(limit, modelContext) : modelContext;
+        _vocabularySize = genAiConfig.Root["model"]?["vocab_size"]?.GetValue<int>() ?? 0;
+
+        using (var config = new Config(directory))
+        {
+            config.ClearProviders();
+            if (!string.Equals(executionProvider, "cpu", StringComparison.OrdinalIgnoreCase))
+            {
+                config.AppendProvider(executionProvider.ToLowerInvariant());
+            }
+
+            _model = new Model(config);
+        }
+
+        _tokenizer = new Tokenizer(_model);
+        Name = name;
+        EndOfSequenceTokens = _tokenizer.GetEosTokenIds().ToArray().ToHashSet();
+        _chatTemplate = File.Exists(Path.Combine(directory, TokenizerConfig.FileName))
+            ? TokenizerConfig.Load(directory).ChatTemplate
+            : null;
+    }
+
+    public string Name { get; }
+
+    public int ContextLength { get; }
+
+    public IReadOnlySet<int> EndOfSequenceTokens { get; }
+
+    public int CountTokens(string text)
+    {
+        using var sequences = _tokenizer.Encode(text);
+        return sequences[0].Length;
+    }
+
+    public string ApplyChatTemplate(IReadOnlyList<PromptMessage> messages, bool addGenerationPrompt)
+    {
+        var array = new JsonArray([.. messages.Select(m => (JsonNode)new JsonObject { ["role"] = m.Role, ["content"] = m.Content })]);
+        return _tokenizer.ApplyChatTemplate(_chatTemplate, array.ToJsonString(), null, addGenerationPrompt);
+    }
+
+    public ITokenTextDecoder CreateDecoder() => new Decoder(_tokenizer.CreateStream());
+
+    public IBatchGeneration StartBatch(IReadOnlyList<string> prompts, SamplingSettings sampling, int maxLength, int minLength)
+    {
+        ArgumentNullException.ThrowIfNull(prompts);
+        ArgumentNullException.ThrowIfNull(sampling);
+        var parameters = new GeneratorParams(_model);
+        Generator? generator = null;
+        Sequences? sequences = null;
+        try
+        {
+            parameters.SetSearchOption("batch_size", prompts.Count);
+            parameters.SetSearchOption("max_length", maxLength);
+            parameters.SetSearchOption("min_length", minLength);
+            parameters.SetSearchOption("do_sample", sampling.DoSample);
+            if (sampling.DoSample)
+            {
+                parameters.SetSearchOption("temperature", sampling.Temperature);
+                parameters.SetSearchOption("top_p", sampling.TopP);
+                // No top-k filter unless asked: GenAI treats top_k = 1 as greedy.
+                parameters.SetSearchOption("top_k", sampling.TopK > 0 ? sampling.TopK : Math.Max(_vocabularySize, 2));
+                if (sampling.Seed is { } seed)
+                {
+                    parameters.SetSearchOption("random_seed", seed);
+                }
+            }
+
+            generator = new Generator(_model, parameters);
+            sequences = _tokenizer.EncodeBatch([.. prompts]);
+            var lengths = Enumerable.Range(0, prompts.Count).Select(i => sequences[(ulong)i].Length).ToArray();
+            generator.AppendTokenSequences(sequences);
+            return new Batch(parameters, generator, lengths);
+        }
+        catch
+        {
+            generator?.Dispose();
+            parameters.Dispose();
+            throw;
+        }
+        finally
+        {
+            sequences?.Dispose();
+        }
+    }
+
+    public void Dispose()
+    {
+        _tokenizer.Dispose();
+        _model.Dispose();
+    }
+
+    private sealed class Batch(GeneratorParams parameters, Generator generator, int[] promptLengths) : IBatchGeneration
+    {
+        public int BatchSize => promptLengths.Length;
+
+        public int PromptLength(int sequence) => promptLengths[sequence];
+
+        public ReadOnlySpan<int> Next()
+        {
+            generator.GenerateNextToken();
+            return generator.GetNextTokens();
+        }
+
+        public void Dispose()
+        {
+            generator.Dispose();
+            parameters.Dispose();
+        }
+    }
+
+    private sealed class Decoder(TokenizerStream stream) : ITokenTextDecoder
+    {
+        public string Decode(int token) => stream.Decode(token);
+
+        public void Dispose() => stream.Dispose();
+    }
+}

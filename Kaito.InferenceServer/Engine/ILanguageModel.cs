@@ -1,0 +1,55 @@
+namespace Kaito.InferenceServer.Engine;
+
+/// <summary>
+/// A loaded model as the scheduler sees it: tokenizer, chat template and batched generation. Nothing outside
+/// <c>Engine/</c> knows which runtime implements it (ONNX Runtime GenAI today).
+/// </summary>
+public interface ILanguageModel : IDisposable
+{
+    /// <summary>The model id clients send.</summary>
+    string Name { get; }
+
+    /// <summary>Most tokens a sequence may hold, prompt included.</summary>
+    int ContextLength { get; }
+
+    /// <summary>Tokens that end a sequence.</summary>
+    IReadOnlySet<int> EndOfSequenceTokens { get; }
+
+    int CountTokens(string text);
+
+    /// <summary>Renders chat messages with the model's chat template.</summary>
+    string ApplyChatTemplate(IReadOnlyList<PromptMessage> messages, bool addGenerationPrompt);
+
+    /// <summary>An incremental detokenizer for one sequence (keeps partial UTF-8 characters until complete).</summary>
+    ITokenTextDecoder CreateDecoder();
+
+    /// <summary>Starts generating for <paramref name="prompts"/> together; all share <paramref name="sampling"/>.</summary>
+    IBatchGeneration StartBatch(IReadOnlyList<string> prompts, SamplingSettings sampling, int maxLength, int minLength);
+}
+
+/// <summary>One running batch: each step yields one token per sequence.</summary>
+public interface IBatchGeneration : IDisposable
+{
+    int BatchSize { get; }
+
+    /// <summary>Prompt tokens per sequence, as the generator saw them.</summary>
+    int PromptLength(int sequence);
+
+    /// <summary>Generates the next token of every sequence and returns them (valid until the next call).</summary>
+    ReadOnlySpan<int> Next();
+}
+
+public interface ITokenTextDecoder : IDisposable
+{
+    /// <summary>Text the token completes; empty while a multi-byte character is still partial.</summary>
+    string Decode(int token);
+}
+
+/// <summary>A chat message after normalisation (content parts joined into text).</summary>
+public sealed record PromptMessage(string Role, string Content);
+
+/// <summary>Sampling settings; equal settings may share a batch.</summary>
+public sealed record SamplingSettings(bool DoSample, double Temperature, double TopP, int TopK, int? Seed)
+{
+    public static SamplingSettings Greedy { get; } = new(false, 0, 1, 1, null);
+}

@@ -1,0 +1,46 @@
+namespace Kaito.InferenceServer;
+
+/// <summary>What the server loads and how it schedules; section <c>Inference</c>, switches in <see cref="InferenceServerExtensions"/>.</summary>
+public sealed class InferenceServerOptions
+{
+    public const string SectionName = "Inference";
+
+    /// <summary>An ONNX GenAI model folder (genai_config.json) or a Hugging Face folder (config.json + safetensors), exported on load.</summary>
+    public string Model { get; set; } = "";
+
+    /// <summary>The model id clients send; defaults to the model folder's name.</summary>
+    public string? ServedModelName { get; set; }
+
+    /// <summary>Hugging Face weights of the base model, needed to merge LoRA adapters (the model itself when it is an HF folder).</summary>
+    public string? BaseWeights { get; set; }
+
+    /// <summary>Every PEFT adapter sub-folder here is served under its folder name (KAITO mounts them here).</summary>
+    public string AdaptersDirectory { get; set; } = Kaito.Models.ModelLayout.AdaptersPath;
+
+    /// <summary>Where exported and adapter-merged ONNX models are kept; defaults to a folder under the temp directory.</summary>
+    public string? CacheDirectory { get; set; }
+
+    /// <summary><c>cpu</c> or <c>cuda</c> (needs the GenAI CUDA build).</summary>
+    public string ExecutionProvider { get; set; } = "cpu";
+
+    /// <summary>Caps the model's context length (prompt + generated tokens).</summary>
+    public int? ContextLength { get; set; }
+
+    /// <summary>Most requests generated together in one batch.</summary>
+    public int MaxBatchSize { get; set; } = 8;
+
+    /// <summary>Requests waiting beyond those running; more are refused with 429.</summary>
+    public int MaxQueuedRequests { get; set; } = 64;
+
+    /// <summary>Batches running at once (each on its own generator).</summary>
+    public int MaxConcurrentBatches { get; set; } = 1;
+
+    /// <summary>How long a batch waits for companions when the server is busy.</summary>
+    public TimeSpan BatchWindow { get; set; } = TimeSpan.FromMilliseconds(2);
+
+    /// <summary>Largest request body accepted (413 beyond).</summary>
+    public long MaxRequestBodyBytes { get; set; } = 4 * 1024 * 1024;
+
+    /// <summary>Most stop sequences per request (OpenAI allows 4).</summary>
+    public int MaxStopSequences { get; set; } = 4;
+}

@@ -1,0 +1,144 @@
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using Kaito.Models.Tokenizers;
+using OpenAI.Chat;
+
+namespace Kaito.InferenceServer.Tests;
+
+/// <summary>The official OpenAI .NET client against the server: chat, streaming, completions, models, legacy /chat.</summary>
+[Collection(SharedInferenceServer.Name)]
+public sealed class OpenAiClientTests(InferenceServerFixture server)
+{
+    private static readonly ChatMessage[] Question = [new SystemChatMessage("You are helpful."), new UserChatMessage("What is Kubernetes?")];
+
+    [Fact]
+    public async Task ChatCompletionHonoursMaxTokensAndReportsExactUsage()
+    {
+        var chat = server.OpenAi.GetChatClient(InferenceServerFixture.ModelName);
+
+        ChatCompletion completion = await chat.CompleteChatAsync(Question, new ChatCompletionOptions { MaxOutputTokenCount = 7, Temperature = 0 });
+
+        Assert.Equal(ChatFinishReason.Length, completion.FinishReason);
+        Assert.Equal(ChatMessageRole.Assistant, completion.Role);
+        Assert.Equal(InferenceServerFixture.ModelName, completion.Model);
+        Assert.Equal(7, completion.Usage.OutputTokenCount);
+        var tokenizer = BpeTokenizer.Load(server.HuggingFace);
+        var rendered = "<|im_start|>system\nYou are helpful.<|im_end|>\n<|im_start|>user\nWhat is Kubernetes?<|im_end|>\n<|im_start|>assistant\n";
+        Assert.Equal(tokenizer.Encode(rendered).Length, completion.Usage.InputTokenCount);
+        Assert.Equal(completion.Usage.InputTokenCount + 7, completion.Usage.TotalTokenCount);
+    }
+
+    [Fact]
+    public async Task TemperatureZeroIsDeterministic()
+    {
+        var chat = server.OpenAi.GetChatClient(InferenceServerFixture.ModelName);
+        var options = new ChatCompletionOptions { MaxOutputTokenCount = 24, Temperature = 0 };
+
+        var first = (await chat.CompleteChatAsync(Question, options)).Value.Content[0].Text;
+        var second = (await chat.CompleteChatAsync(Question, options)).Value.Content[0].Text;
+
+        Assert.NotEmpty(first);
+        Assert.Equal(first, second);
+    }
+
+    [Fact]
+    public async Task StreamingChatYieldsTheSameTextAsTheWholeResponseAndEndsWithUsage()
+    {
+        var chat = server.OpenAi.GetChatClient(InferenceServerFixture.ModelName);
+        var options = new ChatCompletionOptions { MaxOutputTokenCount = 16, Temperature = 0 };
+        var whole = (await chat.CompleteChatAsync(Question, options)).Value;
+
+        var text = new System.Text.StringBuilder();
+        ChatFinishReason? finish = null;
+        ChatTokenUsage? usage = null;
+        var updates = 0;
+        await foreach (var update in chat.CompleteChatStreamingAsync(Question, options))
+        {
+            updates++;
+            foreach (var part in update.ContentUpdate)
+            {
+                text.Append(part.Text);
+            }
+
+            finish ??= update.FinishReason;
+            usage ??= update.Usage;
+        }
+
+        Assert.Equal(whole.Content[0].Text, text.ToString());
+        Assert.Equal(ChatFinishReason.Length, finish);
+        Assert.True(updates > 2, $"expected several chunks, got {updates}");
+        Assert.NotNull(usage);
+        Assert.Equal(whole.Usage.InputTokenCount, usage.InputTokenCount);
+        Assert.Equal(16, usage.OutputTokenCount);
+    }
+
+    [Fact]
+    public async Task StopSequenceEndsTheOutputBeforeIt()
+    {
+        var chat = server.OpenAi.GetChatClient(InferenceServerFixture.ModelName);
+        var free = (await chat.CompleteChatAsync(Question, new ChatCompletionOptions { MaxOutputTokenCount = 40, Temperature = 0 })).Value.Content[0].Text;
+        Assert.True(free.Length >= 8, $"need some output to cut, got '{free}'");
+        var stop = free.Substring(free.Length / 2, 2);
+
+        var options = new ChatCompletionOptions { MaxOutputTokenCount = 40, Temperature = 0 };
+        options.StopSequences.Add(stop);
+        var stopped = (await chat.CompleteChatAsync(Question, options)).Value;
+
+        Assert.Equal(ChatFinishReason.Stop, stopped.FinishReason);
+        Assert.Equal(free[..free.IndexOf(stop, StringComparison.Ordinal)], stopped.Content[0].Text);
+    }
+
+    [Fact]
+    public async Task ModelListNamesTheBaseModelAndTheAdapter()
+    {
+        var models = (await server.OpenAi.GetOpenAIModelClient().GetModelsAsync()).Value;
+
+        Assert.Equal([InferenceServerFixture.ModelName, InferenceServerFixture.AdapterName], models.Select(m => m.Id));
+        Assert.All(models, m => Assert.Equal("kaito", m.OwnedBy));
+    }
+
+    [Fact]
+    public async Task TextCompletionReturnsTextWithUsage()
+    {
+        var response = await server.Http.PostAsJsonAsync("v1/completions", new { model = InferenceServerFixture.ModelName, prompt = "The quick brown fox", max_tokens = 5, temperature = 0 });
+
+        response.EnsureSuccessStatusCode();
+        var body = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
+        Assert.Equal("text_completion", (string?)body["object"]);
+        Assert.Equal("length", (string?)body["choices"]![0]!["finish_reason"]);
+        Assert.Equal(5, (int)body["usage"]!["completion_tokens"]!);
+        Assert.Equal(BpeTokenizer.Load(server.HuggingFace).Encode("The quick brown fox").Length, (int)body["usage"]!["prompt_tokens"]!);
+    }
+
+    [Fact]
+    public async Task LegacyChatAnswersTheBriefsCurlRequest()
+    {
+        // The brief's command: curl -X POST http://$CLUSTERIP/chat -d "{\"prompt\":\"YOUR QUESTION HERE\"}"
+        using var content = new StringContent("{\"prompt\":\"YOUR QUESTION HERE\"}", System.Text.Encoding.UTF8, "application/json");
+        var response = await server.Http.PostAsync("chat", content);
+
+        response.EnsureSuccessStatusCode();
+        var result = (string?)JsonNode.Parse(await response.Content.ReadAsStringAsync())!["Result"];
+        Assert.NotNull(result);
+        Assert.StartsWith("YOUR QUESTION HERE", result, StringComparison.Ordinal);
+        Assert.True(result.Length > "YOUR QUESTION HERE".Length);
+    }
+
+    [Fact]
+    public async Task LegacyChatHonoursGenerateKwargsAndTheMessagesForm()
+    {
+        var greedy = new { max_length = 40, do_sample = false };
+        var first = await server.Http.PostAsJsonAsync("chat", new { prompt = "Tell me a joke", return_full_text = false, generate_kwargs = greedy });
+        var second = await server.Http.PostAsJsonAsync("chat", new { prompt = "Tell me a joke", return_full_text = false, generate_kwargs = greedy });
+        var conversational = await server.Http.PostAsJsonAsync("chat", new { messages = new[] { new { role = "user", content = "Tell me a joke" } }, generate_kwargs = greedy });
+        var missing = await server.Http.PostAsJsonAsync("chat", new { generate_kwargs = greedy });
+
+        var a = (string?)JsonNode.Parse(await first.Content.ReadAsStringAsync())!["Result"];
+        var b = (string?)JsonNode.Parse(await second.Content.ReadAsStringAsync())!["Result"];
+        Assert.Equal(a, b);
+        Assert.False(a!.StartsWith("Tell me a joke", StringComparison.Ordinal));
+        Assert.Equal(System.Net.HttpStatusCode.OK, conversational.StatusCode);
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, missing.StatusCode);
+        Assert.Equal("Text generation parameter prompt required", (string?)JsonNode.Parse(await missing.Content.ReadAsStringAsync())!["detail"]);
+    }
+}
