@@ -18,6 +18,7 @@ builder.AddProject<Projects.Kaito_Provisioner>("provisioner")
 
 // Data plane.
 builder.AddProject<Projects.Kaito_InferenceServer>("inference-server")
+    .WithLocalModel()
     .WithHttpHealthCheck("/health");
 
 builder.AddProject<Projects.Kaito_Tuner>("tuner")

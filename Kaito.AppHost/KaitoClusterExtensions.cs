@@ -20,6 +20,7 @@ public static class KaitoClusterExtensions
     {
         ["--kubeconfig"] = "Kaito:Kubeconfig",
         ["--context"] = "Kaito:Context",
+        ["--model"] = "Kaito:Model",
     };
 
     public static IConfigurationBuilder AddKaitoCommandLine(this IConfigurationBuilder configuration, string[] args)

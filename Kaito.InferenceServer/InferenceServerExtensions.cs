@@ -14,6 +14,7 @@ public static class InferenceServerExtensions
     private static readonly Dictionary<string, string> s_switchMappings = new()
     {
         ["--model"] = Key(nameof(InferenceServerOptions.Model)),
+        ["--tiny-model"] = Key(nameof(InferenceServerOptions.TinyModel)),
         ["--served-model-name"] = Key(nameof(InferenceServerOptions.ServedModelName)),
         ["--base-weights"] = Key(nameof(InferenceServerOptions.BaseWeights)),
         ["--adapters-dir"] = Key(nameof(InferenceServerOptions.AdaptersDirectory)),

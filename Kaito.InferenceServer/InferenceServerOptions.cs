@@ -8,6 +8,12 @@ public sealed class InferenceServerOptions
     /// <summary>An ONNX GenAI model folder (genai_config.json) or a Hugging Face folder (config.json + safetensors), exported on load.</summary>
     public string Model { get; set; } = "";
 
+    /// <summary>
+    /// Serve the generated tiny model kept in this folder (generated there first when missing) instead of
+    /// <see cref="Model"/>: the local default, nothing to download.
+    /// </summary>
+    public string? TinyModel { get; set; }
+
     /// <summary>The model id clients send; defaults to the model folder's name.</summary>
     public string? ServedModelName { get; set; }
 

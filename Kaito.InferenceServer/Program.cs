@@ -22,6 +22,7 @@ app.MapChatCompletionsApi();
 app.MapCompletionsApi();
 app.MapModelsApi();
 app.MapLegacyChatApi();
+app.MapTokenizeApi();
 app.MapMetricsApi();
 
 app.Run();

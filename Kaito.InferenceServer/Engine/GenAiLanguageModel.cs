@@ -52,6 +52,26 @@ internal sealed class GenAiLanguageModel : ILanguageModel
         return sequences[0].Length;
     }
 
+    public int[] Encode(string text)
+    {
+        using var sequences = _tokenizer.Encode(text);
+        return sequences[0].ToArray();
+    }
+
+    public string Decode(IReadOnlyList<int> tokens)
+    {
+        ArgumentNullException.ThrowIfNull(tokens);
+        for (var i = 0; i < tokens.Count; i++)
+        {
+            if (tokens[i] < 0 || (_vocabularySize > 0 && tokens[i] >= _vocabularySize))
+            {
+                throw new ArgumentOutOfRangeException(nameof(tokens), tokens[i], $"tokens[{i}] = {tokens[i]} is not in the vocabulary (0..{_vocabularySize - 1}).");
+            }
+        }
+
+        return _tokenizer.Decode([.. tokens]);
+    }
+
     public string ApplyChatTemplate(IReadOnlyList<PromptMessage> messages, bool addGenerationPrompt)
     {
         var array = new JsonArray([.. messages.Select(m => (JsonNode)new JsonObject { ["role"] = m.Role, ["content"] = m.Content })]);

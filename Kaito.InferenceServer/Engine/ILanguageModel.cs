@@ -17,6 +17,12 @@ public interface ILanguageModel : IDisposable
 
     int CountTokens(string text);
 
+    /// <summary>Token ids of <paramref name="text"/>; special tokens written in the text are recognised.</summary>
+    int[] Encode(string text);
+
+    /// <summary>Text of <paramref name="tokens"/>; ids outside the vocabulary are an <see cref="ArgumentOutOfRangeException"/>.</summary>
+    string Decode(IReadOnlyList<int> tokens);
+
     /// <summary>Renders chat messages with the model's chat template.</summary>
     string ApplyChatTemplate(IReadOnlyList<PromptMessage> messages, bool addGenerationPrompt);
 

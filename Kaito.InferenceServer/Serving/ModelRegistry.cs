@@ -6,6 +6,7 @@ using Kaito.Models.Decoder;
 using Kaito.Models.HuggingFace;
 using Kaito.Models.Lora;
 using Kaito.Models.Onnx;
+using Kaito.Models.Tiny;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 
@@ -50,10 +51,10 @@ public sealed partial class ModelRegistry(
         await Task.Yield();
         try
         {
-            var (onnx, weights) = ResolveBase(stoppingToken);
-            var name = string.IsNullOrWhiteSpace(_options.ServedModelName)
-                ? Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(_options.Model)))
-                : _options.ServedModelName;
+            var (onnx, weights) = string.IsNullOrWhiteSpace(_options.TinyModel) ? ResolveBase(stoppingToken) : ResolveTiny(_options.TinyModel);
+            var name = !string.IsNullOrWhiteSpace(_options.ServedModelName) ? _options.ServedModelName
+                : !string.IsNullOrWhiteSpace(_options.TinyModel) ? TinyModel.ServedName
+                : Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(_options.Model)));
             var model = runtime.Load(onnx, name, _options.ExecutionProvider, _options.ContextLength);
             _models[name] = model;
             LoadAdapters(weights, stoppingToken);
@@ -84,6 +85,19 @@ public sealed partial class ModelRegistry(
 
         _models.Clear();
         base.Dispose();
+    }
+
+    private (string Onnx, string? Weights) ResolveTiny(string directory)
+    {
+        var onnx = Path.Combine(directory, TinyModel.OnnxFolder);
+        var hf = Path.Combine(directory, TinyModel.HuggingFaceFolder);
+        if (!File.Exists(Path.Combine(onnx, GenAiConfig.FileName)))
+        {
+            LogGeneratingTinyModel(logger, directory);
+            TinyModel.Generate(directory);
+        }
+
+        return (onnx, string.IsNullOrWhiteSpace(_options.BaseWeights) ? hf : _options.BaseWeights);
     }
 
     private (string Onnx, string? Weights) ResolveBase(CancellationToken cancellationToken)
@@ -193,6 +207,9 @@ public sealed partial class ModelRegistry(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Exporting Hugging Face model {Model} to ONNX in {Target}")]
     private static partial void LogExporting(ILogger logger, string model, string target);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Generating the tiny model in {Directory}")]
+    private static partial void LogGeneratingTinyModel(ILogger logger, string directory);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Adapter added: {Name}")]
     private static partial void LogAdapterAdded(ILogger logger, string name);

@@ -87,12 +87,6 @@ public sealed class DecoderConfig
     [JsonIgnore]
     public bool HasQkvBias => AttentionBias || ModelType == "qwen2";
 
-    private static readonly JsonSerializerOptions SerializerOptions = new()
-    {
-        WriteIndented = true,
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-    };
-
     public static DecoderConfig Load(string modelDirectory)
     {
         ArgumentException.ThrowIfNullOrEmpty(modelDirectory);
@@ -105,7 +99,7 @@ public sealed class DecoderConfig
         DecoderConfig config;
         try
         {
-            config = JsonSerializer.Deserialize<DecoderConfig>(File.ReadAllText(path), SerializerOptions)
+            config = JsonSerializer.Deserialize<DecoderConfig>(File.ReadAllText(path), Json.ModelJson.Options)
                 ?? throw new InvalidDataException($"{path}: the file is empty.");
         }
         catch (JsonException e)
@@ -121,7 +115,7 @@ public sealed class DecoderConfig
     {
         ArgumentException.ThrowIfNullOrEmpty(modelDirectory);
         Directory.CreateDirectory(modelDirectory);
-        File.WriteAllText(Path.Combine(modelDirectory, FileName), JsonSerializer.Serialize(this, SerializerOptions));
+        File.WriteAllText(Path.Combine(modelDirectory, FileName), JsonSerializer.Serialize(this, Json.ModelJson.Options));
     }
 
     /// <summary>Checks the numbers a decoder cannot be built without, naming the key that is wrong.</summary>

@@ -106,6 +106,6 @@ public sealed class GenAiConfig
     public void Save(string modelDirectory)
     {
         ArgumentException.ThrowIfNullOrEmpty(modelDirectory);
-        File.WriteAllText(Path.Combine(modelDirectory, FileName), Root.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        File.WriteAllText(Path.Combine(modelDirectory, FileName), Root.ToJsonString(Json.ModelJson.Options));
     }
 }

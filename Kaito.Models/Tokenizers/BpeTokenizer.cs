@@ -201,7 +201,7 @@ public sealed class BpeTokenizer
             },
         };
         Directory.CreateDirectory(modelDirectory);
-        File.WriteAllText(Path.Combine(modelDirectory, FileName), root.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        File.WriteAllText(Path.Combine(modelDirectory, FileName), root.ToJsonString(Json.ModelJson.Options));
     }
 
     private (int Index, string? Token) FindSpecial(string text, int start)

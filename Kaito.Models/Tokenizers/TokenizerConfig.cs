@@ -42,19 +42,13 @@ public sealed class TokenizerConfig
     [JsonExtensionData]
     public IDictionary<string, JsonElement>? Extra { get; init; }
 
-    private static readonly JsonSerializerOptions SerializerOptions = new()
-    {
-        WriteIndented = true,
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-    };
-
     public static TokenizerConfig Load(string modelDirectory)
     {
         ArgumentException.ThrowIfNullOrEmpty(modelDirectory);
         var path = Path.Combine(modelDirectory, FileName);
         try
         {
-            return JsonSerializer.Deserialize<TokenizerConfig>(File.ReadAllText(path), SerializerOptions)
+            return JsonSerializer.Deserialize<TokenizerConfig>(File.ReadAllText(path), Json.ModelJson.Options)
                 ?? throw new InvalidDataException($"{path}: the file is empty.");
         }
         catch (JsonException e)
@@ -68,6 +62,6 @@ public sealed class TokenizerConfig
     {
         ArgumentException.ThrowIfNullOrEmpty(modelDirectory);
         Directory.CreateDirectory(modelDirectory);
-        File.WriteAllText(Path.Combine(modelDirectory, FileName), JsonSerializer.Serialize(this, SerializerOptions));
+        File.WriteAllText(Path.Combine(modelDirectory, FileName), JsonSerializer.Serialize(this, Json.ModelJson.Options));
     }
 }

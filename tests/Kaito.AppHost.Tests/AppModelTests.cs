@@ -54,6 +54,30 @@ public sealed class AppModelTests
     }
 
     [Fact]
+    public async Task TheInferenceServerServesTheTinyModelUnlessAModelIsNamed()
+    {
+        await using (var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Kaito_AppHost>())
+        {
+            var arguments = await ArgumentsOf(builder.Resources.OfType<ProjectResource>().Single(p => p.Name == "inference-server"));
+            Assert.EndsWith(Path.Combine(".kaito", "tiny-model"), ArgumentAfter(arguments, "--tiny-model"), StringComparison.Ordinal);
+            Assert.DoesNotContain("--model", arguments);
+        }
+
+        var model = Directory.CreateTempSubdirectory().FullName;
+        try
+        {
+            await using var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Kaito_AppHost>(["--model", model]);
+            var arguments = await ArgumentsOf(builder.Resources.OfType<ProjectResource>().Single(p => p.Name == "inference-server"));
+            Assert.Equal(model, ArgumentAfter(arguments, "--model"));
+            Assert.DoesNotContain("--tiny-model", arguments);
+        }
+        finally
+        {
+            Directory.Delete(model);
+        }
+    }
+
+    [Fact]
     public async Task AMissingKubeconfigIsRefusedWithTheFileNamed()
     {
         var missing = Path.Combine(Path.GetTempPath(), $"kaito-missing-{Guid.NewGuid():N}.kubeconfig");
