@@ -23,6 +23,7 @@ public static class InferenceServerExtensions
         ["--execution-provider"] = Key(nameof(InferenceServerOptions.ExecutionProvider)),
         ["--context-length"] = Key(nameof(InferenceServerOptions.ContextLength)),
         ["--max-model-len"] = Key(nameof(InferenceServerOptions.ContextLength)),
+        ["--intra-op-threads"] = Key(nameof(InferenceServerOptions.IntraOpThreads)),
         ["--max-batch-size"] = Key(nameof(InferenceServerOptions.MaxBatchSize)),
         ["--max-queue"] = Key(nameof(InferenceServerOptions.MaxQueuedRequests)),
         ["--port"] = "Inference:Port",
@@ -56,6 +57,7 @@ public static class InferenceServerExtensions
             .Validate(o => o.MaxQueuedRequests >= 0, "Inference:MaxQueuedRequests must not be negative.")
             .Validate(o => o.MaxConcurrentBatches >= 1, "Inference:MaxConcurrentBatches must be at least 1.")
             .Validate(o => o.ContextLength is null or > 0, "Inference:ContextLength must be positive.")
+            .Validate(o => o.IntraOpThreads is null or > 0, "Inference:IntraOpThreads must be positive.")
             .Validate(o => o.ExecutionProvider is "cpu" or "cuda", "Inference:ExecutionProvider must be cpu or cuda.")
             .ValidateOnStart();
         builder.WebHost.ConfigureKestrel((context, kestrel) =>

@@ -29,6 +29,12 @@ public sealed class InferenceServerOptions
     /// <summary><c>cpu</c> or <c>cuda</c> (needs the GenAI CUDA build).</summary>
     public string ExecutionProvider { get; set; } = "cpu";
 
+    /// <summary>
+    /// ONNX Runtime intra-op threads per model session; unset keeps ONNX Runtime's default (one per core). On CPU,
+    /// leaving a core to the HTTP side often serves more tokens per second than giving every core to the matmuls.
+    /// </summary>
+    public int? IntraOpThreads { get; set; }
+
     /// <summary>Caps the model's context length (prompt + generated tokens).</summary>
     public int? ContextLength { get; set; }
 
@@ -41,8 +47,23 @@ public sealed class InferenceServerOptions
     /// <summary>Batches running at once (each on its own generator).</summary>
     public int MaxConcurrentBatches { get; set; } = 1;
 
+    /// <summary>
+    /// Fewest steps between restarts of a running batch to let waiting requests join (each restart recomputes the
+    /// running sequences in one prefill).
+    /// </summary>
+    public int RebatchInterval { get; set; } = 16;
+
+    /// <summary>A waiting request that could join a running batch waits at most about this long for it to restart.</summary>
+    public TimeSpan RebatchMaxWait { get; set; } = TimeSpan.FromMilliseconds(50);
+
     /// <summary>How long a batch waits for companions when the server is busy.</summary>
     public TimeSpan BatchWindow { get; set; } = TimeSpan.FromMilliseconds(2);
+
+    /// <summary>
+    /// Streaming sends the first token at once, then the tokens generated meanwhile at most once per interval
+    /// (zero: every token as its own event).
+    /// </summary>
+    public TimeSpan StreamInterval { get; set; } = TimeSpan.FromMilliseconds(1);
 
     /// <summary>Largest request body accepted (413 beyond).</summary>
     public long MaxRequestBodyBytes { get; set; } = 4 * 1024 * 1024;

@@ -40,7 +40,7 @@ public static class ChatCompletionsApi
 
         using var activity = Generation.Start(telemetry, "chat", model, request);
         Generation.Enqueue(scheduler, request);
-        var writer = new CompletionWriter(chat: true, model.Name);
+        var writer = new CompletionWriter(chat: true, model.Name, options.Value.StreamInterval);
         if (parameters.Stream)
         {
             var (tokens, reason) = await writer.StreamAsync(context.Response, request, parameters.IncludeUsage, aborted);

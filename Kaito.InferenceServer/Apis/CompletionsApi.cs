@@ -41,7 +41,7 @@ public static class CompletionsApi
 
         using var activity = Generation.Start(telemetry, "text_completion", model, request);
         Generation.Enqueue(scheduler, request);
-        var writer = new CompletionWriter(chat: false, model.Name);
+        var writer = new CompletionWriter(chat: false, model.Name, options.Value.StreamInterval);
         if (parameters.Stream)
         {
             var (tokens, reason) = await writer.StreamAsync(context.Response, request, parameters.IncludeUsage, aborted);

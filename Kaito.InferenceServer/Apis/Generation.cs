@@ -30,7 +30,8 @@ public static class Generation
         SamplingSettings sampling, IReadOnlyList<string> stop, CancellationToken cancellation, bool returnTokenIds = false)
     {
         ArgumentNullException.ThrowIfNull(model);
-        var promptTokens = model.CountTokens(prompt);
+        var promptIds = model.Encode(prompt);
+        var promptTokens = promptIds.Length;
         var context = model.ContextLength;
         if (promptTokens >= context || promptTokens + (maxTokens ?? 1) > context)
         {
@@ -43,8 +44,7 @@ public static class Generation
         return new GenerationRequest
         {
             Model = model,
-            Prompt = prompt,
-            PromptTokens = promptTokens,
+            PromptIds = promptIds,
             MaxTokens = maxTokens ?? context - promptTokens,
             MinTokens = minTokens,
             Sampling = sampling,

@@ -14,7 +14,7 @@ internal sealed class GenAiLanguageModel : ILanguageModel
     private readonly string? _chatTemplate;
     private readonly int _vocabularySize;
 
-    public GenAiLanguageModel(string directory, string name, string executionProvider, int? contextLength)
+    public GenAiLanguageModel(string directory, string name, string executionProvider, int? contextLength, int? intraOpThreads)
     {
         var genAiConfig = GenAiConfig.Load(directory);
         var modelContext = genAiConfig.ContextLength;
@@ -29,6 +29,11 @@ internal sealed class GenAiLanguageModel : ILanguageModel
                 config.AppendProvider(executionProvider.ToLowerInvariant());
             }
 
+            if (intraOpThreads is { } threads)
+            {
+                config.Overlay(IntraOpThreadsOverlay(threads));
+            }
+
             _model = new Model(config);
         }
 
@@ -41,6 +46,11 @@ internal sealed class GenAiLanguageModel : ILanguageModel
     }
 
     public string Name { get; }
+
+    /// <summary>A genai_config overlay that sets ONNX Runtime's intra-op thread count for the decoder session.</summary>
+    public static string IntraOpThreadsOverlay(int threads) =>
+        new JsonObject { ["model"] = new JsonObject { ["decoder"] = new JsonObject { ["session_options"] = new JsonObject { ["intra_op_num_threads"] = threads } } } }
+            .ToJsonString();
 
     public int ContextLength { get; }
 
@@ -80,16 +90,16 @@ internal sealed class GenAiLanguageModel : ILanguageModel
 
     public ITokenTextDecoder CreateDecoder() => new Decoder(_tokenizer.CreateStream());
 
-    public IBatchGeneration StartBatch(IReadOnlyList<string> prompts, SamplingSettings sampling, int maxLength, int minLength)
+    public IBatchGeneration StartBatch(IReadOnlyList<IReadOnlyList<int>> sequences, SamplingSettings sampling, int maxLength, int minLength)
     {
-        ArgumentNullException.ThrowIfNull(prompts);
+        ArgumentNullException.ThrowIfNull(sequences);
         ArgumentNullException.ThrowIfNull(sampling);
         var parameters = new GeneratorParams(_model);
         Generator? generator = null;
-        Sequences? sequences = null;
+        Sequences? input = null;
         try
         {
-            parameters.SetSearchOption("batch_size", prompts.Count);
+            parameters.SetSearchOption("batch_size", sequences.Count);
             parameters.SetSearchOption("max_length", maxLength);
             parameters.SetSearchOption("min_length", minLength);
             parameters.SetSearchOption("do_sample", sampling.DoSample);
@@ -106,10 +116,18 @@ internal sealed class GenAiLanguageModel : ILanguageModel
             }
 
             generator = new Generator(_model, parameters);
-            sequences = _tokenizer.EncodeBatch([.. prompts]);
-            var lengths = Enumerable.Range(0, prompts.Count).Select(i => sequences[(ulong)i].Length).ToArray();
-            generator.AppendTokenSequences(sequences);
-            return new Batch(parameters, generator, lengths);
+            // Sequences built from ids, not re-encoded text: a restarted batch continues exactly where it was.
+            input = _tokenizer.EncodeBatch([.. Enumerable.Repeat(string.Empty, sequences.Count)]);
+            for (var i = 0; i < sequences.Count; i++)
+            {
+                foreach (var token in sequences[i])
+                {
+                    input.Append(token, (ulong)i);
+                }
+            }
+
+            generator.AppendTokenSequences(input);
+            return new Batch(parameters, generator, sequences.Count);
         }
         catch
         {
@@ -119,7 +137,7 @@ internal sealed class GenAiLanguageModel : ILanguageModel
         }
         finally
         {
-            sequences?.Dispose();
+            input?.Dispose();
         }
     }
 
@@ -129,11 +147,9 @@ internal sealed class GenAiLanguageModel : ILanguageModel
         _model.Dispose();
     }
 
-    private sealed class Batch(GeneratorParams parameters, Generator generator, int[] promptLengths) : IBatchGeneration
+    private sealed class Batch(GeneratorParams parameters, Generator generator, int batchSize) : IBatchGeneration
     {
-        public int BatchSize => promptLengths.Length;
-
-        public int PromptLength(int sequence) => promptLengths[sequence];
+        public int BatchSize => batchSize;
 
         public ReadOnlySpan<int> Next()
         {

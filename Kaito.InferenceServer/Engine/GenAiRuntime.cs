@@ -10,10 +10,10 @@ public sealed class GenAiRuntime : IDisposable
 {
     private readonly OgaHandle _handle = new();
 
-    public ILanguageModel Load(string directory, string name, string executionProvider, int? contextLength)
+    public ILanguageModel Load(string directory, string name, string executionProvider, int? contextLength, int? intraOpThreads = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
-        return new GenAiLanguageModel(directory, name, executionProvider, contextLength);
+        return new GenAiLanguageModel(directory, name, executionProvider, contextLength, intraOpThreads);
     }
 
     public void Dispose() => _handle.Dispose();

@@ -29,17 +29,17 @@ public interface ILanguageModel : IDisposable
     /// <summary>An incremental detokenizer for one sequence (keeps partial UTF-8 characters until complete).</summary>
     ITokenTextDecoder CreateDecoder();
 
-    /// <summary>Starts generating for <paramref name="prompts"/> together; all share <paramref name="sampling"/>.</summary>
-    IBatchGeneration StartBatch(IReadOnlyList<string> prompts, SamplingSettings sampling, int maxLength, int minLength);
+    /// <summary>
+    /// Starts generating after each of <paramref name="sequences"/> (token ids) together; all share
+    /// <paramref name="sampling"/>. <paramref name="maxLength"/> bounds the longest sequence plus what it may add.
+    /// </summary>
+    IBatchGeneration StartBatch(IReadOnlyList<IReadOnlyList<int>> sequences, SamplingSettings sampling, int maxLength, int minLength);
 }
 
 /// <summary>One running batch: each step yields one token per sequence.</summary>
 public interface IBatchGeneration : IDisposable
 {
     int BatchSize { get; }
-
-    /// <summary>Prompt tokens per sequence, as the generator saw them.</summary>
-    int PromptLength(int sequence);
 
     /// <summary>Generates the next token of every sequence and returns them (valid until the next call).</summary>
     ReadOnlySpan<int> Next();

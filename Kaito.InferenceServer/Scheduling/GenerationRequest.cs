@@ -11,10 +11,10 @@ public sealed class GenerationRequest
 {
     public required ILanguageModel Model { get; init; }
 
-    /// <summary>The full prompt text (chat template already applied).</summary>
-    public required string Prompt { get; init; }
+    /// <summary>The prompt's token ids (chat template already applied).</summary>
+    public required IReadOnlyList<int> PromptIds { get; init; }
 
-    public required int PromptTokens { get; init; }
+    public int PromptTokens => PromptIds.Count;
 
     public required int MaxTokens { get; init; }
 

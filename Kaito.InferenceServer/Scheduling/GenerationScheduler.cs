@@ -179,35 +179,54 @@ public sealed partial class GenerationScheduler : IHostedService, IDisposable
             }
 
             var first = _waiting.First!.Value;
-            var batch = new List<GenerationRequest>();
-            int longestPrompt = 0, longestOutput = 0;
-            for (var node = _waiting.First; node is not null && batch.Count < _options.MaxBatchSize;)
-            {
-                var next = node.Next;
-                var candidate = node.Value;
-                var prompt = Math.Max(longestPrompt, candidate.PromptTokens);
-                var output = Math.Max(longestOutput, candidate.MaxTokens);
-                var compatible = candidate == first || (
-                    ReferenceEquals(candidate.Model, first.Model)
-                    && candidate.Sampling == first.Sampling
-                    && candidate.MinTokens == first.MinTokens
-                    && !(first.Sampling.DoSample && first.Sampling.Seed is not null)
-                    && prompt + output <= first.Model.ContextLength);
-                if (compatible)
-                {
-                    _waiting.Remove(node);
-                    candidate.QueueNode = null;
-                    batch.Add(candidate);
-                    longestPrompt = prompt;
-                    longestOutput = output;
-                }
-
-                node = next;
-            }
-
+            var batch = TakeCompatible(first.Model, first.Sampling, first.MinTokens, [], _options.MaxBatchSize, includeFirst: true);
             _lastBatchSize = batch.Count;
             return batch;
         }
+    }
+
+    /// <summary>
+    /// Removes from the queue, oldest first, the requests that can join <paramref name="running"/> sequences on one
+    /// generator: same model and sampling, unseeded, no minimum length, and all of them fitting the context together.
+    /// Caller holds the lock.
+    /// </summary>
+    private List<GenerationRequest> TakeCompatible(ILanguageModel model, SamplingSettings sampling, int minTokens,
+        IReadOnlyList<Sequence> running, int capacity, bool includeFirst)
+    {
+        var taken = new List<GenerationRequest>();
+        var shareable = !(sampling.DoSample && sampling.Seed is not null) && minTokens == 0;
+        var longest = running.Count == 0 ? 0 : running.Max(s => s.Length);
+        var remaining = running.Count == 0 ? 0 : running.Max(s => s.Remaining);
+        for (var node = _waiting.First; node is not null && taken.Count < capacity;)
+        {
+            var next = node.Next;
+            var candidate = node.Value;
+            var newLongest = Math.Max(longest, candidate.PromptTokens);
+            var newRemaining = Math.Max(remaining, candidate.MaxTokens);
+            var first = includeFirst && taken.Count == 0 && node == _waiting.First;
+            var compatible = first || (
+                shareable
+                && ReferenceEquals(candidate.Model, model)
+                && candidate.Sampling == sampling
+                && candidate.MinTokens == 0
+                && newLongest + newRemaining <= model.ContextLength);
+            if (compatible)
+            {
+                _waiting.Remove(node);
+                candidate.QueueNode = null;
+                taken.Add(candidate);
+                longest = newLongest;
+                remaining = newRemaining;
+                if (first && !shareable)
+                {
+                    break;
+                }
+            }
+
+            node = next;
+        }
+
+        return taken;
     }
 
     private void Run(List<GenerationRequest> batch)
@@ -218,83 +237,134 @@ public sealed partial class GenerationScheduler : IHostedService, IDisposable
         }
 
         var model = batch[0].Model;
-        foreach (var request in batch)
-        {
-            _metrics.Waiting(model.Name, -1);
-        }
-
-        var live = batch.Where(r => !r.Cancellation.IsCancellationRequested).ToList();
-        foreach (var request in batch.Except(live))
-        {
-            _metrics.Finished(request, FinishReasons.Cancelled, 0, null);
-            request.Updates.Writer.TryComplete();
-        }
-
-        if (live.Count == 0)
-        {
-            return;
-        }
-
-        var longestPrompt = live.Max(r => r.PromptTokens);
-        var maxLength = Math.Min(model.ContextLength, longestPrompt + live.Max(r => r.MaxTokens));
-        var minLength = live[0].MinTokens > 0 ? longestPrompt + live[0].MinTokens : 0;
-        _metrics.Running(model.Name, +live.Count);
-        var sequences = live.Select(r => new Sequence(r, model.CreateDecoder())).ToArray();
+        var sampling = batch[0].Sampling;
+        var minTokens = batch[0].MinTokens;
+        var sequences = Admit(batch, model);
+        IBatchGeneration? generation = null;
         try
         {
-            using var generation = model.StartBatch([.. live.Select(r => r.Prompt)], live[0].Sampling, maxLength, minLength);
-            var active = sequences.Length;
-            while (active > 0)
+            var stepsSinceStart = 0;
+            while (sequences.Any(s => !s.Done))
             {
                 foreach (var sequence in sequences)
                 {
                     if (!sequence.Done && sequence.Request.Cancellation.IsCancellationRequested)
                     {
                         Finish(sequence, FinishReasons.Cancelled);
-                        active--;
                     }
                 }
 
-                if (active == 0)
+                var live = sequences.Where(s => !s.Done).ToList();
+                if (live.Count == 0)
                 {
                     break;
                 }
 
-                var tokens = generation.Next();
-                var now = Stopwatch.GetTimestamp();
-                for (var i = 0; i < sequences.Length; i++)
+                // Continuous batching on a generator that cannot grow: when compatible requests wait and the batch
+                // has room (finished sequences free theirs), restart it with the live sequences — prompt plus what
+                // they generated, recomputed in one prefill — and the newcomers. A restart costs that prefill, so it
+                // waits until the newcomers are at least half as many as the running sequences, or the oldest has
+                // waited RebatchMaxWait.
+                if (generation is not null && stepsSinceStart >= _options.RebatchInterval && live.Count < _options.MaxBatchSize
+                    && ShouldRebatch(live.Count))
                 {
-                    var sequence = sequences[i];
-                    if (sequence.Done)
+                    List<GenerationRequest> joining;
+                    lock (_gate)
                     {
-                        continue;
+                        joining = TakeCompatible(model, sampling, minTokens, live, _options.MaxBatchSize - live.Count, includeFirst: false);
                     }
 
-                    if (Step(sequence, tokens[i], now, model))
+                    if (joining.Count > 0)
                     {
-                        active--;
+                        generation.Dispose();
+                        generation = null;
+                        foreach (var finished in sequences.Where(s => s.Done))
+                        {
+                            finished.Decoder.Dispose();
+                        }
+
+                        sequences = [.. live, .. Admit(joining, model)];
+                        _metrics.Rebatched(model.Name);
+                    }
+                }
+
+                if (generation is null)
+                {
+                    var longest = sequences.Max(s => s.Length);
+                    var maxLength = Math.Min(model.ContextLength, longest + sequences.Max(s => s.Remaining));
+                    var minLength = minTokens > 0 ? longest + minTokens : 0;
+                    generation = model.StartBatch([.. sequences.Select(s => s.Tokens)], sampling, maxLength, minLength);
+                    stepsSinceStart = 0;
+                }
+
+                var tokens = generation.Next();
+                stepsSinceStart++;
+                var now = Stopwatch.GetTimestamp();
+                for (var i = 0; i < sequences.Count; i++)
+                {
+                    if (!sequences[i].Done)
+                    {
+                        Step(sequences[i], tokens[i], now, model);
                     }
                 }
             }
         }
         finally
         {
+            generation?.Dispose();
             foreach (var sequence in sequences)
             {
                 sequence.Decoder.Dispose();
+                if (!sequence.Done)
+                {
+                    sequence.Done = true;
+                    _metrics.Running(model.Name, -1);
+                }
             }
-
-            _metrics.Running(model.Name, -live.Count);
         }
     }
 
-    /// <summary>Feeds one token to a sequence; true when the sequence ended.</summary>
-    private bool Step(Sequence sequence, int token, long now, ILanguageModel model)
+    private bool ShouldRebatch(int live)
+    {
+        lock (_gate)
+        {
+            if (_waiting.First is not { } oldest)
+            {
+                return false;
+            }
+
+            return _waiting.Count * 2 >= live
+                || Stopwatch.GetElapsedTime(oldest.Value.EnqueuedAt) >= _options.RebatchMaxWait;
+        }
+    }
+
+    /// <summary>Turns taken requests into running sequences; requests whose clients already left end here.</summary>
+    private List<Sequence> Admit(List<GenerationRequest> requests, ILanguageModel model)
+    {
+        var admitted = new List<Sequence>();
+        foreach (var request in requests)
+        {
+            _metrics.Waiting(model.Name, -1);
+            if (request.Cancellation.IsCancellationRequested)
+            {
+                _metrics.Finished(request, FinishReasons.Cancelled, 0, null);
+                request.Updates.Writer.TryComplete();
+                continue;
+            }
+
+            _metrics.Running(model.Name, +1);
+            admitted.Add(new Sequence(request, model.CreateDecoder()));
+        }
+
+        return admitted;
+    }
+
+    /// <summary>Feeds one token to a sequence.</summary>
+    private void Step(Sequence sequence, int token, long now, ILanguageModel model)
     {
         var request = sequence.Request;
-        sequence.Generated++;
-        sequence.Tokens?.Add(token);
-        if (sequence.Generated == 1)
+        sequence.Generated.Add(token);
+        if (sequence.Generated.Count == 1)
         {
             sequence.FirstTokenAt = now;
             _metrics.FirstToken(request, Stopwatch.GetElapsedTime(request.EnqueuedAt, now));
@@ -303,53 +373,50 @@ public sealed partial class GenerationScheduler : IHostedService, IDisposable
         if (model.EndOfSequenceTokens.Contains(token))
         {
             Finish(sequence, FinishReasons.Stop);
-            return true;
+            return;
         }
 
         var text = sequence.Stops.Push(sequence.Decoder.Decode(token));
         if (sequence.Stops.Stopped)
         {
             Finish(sequence, FinishReasons.Stop, text);
-            return true;
+            return;
         }
 
-        if (sequence.Generated >= request.MaxTokens)
+        if (sequence.Generated.Count >= request.MaxTokens)
         {
             Finish(sequence, FinishReasons.Length, text);
-            return true;
+            return;
         }
 
         if (text.Length > 0)
         {
-            request.Updates.Writer.TryWrite(new GenerationUpdate(text, sequence.Generated, null));
+            request.Updates.Writer.TryWrite(new GenerationUpdate(text, sequence.Generated.Count, null));
         }
-
-        return false;
     }
 
     private void Finish(Sequence sequence, string reason, string text = "")
     {
         sequence.Done = true;
         var request = sequence.Request;
+        var model = request.Model.Name;
+        _metrics.Running(model, -1);
         if (reason != FinishReasons.Stop || !sequence.Stops.Stopped)
         {
             text += sequence.Stops.Flush();
         }
 
-        if (reason == FinishReasons.Cancelled)
+        var generated = sequence.Generated.Count;
+        if (reason != FinishReasons.Cancelled)
         {
-            request.Updates.Writer.TryComplete();
-        }
-        else
-        {
-            request.Updates.Writer.TryWrite(new GenerationUpdate(text, sequence.Generated, reason, sequence.Tokens));
-            request.Updates.Writer.TryComplete();
+            request.Updates.Writer.TryWrite(new GenerationUpdate(text, generated, reason, request.ReturnTokenIds ? sequence.Generated : null));
         }
 
-        var decodeTime = sequence.FirstTokenAt is { } first && sequence.Generated > 1
-            ? Stopwatch.GetElapsedTime(first) / (sequence.Generated - 1)
+        request.Updates.Writer.TryComplete();
+        var decodeTime = sequence.FirstTokenAt is { } first && generated > 1
+            ? Stopwatch.GetElapsedTime(first) / (generated - 1)
             : (TimeSpan?)null;
-        _metrics.Finished(request, reason, sequence.Generated, decodeTime);
+        _metrics.Finished(request, reason, generated, decodeTime);
     }
 
     private sealed class Sequence(GenerationRequest request, ITokenTextDecoder decoder)
@@ -360,9 +427,14 @@ public sealed partial class GenerationScheduler : IHostedService, IDisposable
 
         public StopSequenceMatcher Stops { get; } = new(request.StopSequences);
 
-        public List<int>? Tokens { get; } = request.ReturnTokenIds ? [] : null;
+        public List<int> Generated { get; } = [];
 
-        public int Generated { get; set; }
+        /// <summary>Prompt and generated tokens: what a restarted generator is fed.</summary>
+        public int[] Tokens => [.. Request.PromptIds, .. Generated];
+
+        public int Length => Request.PromptIds.Count + Generated.Count;
+
+        public int Remaining => Request.MaxTokens - Generated.Count;
 
         public long? FirstTokenAt { get; set; }
 

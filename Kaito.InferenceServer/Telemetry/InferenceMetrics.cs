@@ -20,6 +20,7 @@ public sealed class InferenceMetrics
     private readonly PrometheusRegistry.Counter _generationTokens;
     private readonly PrometheusRegistry.Counter _success;
     private readonly PrometheusRegistry.Counter _rejected;
+    private readonly PrometheusRegistry.Counter _rebatched;
     private readonly PrometheusRegistry.Histogram _timeToFirstToken;
     private readonly PrometheusRegistry.Histogram _timePerOutputToken;
     private readonly PrometheusRegistry.Histogram _endToEnd;
@@ -42,6 +43,7 @@ public sealed class InferenceMetrics
         _generationTokens = Registry.CreateCounter("vllm:generation_tokens_total", "Number of generation tokens processed.", "model_name");
         _success = Registry.CreateCounter("vllm:request_success_total", "Count of finished requests by finish reason.", "model_name", "finished_reason");
         _rejected = Registry.CreateCounter("kaito_ratelimit_rejected_total", "Requests refused with 429 because the queue was full.", "model_name");
+        _rebatched = Registry.CreateCounter("kaito_batch_restarts_total", "Running batches restarted so waiting requests could join.", "model_name");
         _timeToFirstToken = Registry.CreateHistogram("vllm:time_to_first_token_seconds", "Time to first token in seconds.", LatencyBuckets, "model_name");
         _timePerOutputToken = Registry.CreateHistogram("vllm:time_per_output_token_seconds", "Time per output token in seconds.", TokenBuckets, "model_name");
         _endToEnd = Registry.CreateHistogram("vllm:e2e_request_latency_seconds", "End-to-end request latency in seconds.", LatencyBuckets, "model_name");
@@ -79,6 +81,8 @@ public sealed class InferenceMetrics
         _rejected.Add(1, model);
         _requestsInstrument.Add(1, new("gen_ai.request.model", model), new("outcome", "rejected"));
     }
+
+    public void Rebatched(string model) => _rebatched.Add(1, model);
 
     public void FirstToken(GenerationRequest request, TimeSpan elapsed)
     {

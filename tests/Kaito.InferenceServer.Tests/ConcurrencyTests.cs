@@ -27,6 +27,26 @@ public sealed class ConcurrencyTests(InferenceServerFixture server)
     }
 
     [Fact]
+    public async Task ARequestJoiningARunningBatchChangesNeitherOutput()
+    {
+        const string longPrompt = "Tell a long story about clusters.";
+        const string shortPrompt = "And a short one?";
+        var longAlone = await Sse.StreamChatAsync(server.Http, longPrompt, maxTokens: 1500);
+        var shortAlone = await Sse.StreamChatAsync(server.Http, shortPrompt, maxTokens: 40);
+        var before = await Metrics.ReadAsync(server.Http);
+
+        var longTogether = Sse.StreamChatAsync(server.Http, longPrompt, maxTokens: 1500);
+        await Eventually.ValueAsync(async () => (await Metrics.ReadAsync(server.Http)).Value("vllm:num_requests_running") > 0 ? "running" : null);
+        var shortTogether = await Sse.StreamChatAsync(server.Http, shortPrompt, maxTokens: 40);
+
+        Assert.Equal(shortAlone, shortTogether);
+        Assert.Equal(longAlone, await longTogether);
+        var after = await Metrics.ReadAsync(server.Http);
+        Assert.True(after.Value("kaito_batch_restarts_total") > before.Value("kaito_batch_restarts_total"),
+            "the short request should have joined the running batch");
+    }
+
+    [Fact]
     public async Task AClientThatDisconnectsMidStreamFreesItsSlot()
     {
         var before = await Metrics.ReadAsync(server.Http);
