@@ -30,6 +30,12 @@ public static class Generation
         SamplingSettings sampling, IReadOnlyList<string> stop, CancellationToken cancellation, bool returnTokenIds = false)
     {
         ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(sampling);
+        if (sampling.Guidance is { } guidance && model.CheckGuidance(guidance) is { } problem)
+        {
+            throw OpenAiException.Invalid("response_format", $"The response format cannot be used with this model: {problem}");
+        }
+
         var promptIds = model.Encode(prompt);
         var promptTokens = promptIds.Length;
         var context = model.ContextLength;

@@ -32,6 +32,7 @@ public sealed record GenerationParameters(
         }
 
         Unsupported(body);
+        var guidance = ResponseFormat(body);
         var stream = JsonRequest.OptionalBool(body, "stream") ?? false;
         var includeUsage = false;
         if (body.TryGetProperty("stream_options", out var streamOptions) && streamOptions.ValueKind != JsonValueKind.Null)
@@ -51,8 +52,8 @@ public sealed record GenerationParameters(
 
         var greedy = temperature == 0 || topK == 1;
         var sampling = greedy
-            ? SamplingSettings.Greedy
-            : new SamplingSettings(true, temperature, topP, topK > 0 ? topK : 0, seed);
+            ? SamplingSettings.Greedy with { Guidance = guidance }
+            : new SamplingSettings(true, temperature, topP, topK > 0 ? topK : 0, seed, guidance);
         // vLLM's extension: the generated token ids in each choice (whole responses only).
         var returnTokenIds = JsonRequest.OptionalBool(body, "return_token_ids") ?? false;
         if (returnTokenIds && stream)
@@ -124,14 +125,52 @@ public sealed record GenerationParameters(
             throw OpenAiException.Invalid("logit_bias", "'logit_bias' is not supported by this server.");
         }
 
-        if (body.TryGetProperty("response_format", out var format) && format.ValueKind != JsonValueKind.Null)
+    }
+
+    /// <summary>
+    /// <c>response_format</c> as a guidance grammar: <c>json_object</c> is any JSON object, <c>json_schema</c> the
+    /// given schema. Output is compact JSON (no free whitespace) unless the schema says otherwise in
+    /// <c>x-guidance</c>, so a model cannot spend its tokens on blanks.
+    /// </summary>
+    private static Guidance? ResponseFormat(JsonElement body)
+    {
+        if (!body.TryGetProperty("response_format", out var format) || format.ValueKind == JsonValueKind.Null)
         {
-            var type = format.ValueKind == JsonValueKind.Object ? JsonRequest.OptionalString(format, "type") : null;
-            if (type is not ("text" or null))
-            {
-                throw OpenAiException.Invalid("response_format",
-                    $"response_format '{type}' is not supported: this server has no constrained decoding for this model.");
-            }
+            return null;
         }
+
+        if (format.ValueKind != JsonValueKind.Object)
+        {
+            throw OpenAiException.WrongType("response_format", "an object with a 'type'");
+        }
+
+        var type = JsonRequest.OptionalString(format, "type") ?? throw OpenAiException.Missing("response_format.type");
+        System.Text.Json.Nodes.JsonObject schema;
+        switch (type)
+        {
+            case "text":
+                return null;
+            case "json_object":
+                schema = new System.Text.Json.Nodes.JsonObject { ["type"] = "object" };
+                break;
+            case "json_schema":
+                if (!format.TryGetProperty("json_schema", out var wrapper) || wrapper.ValueKind != JsonValueKind.Object)
+                {
+                    throw OpenAiException.Missing("response_format.json_schema");
+                }
+
+                if (!wrapper.TryGetProperty("schema", out var given) || given.ValueKind != JsonValueKind.Object)
+                {
+                    throw OpenAiException.WrongType("response_format.json_schema.schema", "a JSON Schema object");
+                }
+
+                schema = System.Text.Json.Nodes.JsonNode.Parse(given.GetRawText())!.AsObject();
+                break;
+            default:
+                throw OpenAiException.Invalid("response_format.type", $"'{type}' is not a response format; use text, json_object or json_schema.");
+        }
+
+        schema.TryAdd("x-guidance", new System.Text.Json.Nodes.JsonObject { ["whitespace_flexible"] = false });
+        return new Guidance("json_schema", schema.ToJsonString());
     }
 }

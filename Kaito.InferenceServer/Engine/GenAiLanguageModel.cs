@@ -88,6 +88,24 @@ internal sealed class GenAiLanguageModel : ILanguageModel
         return _tokenizer.ApplyChatTemplate(_chatTemplate, array.ToJsonString(), null, addGenerationPrompt);
     }
 
+    public string? CheckGuidance(Guidance guidance)
+    {
+        ArgumentNullException.ThrowIfNull(guidance);
+        // The grammar is compiled when a generator is made; a one-token generator is the cheapest way to ask.
+        try
+        {
+            using var parameters = new GeneratorParams(_model);
+            parameters.SetSearchOption("max_length", 2);
+            parameters.SetGuidance(guidance.Type, guidance.Data, false);
+            using var generator = new Generator(_model, parameters);
+            return null;
+        }
+        catch (OnnxRuntimeGenAIException e)
+        {
+            return e.Message;
+        }
+    }
+
     public ITokenTextDecoder CreateDecoder() => new Decoder(_tokenizer.CreateStream());
 
     public IBatchGeneration StartBatch(IReadOnlyList<IReadOnlyList<int>> sequences, SamplingSettings sampling, int maxLength, int minLength)
@@ -113,6 +131,11 @@ internal sealed class GenAiLanguageModel : ILanguageModel
                 {
                     parameters.SetSearchOption("random_seed", seed);
                 }
+            }
+
+            if (sampling.Guidance is { } guidance)
+            {
+                parameters.SetGuidance(guidance.Type, guidance.Data, false);
             }
 
             generator = new Generator(_model, parameters);

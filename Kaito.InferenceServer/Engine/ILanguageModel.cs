@@ -26,6 +26,9 @@ public interface ILanguageModel : IDisposable
     /// <summary>Renders chat messages with the model's chat template.</summary>
     string ApplyChatTemplate(IReadOnlyList<PromptMessage> messages, bool addGenerationPrompt);
 
+    /// <summary>Null when the engine can constrain output with <paramref name="guidance"/>, else why not.</summary>
+    string? CheckGuidance(Guidance guidance);
+
     /// <summary>An incremental detokenizer for one sequence (keeps partial UTF-8 characters until complete).</summary>
     ITokenTextDecoder CreateDecoder();
 
@@ -55,7 +58,10 @@ public interface ITokenTextDecoder : IDisposable
 public sealed record PromptMessage(string Role, string Content);
 
 /// <summary>Sampling settings; equal settings may share a batch.</summary>
-public sealed record SamplingSettings(bool DoSample, double Temperature, double TopP, int TopK, int? Seed)
+public sealed record SamplingSettings(bool DoSample, double Temperature, double TopP, int TopK, int? Seed, Guidance? Guidance = null)
 {
     public static SamplingSettings Greedy { get; } = new(false, 0, 1, 1, null);
 }
+
+/// <summary>Constrained decoding: <see cref="Type"/> is <c>json_schema</c>, <c>regex</c> or <c>lark_grammar</c>.</summary>
+public sealed record Guidance(string Type, string Data);

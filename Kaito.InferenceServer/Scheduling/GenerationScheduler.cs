@@ -194,7 +194,8 @@ public sealed partial class GenerationScheduler : IHostedService, IDisposable
         IReadOnlyList<Sequence> running, int capacity, bool includeFirst)
     {
         var taken = new List<GenerationRequest>();
-        var shareable = !(sampling.DoSample && sampling.Seed is not null) && minTokens == 0;
+        // Seeded sampling and constrained decoding keep state a shared or restarted generator would change.
+        var shareable = !(sampling.DoSample && sampling.Seed is not null) && minTokens == 0 && sampling.Guidance is null;
         var longest = running.Count == 0 ? 0 : running.Max(s => s.Length);
         var remaining = running.Count == 0 ? 0 : running.Max(s => s.Remaining);
         for (var node = _waiting.First; node is not null && taken.Count < capacity;)

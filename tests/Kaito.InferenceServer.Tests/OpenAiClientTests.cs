@@ -89,6 +89,29 @@ public sealed class OpenAiClientTests(InferenceServerFixture server)
     }
 
     [Fact]
+    public async Task JsonSchemaResponseFormatConstrainsTheOutput()
+    {
+        var chat = server.OpenAi.GetChatClient(InferenceServerFixture.ModelName);
+        var schema = BinaryData.FromString("""
+            {"type":"object","properties":{"ready":{"type":"boolean"},"replicas":{"type":"integer","minimum":0,"maximum":9}},
+             "required":["ready","replicas"],"additionalProperties":false}
+            """);
+        var options = new ChatCompletionOptions
+        {
+            MaxOutputTokenCount = 60,
+            Temperature = 0,
+            ResponseFormat = ChatResponseFormat.CreateJsonSchemaFormat("status", schema, jsonSchemaIsStrict: true),
+        };
+
+        ChatCompletion completion = await chat.CompleteChatAsync(Question, options);
+
+        Assert.Equal(ChatFinishReason.Stop, completion.FinishReason);
+        var json = JsonNode.Parse(completion.Content[0].Text)!.AsObject();
+        Assert.Equal(["ready", "replicas"], json.Select(p => p.Key).Order());
+        Assert.InRange((int)json["replicas"]!, 0, 9);
+    }
+
+    [Fact]
     public async Task ModelListNamesTheBaseModelAndTheAdapter()
     {
         var models = (await server.OpenAi.GetOpenAIModelClient().GetModelsAsync()).Value;
