@@ -115,9 +115,10 @@ public sealed class CompletionWriter(bool chat, string model, TimeSpan streamInt
                 }
 
                 await FlushAsync(response, cancellationToken);
-                if (finishReason is null && streamInterval > TimeSpan.Zero)
+                if (finishReason is null && streamInterval > TimeSpan.Zero && !request.Ended.IsCompleted)
                 {
-                    await Task.Delay(streamInterval, cancellationToken);
+                    await Task.WhenAny(Task.Delay(streamInterval, cancellationToken), request.Ended);
+                    cancellationToken.ThrowIfCancellationRequested();
                 }
             }
         }

@@ -33,6 +33,18 @@ public sealed class GenerationRequest
     public Channel<GenerationUpdate> Updates { get; } = Channel.CreateUnbounded<GenerationUpdate>(
         new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
 
+    /// <summary>Completes when the scheduler wrote the last update (or gave up), so a paced stream need not wait out its pause.</summary>
+    public Task Ended => _ended.Task;
+
+    private readonly TaskCompletionSource _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Completes <see cref="Updates"/> and <see cref="Ended"/>.</summary>
+    internal void Complete(Exception? error = null)
+    {
+        Updates.Writer.TryComplete(error);
+        _ended.TrySetResult();
+    }
+
     /// <summary><see cref="System.Diagnostics.Stopwatch"/> timestamp of admission.</summary>
     public long EnqueuedAt { get; internal set; }
 

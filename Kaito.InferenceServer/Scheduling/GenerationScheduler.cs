@@ -24,6 +24,9 @@ public sealed partial class GenerationScheduler : IHostedService, IDisposable
     private bool _stopping;
     private int _lastBatchSize;
 
+    /// <summary>The queue length, readable without the lock by a running batch deciding whether to look.</summary>
+    private int _waitingCount;
+
     public GenerationScheduler(IOptions<InferenceServerOptions> options, InferenceMetrics metrics, ILogger<GenerationScheduler> logger)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -57,6 +60,7 @@ public sealed partial class GenerationScheduler : IHostedService, IDisposable
 
             request.EnqueuedAt = Stopwatch.GetTimestamp();
             request.QueueNode = _waiting.AddLast(request);
+            Volatile.Write(ref _waitingCount, _waiting.Count);
             _metrics.Waiting(request.Model.Name, +1);
             Monitor.PulseAll(_gate);
         }
@@ -86,13 +90,14 @@ public sealed partial class GenerationScheduler : IHostedService, IDisposable
             _stopping = true;
             abandoned = [.. _waiting];
             _waiting.Clear();
+            Volatile.Write(ref _waitingCount, 0);
             Monitor.PulseAll(_gate);
         }
 
         foreach (var request in abandoned)
         {
             _metrics.Waiting(request.Model.Name, -1);
-            request.Updates.Writer.TryComplete(new OperationCanceledException("The server is shutting down."));
+            request.Complete(new OperationCanceledException("The server is shutting down."));
         }
 
         foreach (var worker in _workers)
@@ -117,12 +122,13 @@ public sealed partial class GenerationScheduler : IHostedService, IDisposable
             }
 
             _waiting.Remove(request.QueueNode);
+            Volatile.Write(ref _waitingCount, _waiting.Count);
             request.QueueNode = null;
         }
 
         _metrics.Waiting(request.Model.Name, -1);
         _metrics.Finished(request, FinishReasons.Cancelled, 0, null);
-        request.Updates.Writer.TryComplete();
+        request.Complete();
     }
 
     private void RunWorker()
@@ -138,7 +144,7 @@ public sealed partial class GenerationScheduler : IHostedService, IDisposable
                 LogBatchFailed(_logger, e, batch.Count, batch[0].Model.Name);
                 foreach (var request in batch)
                 {
-                    request.Updates.Writer.TryComplete(e);
+                    request.Complete(e);
                 }
             }
         }
@@ -214,6 +220,7 @@ public sealed partial class GenerationScheduler : IHostedService, IDisposable
             if (compatible)
             {
                 _waiting.Remove(node);
+                Volatile.Write(ref _waitingCount, _waiting.Count);
                 candidate.QueueNode = null;
                 taken.Add(candidate);
                 longest = newLongest;
@@ -245,18 +252,20 @@ public sealed partial class GenerationScheduler : IHostedService, IDisposable
         try
         {
             var stepsSinceStart = 0;
-            while (sequences.Any(s => !s.Done))
+            while (true)
             {
+                var liveCount = 0;
                 foreach (var sequence in sequences)
                 {
                     if (!sequence.Done && sequence.Request.Cancellation.IsCancellationRequested)
                     {
                         Finish(sequence, FinishReasons.Cancelled);
                     }
+
+                    liveCount += sequence.Done ? 0 : 1;
                 }
 
-                var live = sequences.Where(s => !s.Done).ToList();
-                if (live.Count == 0)
+                if (liveCount == 0)
                 {
                     break;
                 }
@@ -266,9 +275,10 @@ public sealed partial class GenerationScheduler : IHostedService, IDisposable
                 // they generated, recomputed in one prefill — and the newcomers. A restart costs that prefill, so it
                 // waits until the newcomers are at least half as many as the running sequences, or the oldest has
                 // waited RebatchMaxWait.
-                if (generation is not null && stepsSinceStart >= _options.RebatchInterval && live.Count < _options.MaxBatchSize
-                    && ShouldRebatch(live.Count))
+                if (generation is not null && stepsSinceStart >= _options.RebatchInterval && liveCount < _options.MaxBatchSize
+                    && Volatile.Read(ref _waitingCount) > 0 && ShouldRebatch(liveCount))
                 {
+                    var live = sequences.Where(s => !s.Done).ToList();
                     List<GenerationRequest> joining;
                     lock (_gate)
                     {
@@ -349,7 +359,7 @@ public sealed partial class GenerationScheduler : IHostedService, IDisposable
             if (request.Cancellation.IsCancellationRequested)
             {
                 _metrics.Finished(request, FinishReasons.Cancelled, 0, null);
-                request.Updates.Writer.TryComplete();
+                request.Complete();
                 continue;
             }
 
@@ -413,7 +423,7 @@ public sealed partial class GenerationScheduler : IHostedService, IDisposable
             request.Updates.Writer.TryWrite(new GenerationUpdate(text, generated, reason, request.ReturnTokenIds ? sequence.Generated : null));
         }
 
-        request.Updates.Writer.TryComplete();
+        request.Complete();
         var decodeTime = sequence.FirstTokenAt is { } first && generated > 1
             ? Stopwatch.GetElapsedTime(first) / (generated - 1)
             : (TimeSpan?)null;

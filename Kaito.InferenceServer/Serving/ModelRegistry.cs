@@ -55,7 +55,7 @@ public sealed partial class ModelRegistry(
             var name = !string.IsNullOrWhiteSpace(_options.ServedModelName) ? _options.ServedModelName
                 : !string.IsNullOrWhiteSpace(_options.TinyModel) ? TinyModel.ServedName
                 : Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(_options.Model)));
-            var model = runtime.Load(onnx, name, _options.ExecutionProvider, _options.ContextLength, _options.IntraOpThreads);
+            var model = runtime.Load(onnx, name, _options.ExecutionProvider, _options.ContextLength, _options.EffectiveIntraOpThreads);
             _models[name] = model;
             LoadAdapters(weights, stoppingToken);
             _base = model;
@@ -171,7 +171,7 @@ public sealed partial class ModelRegistry(
                     DecoderOnnxExporter.Export(DecoderWeights.From(config, merged, weights), weights, target, _options.ContextLength);
                 }
 
-                _models[name] = runtime.Load(target, name, _options.ExecutionProvider, _options.ContextLength, _options.IntraOpThreads);
+                _models[name] = runtime.Load(target, name, _options.ExecutionProvider, _options.ContextLength, _options.EffectiveIntraOpThreads);
                 LogAdapterAdded(logger, name);
             }
             catch (Exception e) when (e is IOException or InvalidDataException or NotSupportedException or KeyNotFoundException

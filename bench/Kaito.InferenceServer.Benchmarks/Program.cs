@@ -26,6 +26,9 @@ for (var i = 0; i < args.Length - 1; i += 2)
     }
 }
 
+// The server's default on CPU (one thread per core but one); the raw loop uses the same so both run the same session.
+threads ??= Math.Max(1, Environment.ProcessorCount - 1);
+
 string? temporary = null;
 if (model is null)
 {
@@ -34,7 +37,7 @@ if (model is null)
 }
 
 const string Prompt = "Explain what a Kubernetes operator does, step by step.";
-Console.WriteLine($"Inference benchmark: {model}, {tokens} tokens per request, greedy, {Environment.ProcessorCount} cores, intra-op threads {threads?.ToString(CultureInfo.InvariantCulture) ?? "default"}");
+Console.WriteLine($"Inference benchmark: {model}, {tokens} tokens per request, greedy, {Environment.ProcessorCount} cores, intra-op threads {threads}");
 Console.WriteLine();
 
 var port = FreePort();
@@ -64,12 +67,18 @@ Console.WriteLine($"HTTP single stream    {single.TokensPerSecond,10:0} tok/s   
 var ratio = rawRounds.Zip(httpRounds, (r, h) => h.TokensPerSecond / r.Rate).Order().ElementAt(2);
 Console.WriteLine($"HTTP / raw            {ratio,10:0.00}   (median of paired rounds)");
 Console.WriteLine();
-Console.WriteLine($"{"clients",7} {"aggregate tok/s",16} {"TTFT p50 ms",12} {"TTFT p99 ms",12} {"requests",9} {"× single",9}");
+Console.WriteLine($"{"clients",7} {"aggregate tok/s",16} {"TTFT p50 ms",12} {"TTFT p99 ms",12} {"requests",9} {"restarts",9} {"× single",9}");
 foreach (var clients in new[] { 1, 2, 4, 8, 16 })
 {
+    var restartsBefore = await Restarts(http);
     var result = clients == 1 ? single : await Http.SweepAsync(http, Prompt, tokens, clients, TimeSpan.FromSeconds(seconds));
-    Console.WriteLine($"{clients,7} {result.TokensPerSecond,16:0} {result.P50.TotalMilliseconds,12:0.00} {result.P99.TotalMilliseconds,12:0.00} {result.Requests,9} {result.TokensPerSecond / single.TokensPerSecond,9:0.00}");
+    var restarts = clients == 1 ? 0 : await Restarts(http) - restartsBefore;
+    Console.WriteLine($"{clients,7} {result.TokensPerSecond,16:0} {result.P50.TotalMilliseconds,12:0.00} {result.P99.TotalMilliseconds,12:0.00} {result.Requests,9} {restarts,9:0} {result.TokensPerSecond / single.TokensPerSecond,9:0.00}");
 }
+
+static async Task<double> Restarts(HttpClient http) => (await http.GetStringAsync("metrics")).Split('\n')
+    .Where(line => line.StartsWith("kaito_batch_restarts_total", StringComparison.Ordinal))
+    .Sum(line => double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture));
 
 if (temporary is not null)
 {
