@@ -19,6 +19,36 @@ public sealed class StartupTests
     }
 
     [Fact]
+    public async Task AHuggingFaceFolderIsExportedOnLoadAndServedUnderItsName()
+    {
+        var root = Directory.CreateTempSubdirectory("kaito-hf-serve-").FullName;
+        try
+        {
+            var (hf, _) = Kaito.Models.Tiny.TinyModel.Generate(root);
+            var port = InferenceServerFixture.FreePort();
+            await using var server = ServiceProcess.Start("Kaito.InferenceServer", root,
+                ["--model", hf, "--cache-dir", Path.Combine(root, "cache"), "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/") };
+
+            var models = await Eventually.ValueAsync(async () =>
+            {
+                var response = await http.GetAsync("v1/models");
+                return response.IsSuccessStatusCode && (await http.GetAsync("health")).IsSuccessStatusCode
+                    ? await response.Content.ReadAsStringAsync()
+                    : null;
+            }, TimeSpan.FromSeconds(90), () => server.Log);
+
+            Assert.Contains("\"id\":\"hf\"", models, StringComparison.Ordinal);
+            Assert.Contains("Exporting Hugging Face model", server.Log, StringComparison.Ordinal);
+            Assert.True(File.Exists(Directory.GetFiles(Path.Combine(root, "cache"), "genai_config.json", SearchOption.AllDirectories).Single()));
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task GenerateTinyModelRefusesUnknownOptionsWithUsage()
     {
         await using var command = ServiceProcess.Start("Kaito.InferenceServer", Path.GetTempPath(), ["generate-tiny-model", "--bogus"]);
