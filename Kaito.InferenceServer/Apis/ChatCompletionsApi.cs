@@ -38,19 +38,7 @@ public static class ChatCompletionsApi
         var request = Generation.Create(model, prompt, "messages", parameters.MaxTokens, 0, parameters.Sampling, parameters.Stop, aborted,
             parameters.ReturnTokenIds);
 
-        using var activity = Generation.Start(telemetry, "chat", model, request);
-        Generation.Enqueue(scheduler, request);
-        var writer = new CompletionWriter(chat: true, model.Name, options.Value.StreamInterval);
-        if (parameters.Stream)
-        {
-            var (tokens, reason) = await writer.StreamAsync(context.Response, request, parameters.IncludeUsage, aborted);
-            Generation.Tag(activity, request, tokens, reason);
-            return;
-        }
-
-        var (text, completionTokens, finishReason, tokenIds) = await Generation.CollectAsync(request, aborted);
-        Generation.Tag(activity, request, completionTokens, finishReason);
-        await writer.WriteWholeAsync(context.Response, text, request.PromptTokens, completionTokens, finishReason, tokenIds, aborted);
+        await Generation.RespondAsync(context, scheduler, telemetry, "chat", request, parameters, options.Value.StreamInterval);
     });
 
     /// <summary>Messages with a known role and text content (a string, or text parts joined).</summary>

@@ -39,19 +39,7 @@ public static class CompletionsApi
         var request = Generation.Create(model, prompt, "prompt", parameters.MaxTokens ?? 16, 0, parameters.Sampling, parameters.Stop, aborted,
             parameters.ReturnTokenIds);
 
-        using var activity = Generation.Start(telemetry, "text_completion", model, request);
-        Generation.Enqueue(scheduler, request);
-        var writer = new CompletionWriter(chat: false, model.Name, options.Value.StreamInterval);
-        if (parameters.Stream)
-        {
-            var (tokens, reason) = await writer.StreamAsync(context.Response, request, parameters.IncludeUsage, aborted);
-            Generation.Tag(activity, request, tokens, reason);
-            return;
-        }
-
-        var (text, completionTokens, finishReason, tokenIds) = await Generation.CollectAsync(request, aborted);
-        Generation.Tag(activity, request, completionTokens, finishReason);
-        await writer.WriteWholeAsync(context.Response, text, request.PromptTokens, completionTokens, finishReason, tokenIds, aborted);
+        await Generation.RespondAsync(context, scheduler, telemetry, "text_completion", request, parameters, options.Value.StreamInterval);
     });
 
     private static string ParsePrompt(JsonElement body)

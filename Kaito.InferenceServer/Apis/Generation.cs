@@ -70,6 +70,32 @@ public static class Generation
         }
     }
 
+    /// <summary>
+    /// Queues <paramref name="request"/> under a span and answers with the whole completion or its stream; chat or
+    /// text completion by <paramref name="operation"/> (<c>chat</c> or <c>text_completion</c>).
+    /// </summary>
+    public static async Task RespondAsync(HttpContext context, GenerationScheduler scheduler, Telemetry.InferenceTelemetry telemetry,
+        string operation, GenerationRequest request, GenerationParameters parameters, TimeSpan streamInterval)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(parameters);
+        var aborted = context.RequestAborted;
+        using var activity = Start(telemetry, operation, request.Model, request);
+        Enqueue(scheduler, request);
+        var writer = new CompletionWriter(chat: operation == "chat", request.Model.Name, streamInterval);
+        if (parameters.Stream)
+        {
+            var (tokens, reason) = await writer.StreamAsync(context.Response, request, parameters.IncludeUsage, aborted);
+            Tag(activity, request, tokens, reason);
+            return;
+        }
+
+        var (text, completionTokens, finishReason, tokenIds) = await CollectAsync(request, aborted);
+        Tag(activity, request, completionTokens, finishReason);
+        await writer.WriteWholeAsync(context.Response, text, request.PromptTokens, completionTokens, finishReason, tokenIds, aborted);
+    }
+
     /// <summary>Waits for the whole output (non-streaming responses).</summary>
     public static async Task<(string Text, int CompletionTokens, string FinishReason, IReadOnlyList<int>? TokenIds)> CollectAsync(GenerationRequest request, CancellationToken cancellationToken)
     {

@@ -98,21 +98,22 @@ public sealed class PrometheusRegistry
             .Replace("\"", "\\\"", StringComparison.Ordinal).Replace("\n", "\\n", StringComparison.Ordinal);
     }
 
-    public sealed class Counter(string name, string help, string[] labels) : Family(name, help, "counter", labels)
+    /// <summary>A single number per series; counters only go up, gauges go both ways.</summary>
+    public abstract class Scalar(string name, string help, string type, string[] labels) : Family(name, help, type, labels)
     {
         private readonly ConcurrentDictionary<string, double[]> _series = new(StringComparer.Ordinal);
 
-        public void Add(double value, params string[] labelValues)
+        public double Value(params string[] labelValues) =>
+            _series.TryGetValue(LabelText(labelValues), out var cell) ? cell[0] : 0;
+
+        protected void Change(double delta, string[] labelValues)
         {
             var cell = _series.GetOrAdd(LabelText(labelValues), _ => new double[1]);
             lock (cell)
             {
-                cell[0] += value;
+                cell[0] += delta;
             }
         }
-
-        public double Value(params string[] labelValues) =>
-            _series.TryGetValue(LabelText(labelValues), out var cell) ? cell[0] : 0;
 
         protected override void RenderSeries(StringBuilder builder)
         {
@@ -123,29 +124,18 @@ public sealed class PrometheusRegistry
         }
     }
 
-    public sealed class Gauge(string name, string help, string[] labels) : Family(name, help, "gauge", labels)
+    public sealed class Counter(string name, string help, string[] labels) : Scalar(name, help, "counter", labels)
     {
-        private readonly ConcurrentDictionary<string, double[]> _series = new(StringComparer.Ordinal);
-
-        public void Add(double delta, params string[] labelValues)
+        public void Add(double value, params string[] labelValues)
         {
-            var cell = _series.GetOrAdd(LabelText(labelValues), _ => new double[1]);
-            lock (cell)
-            {
-                cell[0] += delta;
-            }
+            ArgumentOutOfRangeException.ThrowIfNegative(value);
+            Change(value, labelValues);
         }
+    }
 
-        public double Value(params string[] labelValues) =>
-            _series.TryGetValue(LabelText(labelValues), out var cell) ? cell[0] : 0;
-
-        protected override void RenderSeries(StringBuilder builder)
-        {
-            foreach (var (labels, cell) in _series.OrderBy(p => p.Key, StringComparer.Ordinal))
-            {
-                builder.Append(Name).Append(labels).Append(' ').Append(Format(cell[0])).Append('\n');
-            }
-        }
+    public sealed class Gauge(string name, string help, string[] labels) : Scalar(name, help, "gauge", labels)
+    {
+        public void Add(double delta, params string[] labelValues) => Change(delta, labelValues);
     }
 
     public sealed class Histogram(string name, string help, double[] buckets, string[] labels) : Family(name, help, "histogram", labels)
