@@ -1,11 +1,25 @@
+using System.Text.Json.Nodes;
+using Kaito.Models.Decoder;
+using Kaito.Models.Json;
+using Kaito.Models.Tokenizers;
+using Kaito.Tuner.Configuration;
+using Kaito.Tuner.Data;
+using Kaito.Tuner.Training;
 using Microsoft.Extensions.Options;
 
 namespace Kaito.Tuner;
 
-/// <summary>One run of the tuning job, under a span named <c>tuner.run</c>.</summary>
+/// <summary>
+/// One run of the tuning job, under a span named <c>tuner.run</c>: check inputs, read the config, load the base
+/// model and the data, train LoRA, write the PEFT adapter, a summary and KAITO's completion sentinel.
+/// </summary>
 public sealed partial class TuningJob(IOptions<TunerOptions> options, TunerTelemetry telemetry, ILogger<TuningJob> logger)
 {
-    public Task RunAsync(CancellationToken cancellationToken)
+    public const string SummaryFile = "training_summary.json";
+    public const string CompletedSentinel = "fine_tuning_completed.txt";
+    private const int ProbeTokens = 16;
+
+    public async Task RunAsync(CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         var settings = options.Value;
@@ -20,10 +34,143 @@ public sealed partial class TuningJob(IOptions<TunerOptions> options, TunerTelem
             throw new TuningFailedException(ExitCodes.InvalidInput, string.Join("; ", problems));
         }
 
-        throw new TuningFailedException(ExitCodes.Unsupported,
-            "inputs are in place, but this build of Kaito.Tuner has no training engine yet");
+        var config = Invalid(() => TuningConfig.Parse(File.ReadAllText(settings.Config), Path.GetFileName(settings.Config)));
+        foreach (var warning in config.Warnings)
+        {
+            LogWarning(logger, warning);
+        }
+
+        if (config.LoadIn4Bit)
+        {
+            throw new TuningFailedException(ExitCodes.Unsupported, "QLoRA (QuantizationConfig.load_in_4bit) is not built into this tuner yet; use method lora");
+        }
+
+        if (!string.IsNullOrEmpty(settings.OutputImage))
+        {
+            throw new TuningFailedException(ExitCodes.Unsupported,
+                "pushing the adapter to an OCI registry (--output-image) is not built into this tuner yet; use an output volume");
+        }
+
+        var native = LibTorchLoader.Prepare();
+        LogNative(logger, native);
+        TorchSharp.torch.manual_seed(config.Seed);
+
+        var weights = Invalid(() => DecoderWeights.Load(settings.Model));
+        var tokenizer = Invalid(() => BpeTokenizer.Load(settings.Model));
+        var format = Invalid(() => new ChatFormat(tokenizer, TokenizerConfig.Load(settings.Model).ChatTemplate));
+        var warnings = new List<string>();
+        var file = Invalid(() => DatasetFiles.Find(settings.Data, config.DatasetPath, config.DatasetExtension));
+        var rows = await InvalidAsync(() => DatasetFiles.ReadAsync(file, config.DatasetExtension, warnings, cancellationToken));
+        var examples = Invalid(() => TrainingExamples.Build(rows, config, format, warnings));
+        foreach (var warning in warnings)
+        {
+            LogWarning(logger, warning);
+        }
+
+        examples = Split(examples, config);
+        LogData(logger, file, rows.Count, examples.Count, format.FamilyName);
+
+        var padId = tokenizer.IdOf(TokenizerConfig.Load(settings.Model).PadToken ?? "") ?? weights.Config.EosTokenIds.FirstOrDefault();
+        using var model = Invalid(() => new LoraDecoder(weights, config.Rank, config.Alpha, config.Dropout, [.. config.TargetModules], config.Seed));
+        var probe = ProbePrompt(examples[0]);
+        var before = model.Greedy(probe, ProbeTokens);
+
+        Directory.CreateDirectory(settings.Output);
+        var trainer = new LoraTrainer(config, model, padId, logger, telemetry);
+        trainer.Train(examples, settings.Output, cancellationToken);
+        var after = model.Greedy(probe, ProbeTokens);
+
+        model.ToAdapter(Path.GetFileName(Path.TrimEndingDirectorySeparator(settings.Output)), config.TargetModules, settings.Model).Save(settings.Output);
+        WriteSummary(settings.Output, config, trainer, probe, before, after);
+        foreach (var checkpoint in Directory.GetDirectories(settings.Output, "checkpoint-*"))
+        {
+            Directory.Delete(checkpoint, recursive: true);
+        }
+
+        await File.WriteAllTextAsync(Path.Combine(settings.Output, CompletedSentinel), "Fine-Tuning completed\n", cancellationToken);
+        activity?.SetTag("tuner.steps", trainer.TotalSteps);
+        activity?.SetTag("tuner.final_loss", trainer.Losses[^1]);
+        LogDone(logger, trainer.TotalSteps, trainer.Losses[0], trainer.Losses[^1], settings.Output);
+    }
+
+    /// <summary>KAITO's train_test_split keeps that fraction of the (shuffled) rows for training.</summary>
+    private static List<TrainingExample> Split(List<TrainingExample> examples, TuningConfig config)
+    {
+        if (config.TrainTestSplit >= 1)
+        {
+            return examples;
+        }
+
+        var order = Enumerable.Range(0, examples.Count).ToArray();
+        new Random(config.ShuffleSeed).Shuffle(order);
+        return [.. order.Take(Math.Max(1, (int)(examples.Count * config.TrainTestSplit))).Select(i => examples[i])];
+    }
+
+    /// <summary>The first example up to its first trained token: a prompt the adapter should answer.</summary>
+    private static int[] ProbePrompt(TrainingExample example)
+    {
+        var firstTrained = Array.FindIndex(example.Labels, l => l >= 0);
+        return example.Ids[..Math.Max(1, firstTrained)];
+    }
+
+    private static void WriteSummary(string output, TuningConfig config, LoraTrainer trainer, int[] probe, List<int> before, List<int> after)
+    {
+        static JsonArray Ints(IEnumerable<int> values) => new([.. values.Select(v => (JsonNode)v)]);
+        var summary = new JsonObject
+        {
+            ["method"] = config.LoadIn4Bit ? "qlora" : "lora",
+            ["steps"] = trainer.TotalSteps,
+            ["resumed_from_step"] = trainer.StartStep,
+            ["first_loss"] = trainer.Losses[0],
+            ["final_loss"] = trainer.Losses[^1],
+            ["tokens_per_second"] = trainer.TokensPerSecond,
+            ["losses"] = new JsonArray([.. trainer.Losses.Select(l => (JsonNode)l)]),
+            ["probe"] = new JsonObject
+            {
+                ["prompt_ids"] = Ints(probe),
+                ["greedy_before"] = Ints(before),
+                ["greedy_after"] = Ints(after),
+            },
+        };
+        File.WriteAllText(Path.Combine(output, SummaryFile), summary.ToJsonString(ModelJson.Options));
+    }
+
+    private static T Invalid<T>(Func<T> action)
+    {
+        try
+        {
+            return action();
+        }
+        catch (Exception e) when (e is InvalidDataException or FileNotFoundException or DirectoryNotFoundException or ArgumentException or NotSupportedException)
+        {
+            throw new TuningFailedException(ExitCodes.InvalidInput, e.Message);
+        }
+    }
+
+    private static async Task<T> InvalidAsync<T>(Func<Task<T>> action)
+    {
+        try
+        {
+            return await action();
+        }
+        catch (Exception e) when (e is InvalidDataException or FileNotFoundException or DirectoryNotFoundException or ArgumentException or NotSupportedException)
+        {
+            throw new TuningFailedException(ExitCodes.InvalidInput, e.Message);
+        }
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Tuning job starting: config {Config}, data {Data}, model {Model}, output {Output}")]
     private static partial void LogStarting(ILogger logger, string config, string data, string model, string output);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Warning}")]
+    private static partial void LogWarning(ILogger logger, string warning);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "libtorch: {Result}")]
+    private static partial void LogNative(ILogger logger, string result);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Dataset {File}: {Rows} rows, {Examples} training examples, {Template} chat format")]
+    private static partial void LogData(ILogger logger, string file, int rows, int examples, string template);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Trained {Steps} steps: loss {First:0.0000} → {Final:0.0000}; adapter in {Output}")]
+    private static partial void LogDone(ILogger logger, int steps, double first, double final, string output);
 }

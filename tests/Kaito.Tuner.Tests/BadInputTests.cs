@@ -1,0 +1,71 @@
+namespace Kaito.Tuner.Tests;
+
+/// <summary>Bad inputs end the job with exit code 2 (3 for what this build cannot do) and a one-line cause.</summary>
+public sealed class BadInputTests(TuningFixture fixture) : IClassFixture<TuningFixture>
+{
+    [Fact]
+    public async Task MalformedYamlNamesTheLine() =>
+        await AssertFailsAsync(config: "training_config:\n  LoraConfig: [r: 8\n", expectedExit: 2, expected: "line");
+
+    [Fact]
+    public async Task AnInvalidValueNamesSectionAndKey() =>
+        await AssertFailsAsync(config: TuningFixture.LoraConfig(10).Replace("r: 8", "r: eight", StringComparison.Ordinal), expectedExit: 2, expected: "LoraConfig.r is 'eight'; it must be an integer");
+
+    [Fact]
+    public async Task QloraIsRefusedAsNotBuiltYet() =>
+        await AssertFailsAsync(config: TuningFixture.LoraConfig(10).Replace("load_in_4bit: false", "load_in_4bit: true", StringComparison.Ordinal),
+            expectedExit: 3, expected: "QLoRA");
+
+    [Fact]
+    public async Task AnUnknownExtensionIsRefused() =>
+        await AssertFailsAsync(files: [("train.txt", "hello")], expectedExit: 2, expected: "no dataset file");
+
+    [Fact]
+    public async Task AnEmptyDatasetIsRefused() =>
+        await AssertFailsAsync(files: [("train.jsonl", "")], expectedExit: 2, expected: "the dataset has no rows");
+
+    [Fact]
+    public async Task RowsWithoutUsableColumnsAreRefusedNamingTheColumns() =>
+        await AssertFailsAsync(files: [("train.jsonl", "{\"question\":\"a\",\"answer\":\"b\"}\n")], expectedExit: 2, expected: "the first row has question, answer");
+
+    [Fact]
+    public async Task ACorruptParquetFileIsRefusedNamingIt() =>
+        await AssertFailsAsync(files: [("train.parquet", "PAR1 this is not parquet")], expectedExit: 2, expected: "train.parquet: cannot read as parquet");
+
+    [Fact]
+    public async Task ACsvWithPromptAndCompletionColumnsTrains()
+    {
+        var data = Path.Combine(fixture.Root, $"data-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(data);
+        var rows = string.Join("\n", Enumerable.Range(0, 8).Select(i => $"\"What is {i}, really?\",\"It is {i}.\""));
+        File.WriteAllText(Path.Combine(data, "train.csv"), "prompt,completion\n" + rows + "\n");
+
+        var (exit, log) = await TunerRun.RunAsync(fixture.Root, "--config", fixture.Config($"csv-{Guid.NewGuid():N}", TuningFixture.LoraConfig(4)),
+            "--data", data, "--model", fixture.Model, "--output", Path.Combine(fixture.Root, $"out-{Guid.NewGuid():N}"));
+
+        Assert.True(exit == 0, log);
+        Assert.Contains("8 training examples", log, StringComparison.Ordinal);
+    }
+
+    private async Task AssertFailsAsync(string? config = null, (string Name, string Content)[]? files = null, int expectedExit = 2, string expected = "")
+    {
+        var data = fixture.Data;
+        if (files is not null)
+        {
+            data = Path.Combine(fixture.Root, $"data-{Guid.NewGuid():N}");
+            Directory.CreateDirectory(data);
+            foreach (var (name, content) in files)
+            {
+                File.WriteAllText(Path.Combine(data, name), content);
+            }
+        }
+
+        var (exit, log) = await TunerRun.RunAsync(fixture.Root,
+            "--config", fixture.Config($"bad-{Guid.NewGuid():N}", config ?? TuningFixture.LoraConfig(4)), "--data", data, "--model", fixture.Model,
+            "--output", Path.Combine(fixture.Root, $"out-{Guid.NewGuid():N}"));
+
+        Assert.True(exit == expectedExit, $"expected exit {expectedExit}, got {exit}:\n{log}");
+        Assert.Contains($"Tuning job failed (exit code {expectedExit}): ", log, StringComparison.Ordinal);
+        Assert.Contains(expected, log, StringComparison.Ordinal);
+    }
+}

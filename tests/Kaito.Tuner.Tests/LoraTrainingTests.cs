@@ -1,0 +1,106 @@
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using Kaito.Models.Decoder;
+using Kaito.Models.HuggingFace;
+using Kaito.Models.Lora;
+using Kaito.Models.Tokenizers;
+using Kaito.Testing;
+
+namespace Kaito.Tuner.Tests;
+
+public sealed class LoraTrainingTests(TuningFixture fixture) : IClassFixture<TuningFixture>
+{
+    [Fact]
+    public async Task LoraHalvesTheLossWritesAPeftAdapterAndTheServerServesWhatTheTunerDecodes()
+    {
+        var output = Path.Combine(fixture.Root, "out-lora");
+        var (exit, log) = await TunerRun.RunAsync(fixture.Root,
+            "--config", fixture.Config("lora", TuningFixture.LoraConfig(maxSteps: 40)), "--data", fixture.Data, "--model", fixture.Model, "--output", output);
+
+        Assert.True(exit == 0, log);
+        Assert.Contains("step 40/40", log, StringComparison.Ordinal);
+        foreach (var file in new[] { "adapter_config.json", "adapter_model.safetensors", "fine_tuning_completed.txt", "training_summary.json" })
+        {
+            Assert.True(File.Exists(Path.Combine(output, file)), $"{file} missing");
+        }
+
+        var summary = JsonNode.Parse(File.ReadAllText(Path.Combine(output, "training_summary.json")))!;
+        Assert.True((double)summary["final_loss"]! < (double)summary["first_loss"]! / 2, summary.ToJsonString());
+        Assert.Empty(Directory.GetDirectories(output, "checkpoint-*"));
+
+        // PEFT layout: names and shapes a PEFT/vLLM loader expects.
+        var adapter = LoraAdapter.Load(output);
+        Assert.Equal(8, adapter.Rank);
+        Assert.Equal(16.0, adapter.Alpha);
+        Assert.Contains("model.layers.0.self_attn.q_proj", adapter.Modules.Keys);
+        Assert.Equal(8, adapter.Modules.Count);
+
+        // The tuner's own decode before training is the base model's (LoRA B starts at zero) ...
+        var probe = summary["probe"]!["prompt_ids"]!.AsArray().Select(t => (int)t!).ToArray();
+        var before = summary["probe"]!["greedy_before"]!.AsArray().Select(t => (int)t!).ToList();
+        var after = summary["probe"]!["greedy_after"]!.AsArray().Select(t => (int)t!).ToList();
+        Assert.Equal(new ReferenceDecoder(DecoderWeights.Load(fixture.Model)).Greedy(probe, before.Count), before);
+
+        // ... and after training equals the merged weights' reference decode and what the server serves for the adapter.
+        var merged = LoraMerge.Merge(DecoderWeights.ReadTensors(fixture.Model), adapter);
+        Assert.Equal(new ReferenceDecoder(DecoderWeights.From(DecoderConfig.Load(fixture.Model), merged)).Greedy(probe, after.Count), after);
+        Assert.Equal(after, await ServeAsync(output, probe, after.Count));
+        Assert.Contains("run on Kubernetes", BpeTokenizer.Load(fixture.Model).Decode(after), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AKilledRunResumesFromItsLastCheckpointAndEndsAtTheConfiguredStep()
+    {
+        var output = Path.Combine(fixture.Root, "out-resume");
+        var config = fixture.Config("resume", TuningFixture.LoraConfig(maxSteps: 300, saveSteps: 20, batch: 1));
+        string[] arguments = ["--config", config, "--data", fixture.Data, "--model", fixture.Model, "--output", output];
+        await using (var first = ServiceProcess.Start("Kaito.Tuner", fixture.Root, arguments))
+        {
+            await Eventually.TrueAsync(() => first.HasExited || (Directory.Exists(output) && Directory.GetDirectories(output, "checkpoint-*")
+                .Any(d => !d.EndsWith(".partial", StringComparison.Ordinal))), TimeSpan.FromMinutes(2));
+            Assert.False(first.HasExited, $"the first run ended before it could be killed:\n{first.Log}");
+            first.Kill();
+        }
+
+        var (exit, log) = await TunerRun.RunAsync(fixture.Root, arguments);
+
+        Assert.True(exit == 0, log);
+        Assert.Contains("Resuming from step", log, StringComparison.Ordinal);
+        var summary = JsonNode.Parse(File.ReadAllText(Path.Combine(output, "training_summary.json")))!;
+        Assert.True((int)summary["resumed_from_step"]! >= 20);
+        Assert.Equal(300, (int)summary["steps"]!);
+        Assert.Equal(300, summary["losses"]!.AsArray().Count);
+    }
+
+    private async Task<List<int>> ServeAsync(string adapterDirectory, int[] prompt, int tokens)
+    {
+        var adapters = Path.Combine(fixture.Root, "serve-adapters");
+        var target = Path.Combine(adapters, "tuned");
+        Directory.CreateDirectory(target);
+        foreach (var file in new[] { "adapter_config.json", "adapter_model.safetensors" })
+        {
+            File.Copy(Path.Combine(adapterDirectory, file), Path.Combine(target, file), overwrite: true);
+        }
+
+        var port = FreePort();
+        await using var server = ServiceProcess.Start("Kaito.InferenceServer", fixture.Root,
+        [
+            "--model", Path.Combine(fixture.Root, "onnx"), "--base-weights", fixture.Model, "--adapters-dir", adapters,
+            "--cache-dir", Path.Combine(fixture.Root, "cache"), "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ]);
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/") };
+        await Eventually.ValueAsync(async () => (await http.GetAsync("health")).IsSuccessStatusCode ? "up" : null, TimeSpan.FromSeconds(90), () => server.Log);
+        var text = BpeTokenizer.Load(fixture.Model).Decode(prompt);
+        var response = await http.PostAsJsonAsync("v1/completions", new { model = "tuned", prompt = text, max_tokens = tokens, temperature = 0, return_token_ids = true });
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.IsSuccessStatusCode, body);
+        return [.. JsonNode.Parse(body)!["choices"]![0]!["token_ids"]!.AsArray().Select(t => (int)t!)];
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
