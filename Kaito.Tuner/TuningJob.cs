@@ -40,11 +40,6 @@ public sealed partial class TuningJob(IOptions<TunerOptions> options, TunerTelem
             LogWarning(logger, warning);
         }
 
-        if (config.LoadIn4Bit)
-        {
-            throw new TuningFailedException(ExitCodes.Unsupported, "QLoRA (QuantizationConfig.load_in_4bit) is not built into this tuner yet; use method lora");
-        }
-
         if (!string.IsNullOrEmpty(settings.OutputImage))
         {
             throw new TuningFailedException(ExitCodes.Unsupported,
@@ -71,7 +66,9 @@ public sealed partial class TuningJob(IOptions<TunerOptions> options, TunerTelem
         LogData(logger, file, rows.Count, examples.Count, format.FamilyName);
 
         var padId = tokenizer.IdOf(TokenizerConfig.Load(settings.Model).PadToken ?? "") ?? weights.Config.EosTokenIds.FirstOrDefault();
-        using var model = Invalid(() => new LoraDecoder(weights, config.Rank, config.Alpha, config.Dropout, [.. config.TargetModules], config.Seed));
+        using var model = Invalid(() => new LoraDecoder(weights, config.Rank, config.Alpha, config.Dropout, [.. config.TargetModules], config.Seed,
+            quantize: config.LoadIn4Bit));
+        LogModel(logger, model.Quantized ? "NF4 (QLoRA)" : "F32", model.BaseProjectionBytes);
         var probe = ProbePrompt(examples[0]);
         var before = model.Greedy(probe, ProbeTokens);
 
@@ -81,7 +78,7 @@ public sealed partial class TuningJob(IOptions<TunerOptions> options, TunerTelem
         var after = model.Greedy(probe, ProbeTokens);
 
         model.ToAdapter(Path.GetFileName(Path.TrimEndingDirectorySeparator(settings.Output)), config.TargetModules, settings.Model).Save(settings.Output);
-        WriteSummary(settings.Output, config, trainer, probe, before, after);
+        WriteSummary(settings.Output, config, model, trainer, probe, before, after);
         foreach (var checkpoint in Directory.GetDirectories(settings.Output, "checkpoint-*"))
         {
             Directory.Delete(checkpoint, recursive: true);
@@ -113,17 +110,19 @@ public sealed partial class TuningJob(IOptions<TunerOptions> options, TunerTelem
         return example.Ids[..Math.Max(1, firstTrained)];
     }
 
-    private static void WriteSummary(string output, TuningConfig config, LoraTrainer trainer, int[] probe, List<int> before, List<int> after)
+    private static void WriteSummary(string output, TuningConfig config, LoraDecoder model, LoraTrainer trainer, int[] probe, List<int> before, List<int> after)
     {
         static JsonArray Ints(IEnumerable<int> values) => new([.. values.Select(v => (JsonNode)v)]);
         var summary = new JsonObject
         {
             ["method"] = config.LoadIn4Bit ? "qlora" : "lora",
             ["steps"] = trainer.TotalSteps,
+            ["base_projection_bytes"] = model.BaseProjectionBytes,
             ["resumed_from_step"] = trainer.StartStep,
             ["first_loss"] = trainer.Losses[0],
             ["final_loss"] = trainer.Losses[^1],
-            ["tokens_per_second"] = trainer.TokensPerSecond,
+            ["tokens_per_second"] = trainer.AverageTokensPerSecond,
+            ["seconds_per_step"] = trainer.SecondsPerStep,
             ["losses"] = new JsonArray([.. trainer.Losses.Select(l => (JsonNode)l)]),
             ["probe"] = new JsonObject
             {
@@ -164,6 +163,9 @@ public sealed partial class TuningJob(IOptions<TunerOptions> options, TunerTelem
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Warning}")]
     private static partial void LogWarning(ILogger logger, string warning);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Base projections stored as {Storage}: {Bytes} bytes")]
+    private static partial void LogModel(ILogger logger, string storage, long bytes);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "libtorch: {Result}")]
     private static partial void LogNative(ILogger logger, string result);

@@ -23,7 +23,8 @@ public sealed class LoraDecoder : IDisposable
     private readonly Tensor _sin;
     private readonly Dictionary<string, (Tensor A, Tensor B)> _lora = new(StringComparer.Ordinal);
 
-    public LoraDecoder(DecoderWeights weights, int rank, double alpha, double dropout, IReadOnlyCollection<string> targetModules, int seed)
+    public LoraDecoder(DecoderWeights weights, int rank, double alpha, double dropout, IReadOnlyCollection<string> targetModules, int seed,
+        bool quantize = false)
     {
         ArgumentNullException.ThrowIfNull(weights);
         ArgumentNullException.ThrowIfNull(targetModules);
@@ -34,14 +35,18 @@ public sealed class LoraDecoder : IDisposable
         var c = weights.Config;
         int h = c.HiddenSize, q = c.AttentionHeads * c.HeadDim, kv = c.KeyValueHeads * c.HeadDim, inter = c.IntermediateSize;
         Tensor Matrix(float[] data, long rows, long columns) => tensor(data, [rows, columns]);
+        Weight Linear(float[] data, long rows, long columns) => quantize
+            ? new Weight(null, Nf4.Quantize(data, rows, columns))
+            : new Weight(Matrix(data, rows, columns), null);
         _embeddings = Matrix(weights.Embeddings, c.VocabSize, h);
         _finalNorm = tensor(weights.FinalNorm);
         _lmHead = ReferenceEquals(weights.LmHead, weights.Embeddings) ? _embeddings : Matrix(weights.LmHead, c.VocabSize, h);
         _layers = [.. weights.Layers.Select(l => new LayerTensors(
             tensor(l.InputNorm), tensor(l.PostAttentionNorm),
-            Matrix(l.Q, q, h), Matrix(l.K, kv, h), Matrix(l.V, kv, h),
+            Linear(l.Q, q, h), Linear(l.K, kv, h), Linear(l.V, kv, h),
             l.QBias is null ? null : tensor(l.QBias), l.KBias is null ? null : tensor(l.KBias), l.VBias is null ? null : tensor(l.VBias),
-            Matrix(l.O, h, q), Matrix(l.Gate, inter, h), Matrix(l.Up, inter, h), Matrix(l.Down, h, inter)))];
+            Linear(l.O, h, q), Linear(l.Gate, inter, h), Linear(l.Up, inter, h), Linear(l.Down, h, inter)))];
+        Quantized = quantize;
 
         var rotary = RotaryEmbedding.RotaryDimensions(c);
         var (cos, sin) = RotaryEmbedding.Tables(c, c.MaxPositionEmbeddings);
@@ -67,6 +72,12 @@ public sealed class LoraDecoder : IDisposable
     }
 
     public int Rank { get; }
+
+    /// <summary>Base projections stored as NF4 (QLoRA).</summary>
+    public bool Quantized { get; }
+
+    /// <summary>Bytes the base projection matrices take (F32, or NF4 codes and scales).</summary>
+    public long BaseProjectionBytes => _layers.Sum(l => new[] { l.Q, l.K, l.V, l.O, l.Gate, l.Up, l.Down }.Sum(w => w.Bytes));
 
     public double Alpha { get; }
 
@@ -216,9 +227,9 @@ public sealed class LoraDecoder : IDisposable
         return Models.Safetensors.Tensor.FromFloats(detached.data<float>().ToArray(), [.. detached.shape]);
     }
 
-    private Tensor Project(Tensor x, Tensor weight, Tensor? bias, string module, bool training)
+    private Tensor Project(Tensor x, Weight weight, Tensor? bias, string module, bool training)
     {
-        var y = nn.functional.linear(x, weight, bias);
+        var y = nn.functional.linear(x, weight.Value, bias);
         if (!_lora.TryGetValue(module, out var lora))
         {
             return y;
@@ -276,15 +287,34 @@ public sealed class LoraDecoder : IDisposable
         };
     }
 
+    /// <summary>A frozen base matrix, F32 or NF4 (dequantised for each use).</summary>
+    private sealed record Weight(Tensor? Full, Nf4? Quantized) : IDisposable
+    {
+        public Tensor Value => Full ?? Quantized!.Dequantize();
+
+        public long Bytes => Full is null ? Quantized!.StorageBytes : Full.numel() * 4;
+
+        public void Dispose()
+        {
+            Full?.Dispose();
+            Quantized?.Dispose();
+        }
+    }
+
     private sealed record LayerTensors(
-        Tensor InputNorm, Tensor PostAttentionNorm, Tensor Q, Tensor K, Tensor V, Tensor? QBias, Tensor? KBias, Tensor? VBias,
-        Tensor O, Tensor Gate, Tensor Up, Tensor Down) : IDisposable
+        Tensor InputNorm, Tensor PostAttentionNorm, Weight Q, Weight K, Weight V, Tensor? QBias, Tensor? KBias, Tensor? VBias,
+        Weight O, Weight Gate, Weight Up, Weight Down) : IDisposable
     {
         public void Dispose()
         {
-            foreach (var t in new[] { InputNorm, PostAttentionNorm, Q, K, V, QBias, KBias, VBias, O, Gate, Up, Down })
+            foreach (var t in new[] { InputNorm, PostAttentionNorm, QBias, KBias, VBias })
             {
                 t?.Dispose();
+            }
+
+            foreach (var w in new[] { Q, K, V, O, Gate, Up, Down })
+            {
+                w.Dispose();
             }
         }
     }

@@ -36,6 +36,12 @@ public sealed partial class LoraTrainer(TuningConfig config, LoraDecoder model, 
 
     public double TokensPerSecond { get; private set; }
 
+    /// <summary>Mean wall time per optimizer step of this run (resumed steps excluded).</summary>
+    public double SecondsPerStep { get; private set; }
+
+    /// <summary>Training tokens per second over the whole run.</summary>
+    public double AverageTokensPerSecond { get; private set; }
+
     public void Train(IReadOnlyList<TrainingExample> examples, string outputDirectory, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(examples);
@@ -52,6 +58,7 @@ public sealed partial class LoraTrainer(TuningConfig config, LoraDecoder model, 
         LogPlan(logger, examples.Count, TotalSteps, config.BatchSize, config.GradientAccumulationSteps, model.TrainableParameterCount, StartStep);
 
         var clock = Stopwatch.StartNew();
+        var totalTokens = 0L;
         var intervalTokens = 0L;
         var intervalLoss = 0.0;
         var intervalSteps = 0;
@@ -76,6 +83,7 @@ public sealed partial class LoraTrainer(TuningConfig config, LoraDecoder model, 
                     (loss / config.GradientAccumulationSteps).backward();
                     stepLoss += loss.item<float>() / config.GradientAccumulationSteps;
                     intervalTokens += tokens;
+                    totalTokens += tokens;
                 }
 
                 if (config.MaxGradNorm > 0)
@@ -109,6 +117,10 @@ public sealed partial class LoraTrainer(TuningConfig config, LoraDecoder model, 
                 SaveCheckpoint(outputDirectory, done);
             }
         }
+
+        var trained = Math.Max(1, TotalSteps - StartStep);
+        SecondsPerStep = clock.Elapsed.TotalSeconds / trained;
+        AverageTokensPerSecond = totalTokens / Math.Max(clock.Elapsed.TotalSeconds, 1e-9);
     }
 
     private double LearningRate(int step, int warmup)

@@ -12,11 +12,6 @@ public sealed class BadInputTests(TuningFixture fixture) : IClassFixture<TuningF
         await AssertFailsAsync(config: TuningFixture.LoraConfig(10).Replace("r: 8", "r: eight", StringComparison.Ordinal), expectedExit: 2, expected: "LoraConfig.r is 'eight'; it must be an integer");
 
     [Fact]
-    public async Task QloraIsRefusedAsNotBuiltYet() =>
-        await AssertFailsAsync(config: TuningFixture.LoraConfig(10).Replace("load_in_4bit: false", "load_in_4bit: true", StringComparison.Ordinal),
-            expectedExit: 3, expected: "QLoRA");
-
-    [Fact]
     public async Task AnUnknownExtensionIsRefused() =>
         await AssertFailsAsync(files: [("train.txt", "hello")], expectedExit: 2, expected: "no dataset file");
 

@@ -49,6 +49,27 @@ public sealed class LoraTrainingTests(TuningFixture fixture) : IClassFixture<Tun
     }
 
     [Fact]
+    public async Task QloraKeepsTheBaseInNf4AndStillHalvesTheLoss()
+    {
+        var output = Path.Combine(fixture.Root, "out-qlora");
+        var config = TuningFixture.LoraConfig(maxSteps: 40).Replace("load_in_4bit: false", "load_in_4bit: true", StringComparison.Ordinal);
+
+        var (exit, log) = await TunerRun.RunAsync(fixture.Root,
+            "--config", fixture.Config("qlora", config), "--data", fixture.Data, "--model", fixture.Model, "--output", output);
+
+        Assert.True(exit == 0, log);
+        Assert.Contains("NF4 (QLoRA)", log, StringComparison.Ordinal);
+        var summary = JsonNode.Parse(File.ReadAllText(Path.Combine(output, "training_summary.json")))!;
+        Assert.Equal("qlora", (string?)summary["method"]);
+        Assert.True((double)summary["final_loss"]! < (double)summary["first_loss"]! / 2, summary.ToJsonString());
+        var weights = DecoderWeights.Load(fixture.Model);
+        var f32Bytes = weights.Layers.Sum(l => 4L * (l.Q.Length + l.K.Length + l.V.Length + l.O.Length + l.Gate.Length + l.Up.Length + l.Down.Length));
+        // 4 bits per value plus one F32 scale per 64 values: 4.5 / 32 of F32.
+        Assert.Equal(f32Bytes * 4.5 / 32, (long)summary["base_projection_bytes"]!, tolerance: f32Bytes * 0.01);
+        Assert.Equal(8, LoraAdapter.Load(output).Modules.Count);
+    }
+
+    [Fact]
     public async Task AKilledRunResumesFromItsLastCheckpointAndEndsAtTheConfiguredStep()
     {
         var output = Path.Combine(fixture.Root, "out-resume");
