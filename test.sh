@@ -7,6 +7,9 @@ cd "$(dirname "$0")"
 # Real clients and servers the tests drive (Debian packages).
 packages=()
 command -v kubectl >/dev/null 2>&1 || packages+=(kubectl)
+command -v docker-registry >/dev/null 2>&1 || packages+=(docker-registry)
+command -v htpasswd >/dev/null 2>&1 || packages+=(apache2-utils)
+command -v skopeo >/dev/null 2>&1 || packages+=(skopeo)
 if ((${#packages[@]})); then
     sudo=""
     [ "$(id -u)" = 0 ] || sudo="sudo"

@@ -4,6 +4,7 @@ using Kaito.Models.Json;
 using Kaito.Models.Tokenizers;
 using Kaito.Tuner.Configuration;
 using Kaito.Tuner.Data;
+using Kaito.Tuner.Publishing;
 using Kaito.Tuner.Training;
 using Microsoft.Extensions.Options;
 
@@ -40,11 +41,7 @@ public sealed partial class TuningJob(IOptions<TunerOptions> options, TunerTelem
             LogWarning(logger, warning);
         }
 
-        if (!string.IsNullOrEmpty(settings.OutputImage))
-        {
-            throw new TuningFailedException(ExitCodes.Unsupported,
-                "pushing the adapter to an OCI registry (--output-image) is not built into this tuner yet; use an output volume");
-        }
+        var image = string.IsNullOrEmpty(settings.OutputImage) ? null : Invalid(() => ImageReference.Parse(settings.OutputImage));
 
         var native = LibTorchLoader.Prepare();
         LogNative(logger, native);
@@ -84,10 +81,33 @@ public sealed partial class TuningJob(IOptions<TunerOptions> options, TunerTelem
             Directory.Delete(checkpoint, recursive: true);
         }
 
+        if (image is not null)
+        {
+            await PushAsync(settings, image, cancellationToken);
+        }
+
         await File.WriteAllTextAsync(Path.Combine(settings.Output, CompletedSentinel), "Fine-Tuning completed\n", cancellationToken);
         activity?.SetTag("tuner.steps", trainer.TotalSteps);
         activity?.SetTag("tuner.final_loss", trainer.Losses[^1]);
         LogDone(logger, trainer.TotalSteps, trainer.Losses[0], trainer.Losses[^1], settings.Output);
+    }
+
+    private async Task PushAsync(TunerOptions settings, ImageReference image, CancellationToken cancellationToken)
+    {
+        using var activity = telemetry.ActivitySource.StartActivity("tuner.push");
+        activity?.SetTag("oci.reference", image.ToString());
+        // The adapter is known by its image's name (…/phi-3-adapter:0.0.1 → phi-3-adapter), as a Workspace's adapters list names it.
+        var adapter = AdapterImage.Build(settings.Output, image.Repository[(image.Repository.LastIndexOf('/') + 1)..]);
+        using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(5) };
+        try
+        {
+            var digest = await new RegistryClient(http, logger).PushAsync(adapter, image, settings.DockerConfig, settings.InsecureRegistry, cancellationToken);
+            LogPushed(logger, image, digest);
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException or FormatException)
+        {
+            throw new TuningFailedException(ExitCodes.Failed, $"pushing the adapter to {image} failed: {e.Message}");
+        }
     }
 
     /// <summary>KAITO's train_test_split keeps that fraction of the (shuffled) rows for training.</summary>
@@ -163,6 +183,9 @@ public sealed partial class TuningJob(IOptions<TunerOptions> options, TunerTelem
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Warning}")]
     private static partial void LogWarning(ILogger logger, string warning);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Pushed the adapter to {Image} ({Digest})")]
+    private static partial void LogPushed(ILogger logger, ImageReference image, string digest);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Base projections stored as {Storage}: {Bytes} bytes")]
     private static partial void LogModel(ILogger logger, string storage, long bytes);

@@ -1,0 +1,56 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Kaito.Tuner.Publishing;
+
+/// <summary>Credentials from a docker config JSON (a <c>kubernetes.io/dockerconfigjson</c> secret, mounted).</summary>
+public static class DockerConfig
+{
+    public static (string User, string Password)? CredentialsFor(string path, string registry)
+    {
+        JsonObject root;
+        try
+        {
+            root = JsonNode.Parse(File.ReadAllText(path))?.AsObject() ?? throw new InvalidDataException("empty");
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException or InvalidDataException)
+        {
+            throw new InvalidDataException($"docker config {path} is not valid JSON: {e.Message}", e);
+        }
+
+        var auths = root["auths"]?.AsObject();
+        if (auths is null)
+        {
+            return null;
+        }
+
+        foreach (var (key, value) in auths)
+        {
+            var host = key.Replace("https://", "", StringComparison.Ordinal).Replace("http://", "", StringComparison.Ordinal).TrimEnd('/');
+            host = host.EndsWith("/v1", StringComparison.Ordinal) || host.EndsWith("/v2", StringComparison.Ordinal) ? host[..^3] : host;
+            if (!string.Equals(host, registry, StringComparison.OrdinalIgnoreCase)
+                && !(registry == "registry-1.docker.io" && host is "index.docker.io" or "docker.io"))
+            {
+                continue;
+            }
+
+            if (value?["auth"]?.GetValue<string>() is { Length: > 0 } encoded)
+            {
+                var decoded = Encoding.UTF8.GetString(Convert.FromBase64String(encoded));
+                var colon = decoded.IndexOf(':', StringComparison.Ordinal);
+                if (colon > 0)
+                {
+                    return (decoded[..colon], decoded[(colon + 1)..]);
+                }
+            }
+
+            if (value?["username"]?.GetValue<string>() is { } user && value["password"]?.GetValue<string>() is { } password)
+            {
+                return (user, password);
+            }
+        }
+
+        return null;
+    }
+}

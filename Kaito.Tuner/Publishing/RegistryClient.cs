@@ -1,0 +1,186 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json.Nodes;
+
+namespace Kaito.Tuner.Publishing;
+
+/// <summary>
+/// Pushes an <see cref="AdapterImage"/> with the OCI distribution API: blobs (skipped when present) by monolithic
+/// upload, then the manifest. Authenticates with the docker config's credentials for the registry — Basic, or a Bearer
+/// token from the realm the 401 challenge names — retries 5xx and timeouts three times, and speaks plain HTTP only to
+/// the registry marked insecure. A refused credential is an error naming registry and user.
+/// </summary>
+public sealed partial class RegistryClient(HttpClient http, ILogger logger)
+{
+    private const int Attempts = 3;
+    private AuthenticationHeaderValue? _authorization;
+    private (string User, string Password)? _credentials;
+
+    public async Task<string> PushAsync(AdapterImage image, ImageReference reference, string? dockerConfig, string? insecureRegistry,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        ArgumentNullException.ThrowIfNull(reference);
+        _credentials = dockerConfig is null ? null : DockerConfig.CredentialsFor(dockerConfig, reference.Registry);
+        var scheme = string.Equals(insecureRegistry, reference.Registry, StringComparison.OrdinalIgnoreCase) ? "http" : "https";
+        var root = new Uri($"{scheme}://{reference.Registry}/v2/{reference.Repository}/");
+
+        await PushBlobAsync(root, image.Config, reference, cancellationToken);
+        await PushBlobAsync(root, image.Layer, reference, cancellationToken);
+        using var response = await SendAsync(() => new HttpRequestMessage(HttpMethod.Put, new Uri(root, $"manifests/{reference.Tag}"))
+        {
+            Content = new ByteArrayContent(image.Manifest) { Headers = { ContentType = new MediaTypeHeaderValue(AdapterImage.ManifestMediaType) } },
+        }, reference, cancellationToken);
+        await EnsureAsync(response, HttpStatusCode.Created, $"PUT manifest {reference}", cancellationToken);
+        return AdapterImage.Digest(image.Manifest);
+    }
+
+    private async Task PushBlobAsync(Uri root, byte[] blob, ImageReference reference, CancellationToken cancellationToken)
+    {
+        var digest = AdapterImage.Digest(blob);
+        using (var head = await SendAsync(() => new HttpRequestMessage(HttpMethod.Head, new Uri(root, $"blobs/{digest}")), reference, cancellationToken))
+        {
+            if (head.StatusCode == HttpStatusCode.OK)
+            {
+                LogBlobExists(logger, digest);
+                return;
+            }
+        }
+
+        using var start = await SendAsync(() => new HttpRequestMessage(HttpMethod.Post, new Uri(root, "blobs/uploads/")), reference, cancellationToken);
+        await EnsureAsync(start, HttpStatusCode.Accepted, $"start upload to {reference}", cancellationToken);
+        var location = start.Headers.Location ?? throw new IOException($"registry {reference.Registry} started an upload without a Location");
+        var upload = location.IsAbsoluteUri ? location : new Uri(root, location);
+        var separator = upload.Query.Length > 0 ? "&" : "?";
+        var target = new Uri($"{upload}{separator}digest={Uri.EscapeDataString(digest)}");
+        using var put = await SendAsync(() => new HttpRequestMessage(HttpMethod.Put, target)
+        {
+            Content = new ByteArrayContent(blob) { Headers = { ContentType = new MediaTypeHeaderValue("application/octet-stream") } },
+        }, reference, cancellationToken);
+        await EnsureAsync(put, HttpStatusCode.Created, $"upload blob {digest} to {reference}", cancellationToken);
+        LogBlobPushed(logger, digest, blob.Length);
+    }
+
+    private async Task<HttpResponseMessage> SendAsync(Func<HttpRequestMessage> create, ImageReference reference, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            using var request = create();
+            request.Headers.Authorization = _authorization;
+            HttpResponseMessage response;
+            try
+            {
+                response = await http.SendAsync(request, cancellationToken);
+            }
+            catch (Exception e) when (attempt < Attempts && (e is HttpRequestException || (e is TaskCanceledException && !cancellationToken.IsCancellationRequested)))
+            {
+                LogRetry(logger, reference.Registry, attempt, e.Message);
+                await Task.Delay(TimeSpan.FromSeconds(attempt), cancellationToken);
+                continue;
+            }
+            catch (HttpRequestException e)
+            {
+                throw new IOException($"registry {reference.Registry} is unreachable: {e.Message}", e);
+            }
+
+            if (response.StatusCode == HttpStatusCode.Unauthorized && _authorization is null && response.Headers.WwwAuthenticate.FirstOrDefault() is { } challenge)
+            {
+                response.Dispose();
+                _authorization = await AuthenticateAsync(challenge, reference, cancellationToken);
+                attempt--;
+                continue;
+            }
+
+            if ((int)response.StatusCode >= 500 && attempt < Attempts)
+            {
+                LogRetry(logger, reference.Registry, attempt, $"{(int)response.StatusCode} {response.ReasonPhrase}");
+                response.Dispose();
+                await Task.Delay(TimeSpan.FromSeconds(attempt), cancellationToken);
+                continue;
+            }
+
+            return response;
+        }
+    }
+
+    private async Task<AuthenticationHeaderValue> AuthenticateAsync(AuthenticationHeaderValue challenge, ImageReference reference, CancellationToken cancellationToken)
+    {
+        if (_credentials is not { } credentials)
+        {
+            throw new IOException($"registry {reference.Registry} requires authentication and the docker config has no credentials for it");
+        }
+
+        var basic = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{credentials.User}:{credentials.Password}")));
+        if (string.Equals(challenge.Scheme, "Basic", StringComparison.OrdinalIgnoreCase))
+        {
+            return basic;
+        }
+
+        if (!string.Equals(challenge.Scheme, "Bearer", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new IOException($"registry {reference.Registry} asks for {challenge.Scheme} authentication, which the tuner does not speak");
+        }
+
+        var parameters = ParseChallenge(challenge.Parameter ?? "");
+        var realm = parameters.GetValueOrDefault("realm") ?? throw new IOException($"registry {reference.Registry} sent a Bearer challenge without a realm");
+        var query = new List<string>();
+        if (parameters.TryGetValue("service", out var service))
+        {
+            query.Add("service=" + Uri.EscapeDataString(service));
+        }
+
+        query.Add("scope=" + Uri.EscapeDataString($"repository:{reference.Repository}:pull,push"));
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"{realm}?{string.Join('&', query)}");
+        request.Headers.Authorization = basic;
+        using var response = await http.SendAsync(request, cancellationToken);
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new IOException($"registry {reference.Registry} refused the credentials of user {credentials.User}: token endpoint answered {(int)response.StatusCode}");
+        }
+
+        var body = JsonNode.Parse(await response.Content.ReadAsStringAsync(cancellationToken));
+        var token = body?["token"]?.GetValue<string>() ?? body?["access_token"]?.GetValue<string>()
+            ?? throw new IOException($"registry {reference.Registry}'s token endpoint returned no token");
+        return new AuthenticationHeaderValue("Bearer", token);
+    }
+
+    private async Task EnsureAsync(HttpResponseMessage response, HttpStatusCode expected, string what, CancellationToken cancellationToken)
+    {
+        if (response.StatusCode == expected)
+        {
+            return;
+        }
+
+        var detail = (await response.Content.ReadAsStringAsync(cancellationToken)).Trim();
+        if (response.StatusCode == HttpStatusCode.Unauthorized)
+        {
+            throw new IOException($"registry refused the credentials{(_credentials is { } c ? $" of user {c.User}" : "")} to {what}: 401 {detail}");
+        }
+
+        throw new IOException($"{what} failed: {(int)response.StatusCode} {response.ReasonPhrase} {detail}".Trim());
+    }
+
+    private static Dictionary<string, string> ParseChallenge(string parameter)
+    {
+        var result = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        foreach (System.Text.RegularExpressions.Match match in ChallengePart().Matches(parameter))
+        {
+            result[match.Groups[1].Value] = match.Groups[2].Value;
+        }
+
+        return result;
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex("(\\w+)=\"([^\"]*)\"")]
+    private static partial System.Text.RegularExpressions.Regex ChallengePart();
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Pushed blob {Digest} ({Bytes} bytes)")]
+    private static partial void LogBlobPushed(ILogger logger, string digest, int bytes);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Blob {Digest} already in the registry")]
+    private static partial void LogBlobExists(ILogger logger, string digest);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Registry {Registry}: attempt {Attempt} failed ({Reason}); retrying")]
+    private static partial void LogRetry(ILogger logger, string registry, int attempt, string reason);
+}

@@ -1,0 +1,109 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace Kaito.Testing;
+
+/// <summary>
+/// Debian's <c>docker-registry</c> (CNCF distribution) on a free loopback port with htpasswd basic auth, for real
+/// OCI pushes; plain HTTP, so clients mark it insecure.
+/// </summary>
+public sealed class RegistryProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+
+    private RegistryProcess(Process process, string root, string address, string user, string password)
+    {
+        _process = process;
+        Root = root;
+        Address = address;
+        User = user;
+        Password = password;
+    }
+
+    public string Root { get; }
+
+    /// <summary><c>127.0.0.1:port</c>.</summary>
+    public string Address { get; }
+
+    public string User { get; }
+
+    public string Password { get; }
+
+    public static async Task<RegistryProcess> StartAsync(string user = "kaito", string password = "s3cret")
+    {
+        var root = Directory.CreateTempSubdirectory("kaito-registry-").FullName;
+        var htpasswd = Path.Combine(root, "htpasswd");
+        await RunAsync("htpasswd", ["-Bbc", htpasswd, user, password]);
+        int port;
+        using (var listener = new TcpListener(IPAddress.Loopback, 0))
+        {
+            listener.Start();
+            port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        }
+
+        var config = Path.Combine(root, "config.yml");
+        await File.WriteAllTextAsync(config, $"""
+            version: 0.1
+            log:
+              level: warn
+            storage:
+              filesystem:
+                rootdirectory: {Path.Combine(root, "storage")}
+            http:
+              addr: 127.0.0.1:{port}
+            auth:
+              htpasswd:
+                realm: kaito-test
+                path: {htpasswd}
+            """);
+        var info = new ProcessStartInfo("docker-registry") { RedirectStandardOutput = true, RedirectStandardError = true };
+        info.ArgumentList.Add("serve");
+        info.ArgumentList.Add(config);
+        var process = Process.Start(info) ?? throw new InvalidOperationException("docker-registry did not start (apt-get install docker-registry)");
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        var registry = new RegistryProcess(process, root, $"127.0.0.1:{port}", user, password);
+        using var http = new HttpClient();
+        await Eventually.ValueAsync(async () => (await http.GetAsync($"http://{registry.Address}/v2/")).StatusCode == HttpStatusCode.Unauthorized ? "up" : null);
+        return registry;
+    }
+
+    /// <summary>A docker config JSON file with credentials for this registry.</summary>
+    public string DockerConfig(string? password = null)
+    {
+        var path = Path.Combine(Root, $"docker-config-{Guid.NewGuid():N}.json");
+        var auth = Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"{User}:{password ?? Password}"));
+        File.WriteAllText(path, $$"""{"auths":{"{{Address}}":{"auth":"{{auth}}"} } }""");
+        return path;
+    }
+
+    public static async Task<(int ExitCode, string Output)> RunAsync(string command, IEnumerable<string> arguments)
+    {
+        var info = new ProcessStartInfo(command) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in arguments)
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(info) ?? throw new InvalidOperationException($"{command} did not start");
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        return (process.ExitCode, await output + await error);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+
+        _process.Dispose();
+        Directory.Delete(Root, recursive: true);
+    }
+}
