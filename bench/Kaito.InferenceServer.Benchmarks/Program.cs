@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
-using System.Net.Sockets;
 using System.Text.Json.Nodes;
 using Kaito.Models.Tiny;
 using Kaito.Testing;
@@ -40,7 +39,7 @@ const string Prompt = "Explain what a Kubernetes operator does, step by step.";
 Console.WriteLine($"Inference benchmark: {model}, {tokens} tokens per request, greedy, {Environment.ProcessorCount} cores, intra-op threads {threads}");
 Console.WriteLine();
 
-var port = FreePort();
+var port = Ports.Free();
 await using var server = ServiceProcess.Start("Kaito.InferenceServer", Path.GetTempPath(),
     ["--model", model, "--served-model-name", "bench", "--port", port.ToString(CultureInfo.InvariantCulture), "--max-batch-size", "16", "--max-queue", "256",
      .. (threads is { } t ? new[] { "--intra-op-threads", t.ToString(CultureInfo.InvariantCulture) } : [])],
@@ -83,13 +82,6 @@ static async Task<double> Restarts(HttpClient http) => (await http.GetStringAsyn
 if (temporary is not null)
 {
     Directory.Delete(temporary, recursive: true);
-}
-
-static int FreePort()
-{
-    using var listener = new TcpListener(IPAddress.Loopback, 0);
-    listener.Start();
-    return ((IPEndPoint)listener.LocalEndpoint).Port;
 }
 
 internal sealed record Result(double TokensPerSecond, TimeSpan P50, TimeSpan P99, int Requests);

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
 using System.ClientModel;
 using Kaito.Models.Tiny;
 using Kaito.Testing;
@@ -41,7 +40,7 @@ public class InferenceServerFixture : IAsyncLifetime
     {
         var (hf, _) = TinyModel.Generate(Root);
         TinyModel.RandomAdapter(hf, AdapterName, seed: 7).Save(Path.Combine(Adapters, AdapterName));
-        var port = FreePort();
+        var port = Ports.Free();
         BaseAddress = new Uri($"http://127.0.0.1:{port}/");
         Http = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromMinutes(2) };
         _server = ServiceProcess.Start("Kaito.InferenceServer", Root,
@@ -73,12 +72,6 @@ public class InferenceServerFixture : IAsyncLifetime
         }
     }
 
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }
 
 [CollectionDefinition(Name)]

@@ -10,7 +10,7 @@ public sealed class StartupTests
     {
         var missing = Path.Combine(Path.GetTempPath(), "kaito-no-such-model-" + Guid.NewGuid().ToString("N"));
         await using var server = ServiceProcess.Start("Kaito.InferenceServer", Path.GetTempPath(),
-            ["--model", missing, "--port", InferenceServerFixture.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+            ["--model", missing, "--port", Ports.Free().ToString(System.Globalization.CultureInfo.InvariantCulture)]);
 
         await Eventually.TrueAsync(() => server.HasExited, TimeSpan.FromSeconds(60));
 
@@ -25,7 +25,7 @@ public sealed class StartupTests
         try
         {
             var (hf, _) = Kaito.Models.Tiny.TinyModel.Generate(root);
-            var port = InferenceServerFixture.FreePort();
+            var port = Ports.Free();
             await using var server = ServiceProcess.Start("Kaito.InferenceServer", root,
                 ["--model", hf, "--cache-dir", Path.Combine(root, "cache"), "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
             using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/") };

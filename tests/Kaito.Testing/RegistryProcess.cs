@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
 
 namespace Kaito.Testing;
 
@@ -35,13 +34,7 @@ public sealed class RegistryProcess : IAsyncDisposable
         var root = Directory.CreateTempSubdirectory("kaito-registry-").FullName;
         var htpasswd = Path.Combine(root, "htpasswd");
         await RunAsync("htpasswd", ["-Bbc", htpasswd, user, password]);
-        int port;
-        using (var listener = new TcpListener(IPAddress.Loopback, 0))
-        {
-            listener.Start();
-            port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        }
-
+        var port = Ports.Free();
         var config = Path.Combine(root, "config.yml");
         await File.WriteAllTextAsync(config, $"""
             version: 0.1

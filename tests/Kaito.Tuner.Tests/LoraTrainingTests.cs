@@ -103,7 +103,7 @@ public sealed class LoraTrainingTests(TuningFixture fixture) : IClassFixture<Tun
             File.Copy(Path.Combine(adapterDirectory, file), Path.Combine(target, file), overwrite: true);
         }
 
-        var port = FreePort();
+        var port = Ports.Free();
         await using var server = ServiceProcess.Start("Kaito.InferenceServer", fixture.Root,
         [
             "--model", Path.Combine(fixture.Root, "onnx"), "--base-weights", fixture.Model, "--adapters-dir", adapters,
@@ -116,12 +116,5 @@ public sealed class LoraTrainingTests(TuningFixture fixture) : IClassFixture<Tun
         var body = await response.Content.ReadAsStringAsync();
         Assert.True(response.IsSuccessStatusCode, body);
         return [.. JsonNode.Parse(body)!["choices"]![0]!["token_ids"]!.AsArray().Select(t => (int)t!)];
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
     }
 }
