@@ -8,6 +8,7 @@ public static partial class TunerExtensions
     {
         ["--config"] = Key(nameof(TunerOptions.Config)),
         ["--data"] = Key(nameof(TunerOptions.Data)),
+        ["--data-urls"] = Key(nameof(TunerOptions.DataUrls)),
         ["--model"] = Key(nameof(TunerOptions.Model)),
         ["--output"] = Key(nameof(TunerOptions.Output)),
         ["--output-image"] = Key(nameof(TunerOptions.OutputImage)),

@@ -11,6 +11,12 @@ public sealed class TunerOptions
     /// <summary>The dataset folder (<c>--data</c>), filled by the data-downloader init container or a volume.</summary>
     public string Data { get; set; } = "/mnt/data";
 
+    /// <summary>
+    /// Dataset URLs (<c>--data-urls</c>, comma-separated: the Workspace's <c>tuning.input.urls</c>) downloaded into
+    /// <see cref="Data"/> before training.
+    /// </summary>
+    public string? DataUrls { get; set; }
+
     /// <summary>The base model weights in HF layout (<c>--model</c>).</summary>
     public string Model { get; set; } = Kaito.Models.ModelLayout.WeightsPath;
 

@@ -13,9 +13,9 @@ public static class TuningInputs
             problems.Add($"training config {options.Config} does not exist (--config)");
         }
 
-        if (!Directory.Exists(options.Data))
+        if (!Directory.Exists(options.Data) && string.IsNullOrWhiteSpace(options.DataUrls))
         {
-            problems.Add($"data folder {options.Data} does not exist (--data)");
+            problems.Add($"data folder {options.Data} does not exist (--data) and no --data-urls are given");
         }
 
         if (!Directory.Exists(options.Model))

@@ -50,6 +50,13 @@ public sealed partial class TuningJob(IOptions<TunerOptions> options, TunerTelem
         var weights = Invalid(() => DecoderWeights.Load(settings.Model));
         var tokenizer = Invalid(() => BpeTokenizer.Load(settings.Model));
         var format = Invalid(() => new ChatFormat(tokenizer, TokenizerConfig.Load(settings.Model).ChatTemplate));
+        if (!string.IsNullOrWhiteSpace(settings.DataUrls))
+        {
+            using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(30) };
+            var urls = settings.DataUrls.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            await InvalidAsync(() => new DatasetDownloader(http, logger).DownloadAsync(urls, settings.Data, cancellationToken));
+        }
+
         var warnings = new List<string>();
         var file = Invalid(() => DatasetFiles.Find(settings.Data, config.DatasetPath, config.DatasetExtension));
         var rows = await InvalidAsync(() => DatasetFiles.ReadAsync(file, config.DatasetExtension, warnings, cancellationToken));
