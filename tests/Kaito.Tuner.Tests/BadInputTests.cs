@@ -12,6 +12,11 @@ public sealed class BadInputTests(TuningFixture fixture) : IClassFixture<TuningF
         await AssertFailsAsync(config: TuningFixture.LoraConfig(10).Replace("r: 8", "r: eight", StringComparison.Ordinal), expectedExit: 2, expected: "LoraConfig.r is 'eight'; it must be an integer");
 
     [Fact]
+    public async Task AnUnknownSchedulerIsRefusedListingTheKnownOnes() =>
+        await AssertFailsAsync(config: TuningFixture.LoraConfig(10).Replace("warmup_steps: 2", "warmup_steps: 2\n    lr_scheduler_type: polynomial", StringComparison.Ordinal),
+            expectedExit: 2, expected: "TrainingArguments.lr_scheduler_type is 'polynomial'; it must be one of linear, cosine, constant, constant_with_warmup");
+
+    [Fact]
     public async Task AnUnknownExtensionIsRefused() =>
         await AssertFailsAsync(files: [("train.txt", "hello")], expectedExit: 2, expected: "no dataset file");
 
