@@ -41,19 +41,29 @@ public static class TinyModel
     private const int ContextLength = 2048;
 
     /// <summary>Writes both layouts under <paramref name="outputDirectory"/> and returns their paths.</summary>
-    public static (string HuggingFace, string Onnx) Generate(string outputDirectory, int seed = DefaultSeed)
+    public static (string HuggingFace, string Onnx) Generate(string outputDirectory, int seed = DefaultSeed, string architecture = "llama")
     {
         ArgumentException.ThrowIfNullOrEmpty(outputDirectory);
         var hf = Path.Combine(outputDirectory, HuggingFaceFolder);
         var onnx = Path.Combine(outputDirectory, OnnxFolder);
-        WriteHuggingFace(hf, seed);
+        WriteHuggingFace(hf, seed, architecture);
         DecoderOnnxExporter.Export(hf, onnx);
         return (hf, onnx);
     }
 
-    /// <summary>Writes the Hugging Face layout only.</summary>
-    public static void WriteHuggingFace(string directory, int seed = DefaultSeed)
+    /// <summary>
+    /// Writes the Hugging Face layout only. <paramref name="architecture"/> picks the family's tensor layout: llama,
+    /// qwen2 (q/k/v biases) or phi3 (fused qkv_proj and gate_up_proj).
+    /// </summary>
+    public static void WriteHuggingFace(string directory, int seed = DefaultSeed, string architecture = "llama")
     {
+        var family = architecture switch
+        {
+            "llama" => "LlamaForCausalLM",
+            "qwen2" => "Qwen2ForCausalLM",
+            "phi3" => "Phi3ForCausalLM",
+            _ => throw new ArgumentException($"architecture '{architecture}' is not one the tiny model comes in (llama, qwen2, phi3)", nameof(architecture)),
+        };
         ArgumentException.ThrowIfNullOrEmpty(directory);
         Directory.CreateDirectory(directory);
         var tokenizer = BpeTrainer.Train(TinyCorpus.Text, VocabularySize, [EndOfText, ImStart, ImEnd]);
@@ -71,8 +81,8 @@ public static class TinyModel
 
         var config = new DecoderConfig
         {
-            Architectures = ["LlamaForCausalLM"],
-            ModelType = "llama",
+            Architectures = [family],
+            ModelType = architecture,
             VocabSize = tokenizer.VocabularySize,
             HiddenSize = Hidden,
             IntermediateSize = Intermediate,
@@ -124,7 +134,62 @@ public static class TinyModel
 
         Ones(DecoderTensorNames.FinalNorm);
         Matrix(DecoderTensorNames.LmHead, v, h, 3 / Math.Sqrt(h));
+        return config.ModelType switch
+        {
+            "qwen2" => WithBiases(tensors, config, random),
+            "phi3" => Fused(tensors, config),
+            _ => tensors,
+        };
+    }
+
+    /// <summary>Qwen2's q/k/v biases, after the llama tensors so the shared ones stay identical per seed.</summary>
+    private static TensorCollection WithBiases(TensorCollection tensors, DecoderConfig config, SeededRandom random)
+    {
+        int q = config.AttentionHeads * config.HeadDim, kv = config.KeyValueHeads * config.HeadDim;
+        for (var i = 0; i < config.Layers; i++)
+        {
+            foreach (var (projection, size) in new[] { ("q", q), ("k", kv), ("v", kv) })
+            {
+                tensors.Add(DecoderTensorNames.ProjectionBias(i, projection), Tensor.FromFloats(random.Normal(size, 0.5), [size]));
+            }
+        }
+
         return tensors;
+    }
+
+    /// <summary>Phi-3's layout: q, k, v stacked in qkv_proj and gate, up in gate_up_proj.</summary>
+    private static TensorCollection Fused(TensorCollection tensors, DecoderConfig config)
+    {
+        var fused = new TensorCollection(tensors.Metadata);
+        foreach (var (name, tensor) in tensors)
+        {
+            for (var i = 0; i < config.Layers; i++)
+            {
+                if (name == DecoderTensorNames.Projection(i, "q"))
+                {
+                    fused.Add(DecoderTensorNames.FusedQkv(i), Stack(tensors[name], tensors[DecoderTensorNames.Projection(i, "k")], tensors[DecoderTensorNames.Projection(i, "v")]));
+                }
+                else if (name == DecoderTensorNames.Mlp(i, "gate"))
+                {
+                    fused.Add(DecoderTensorNames.FusedGateUp(i), Stack(tensors[name], tensors[DecoderTensorNames.Mlp(i, "up")]));
+                }
+            }
+
+            var separate = Enumerable.Range(0, config.Layers).Any(i => name == DecoderTensorNames.Projection(i, "q") || name == DecoderTensorNames.Projection(i, "k")
+                || name == DecoderTensorNames.Projection(i, "v") || name == DecoderTensorNames.Mlp(i, "gate") || name == DecoderTensorNames.Mlp(i, "up"));
+            if (!separate)
+            {
+                fused.Add(name, tensor);
+            }
+        }
+
+        return fused;
+    }
+
+    private static Tensor Stack(params Tensor[] parts)
+    {
+        var rows = parts.Sum(p => p.Shape[0]);
+        return new Tensor(parts[0].DType, [rows, parts[0].Shape[1]], [.. parts.SelectMany(p => p.Data)]);
     }
 
     /// <summary>
