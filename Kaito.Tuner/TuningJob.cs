@@ -70,7 +70,9 @@ public sealed partial class TuningJob(IOptions<TunerOptions> options, TunerTelem
         LogData(logger, file, rows.Count, examples.Count, format.FamilyName);
 
         var padId = tokenizer.IdOf(TokenizerConfig.Load(settings.Model).PadToken ?? "") ?? weights.Config.EosTokenIds.FirstOrDefault();
-        using var model = Invalid(() => new LoraDecoder(weights, config.Rank, config.Alpha, config.Dropout, [.. config.TargetModules], config.Seed,
+        // PEFT's defaults: q_proj and v_proj, or the fused qkv_proj where the model stores q, k and v together (Phi-3).
+        IReadOnlyList<string> targets = config.TargetModules ?? (weights.FusedProjections ? ["qkv_proj"] : ["q_proj", "v_proj"]);
+        using var model = Invalid(() => new LoraDecoder(weights, config.Rank, config.Alpha, config.Dropout, [.. targets], config.Seed,
             quantize: config.LoadIn4Bit));
         LogModel(logger, model.Quantized ? "NF4 (QLoRA)" : "F32", model.BaseProjectionBytes);
         var probe = ProbePrompt(examples[0]);
@@ -81,7 +83,7 @@ public sealed partial class TuningJob(IOptions<TunerOptions> options, TunerTelem
         trainer.Train(examples, settings.Output, cancellationToken);
         var after = model.Greedy(probe, ProbeTokens);
 
-        model.ToAdapter(Path.GetFileName(Path.TrimEndingDirectorySeparator(settings.Output)), config.TargetModules, settings.Model).Save(settings.Output);
+        model.ToAdapter(Path.GetFileName(Path.TrimEndingDirectorySeparator(settings.Output)), targets, settings.Model).Save(settings.Output);
         WriteSummary(settings.Output, config, model, trainer, probe, before, after);
         foreach (var checkpoint in Directory.GetDirectories(settings.Output, "checkpoint-*"))
         {

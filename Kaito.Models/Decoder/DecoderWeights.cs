@@ -10,8 +10,9 @@ namespace Kaito.Models.Decoder;
 /// </summary>
 public sealed class DecoderWeights
 {
-    private DecoderWeights(DecoderConfig config, float[] embeddings, float[] finalNorm, float[] lmHead, DecoderLayerWeights[] layers)
+    private DecoderWeights(DecoderConfig config, float[] embeddings, float[] finalNorm, float[] lmHead, DecoderLayerWeights[] layers, bool fused)
     {
+        FusedProjections = fused;
         Config = config;
         Embeddings = embeddings;
         FinalNorm = finalNorm;
@@ -30,6 +31,9 @@ public sealed class DecoderWeights
     public float[] LmHead { get; }
 
     public IReadOnlyList<DecoderLayerWeights> Layers { get; }
+
+    /// <summary>The file stored q/k/v as <c>qkv_proj</c> and gate/up as <c>gate_up_proj</c> (Phi-3); adapters then name those.</summary>
+    public bool FusedProjections { get; }
 
     /// <summary>Reads every <c>*.safetensors</c> file of a Hugging Face model folder (sharded or not).</summary>
     public static TensorCollection ReadTensors(string modelDirectory)
@@ -128,6 +132,6 @@ public sealed class DecoderWeights
         var lmHead = tensors.Contains(DecoderTensorNames.LmHead) && !config.TieWordEmbeddings
             ? Get(DecoderTensorNames.LmHead, config.VocabSize, h)
             : embeddings;
-        return new DecoderWeights(config, embeddings, Get(DecoderTensorNames.FinalNorm, h), lmHead, layers);
+        return new DecoderWeights(config, embeddings, Get(DecoderTensorNames.FinalNorm, h), lmHead, layers, fusedQkv);
     }
 }

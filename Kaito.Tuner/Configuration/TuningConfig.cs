@@ -19,8 +19,8 @@ public sealed class TuningConfig
 
     public double Dropout { get; private set; }
 
-    /// <summary>PEFT's default targets for Llama-family models.</summary>
-    public IReadOnlyList<string> TargetModules { get; private set; } = ["q_proj", "v_proj"];
+    /// <summary>LoraConfig.target_modules; null means PEFT's default for the model's architecture.</summary>
+    public IReadOnlyList<string>? TargetModules { get; private set; }
 
     public double Epochs { get; private set; } = 3;
 

@@ -54,7 +54,8 @@ public sealed class LoraDecoder : IDisposable
         _sin = tensor(sin, [c.MaxPositionEmbeddings, rotary / 2]);
 
         var generator = new Generator((ulong)seed);
-        foreach (var module in ModulesFor(targetModules))
+        TargetModules = [.. targetModules];
+        foreach (var module in ModulesFor(targetModules, weights.FusedProjections))
         {
             var (outputs, inputs) = Shape(module);
             // PEFT: A ~ Kaiming-uniform(a = √5) = U(-1/√in, 1/√in); B = 0.
@@ -67,11 +68,13 @@ public sealed class LoraDecoder : IDisposable
         if (_lora.Count == 0)
         {
             throw new ArgumentException($"LoraConfig.target_modules ({string.Join(", ", targetModules)}) matches no module of this model " +
-                "(q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj).", nameof(targetModules));
+                $"({string.Join(", ", ModuleNames(weights.FusedProjections))}).", nameof(targetModules));
         }
     }
 
     public int Rank { get; }
+
+    public IReadOnlyList<string> TargetModules { get; }
 
     /// <summary>Base projections stored as NF4 (QLoRA).</summary>
     public bool Quantized { get; }
@@ -115,9 +118,10 @@ public sealed class LoraDecoder : IDisposable
             var layer = _layers[i];
             var prefix = DecoderTensorNames.Layer(i);
             var normed = RmsNorm(x, layer.InputNorm, c.RmsNormEps);
-            var q = Project(normed, layer.Q, layer.QBias, $"{prefix}.self_attn.q_proj", training).view(batch, length, heads, d).transpose(1, 2);
-            var k = Project(normed, layer.K, layer.KBias, $"{prefix}.self_attn.k_proj", training).view(batch, length, kvHeads, d).transpose(1, 2);
-            var v = Project(normed, layer.V, layer.VBias, $"{prefix}.self_attn.v_proj", training).view(batch, length, kvHeads, d).transpose(1, 2);
+            var (qDelta, kDelta, vDelta) = FusedDeltas(normed, $"{prefix}.self_attn.qkv_proj", training, heads * d, kvHeads * d, kvHeads * d);
+            var q = Add(Project(normed, layer.Q, layer.QBias, $"{prefix}.self_attn.q_proj", training), qDelta).view(batch, length, heads, d).transpose(1, 2);
+            var k = Add(Project(normed, layer.K, layer.KBias, $"{prefix}.self_attn.k_proj", training), kDelta).view(batch, length, kvHeads, d).transpose(1, 2);
+            var v = Add(Project(normed, layer.V, layer.VBias, $"{prefix}.self_attn.v_proj", training), vDelta).view(batch, length, kvHeads, d).transpose(1, 2);
             q = Rope(q, cos, sin, rotary, d);
             k = Rope(k, cos, sin, rotary, d);
             if (heads != kvHeads)
@@ -131,8 +135,9 @@ public sealed class LoraDecoder : IDisposable
             x = x + Project(attended, layer.O, null, $"{prefix}.self_attn.o_proj", training);
 
             var normed2 = RmsNorm(x, layer.PostAttentionNorm, c.RmsNormEps);
-            var gate = Project(normed2, layer.Gate, null, $"{prefix}.mlp.gate_proj", training);
-            var up = Project(normed2, layer.Up, null, $"{prefix}.mlp.up_proj", training);
+            var (gateDelta, upDelta, _) = FusedDeltas(normed2, $"{prefix}.mlp.gate_up_proj", training, c.IntermediateSize, c.IntermediateSize, 0);
+            var gate = Add(Project(normed2, layer.Gate, null, $"{prefix}.mlp.gate_proj", training), gateDelta);
+            var up = Add(Project(normed2, layer.Up, null, $"{prefix}.mlp.up_proj", training), upDelta);
             x = x + Project(nn.functional.silu(gate) * up, layer.Down, null, $"{prefix}.mlp.down_proj", training);
         }
 
@@ -239,6 +244,24 @@ public sealed class LoraDecoder : IDisposable
         return y + nn.functional.linear(nn.functional.linear(input, lora.A), lora.B) * Scale;
     }
 
+    /// <summary>
+    /// A LoRA on a fused matrix (Phi-3's qkv_proj, gate_up_proj) yields one delta over the stacked outputs; it is cut
+    /// into the parts the split projections add.
+    /// </summary>
+    private (Tensor? First, Tensor? Second, Tensor? Third) FusedDeltas(Tensor x, string module, bool training, long first, long second, long third)
+    {
+        if (!_lora.TryGetValue(module, out var lora))
+        {
+            return (null, null, null);
+        }
+
+        var input = training && Dropout > 0 ? nn.functional.dropout(x, Dropout, training: true) : x;
+        var delta = nn.functional.linear(nn.functional.linear(input, lora.A), lora.B) * Scale;
+        return (delta.narrow(-1, 0, first), delta.narrow(-1, first, second), third == 0 ? null : delta.narrow(-1, first + second, third));
+    }
+
+    private static Tensor Add(Tensor y, Tensor? delta) => delta is null ? y : y + delta;
+
     private static Tensor RmsNorm(Tensor x, Tensor weight, double eps)
     {
         var variance = x.pow(2).mean([-1L], keepdim: true);
@@ -254,10 +277,22 @@ public sealed class LoraDecoder : IDisposable
         return rotary == headDim ? rotated : cat([rotated, x.narrow(-1, rotary, headDim - rotary)], -1);
     }
 
-    private IEnumerable<string> ModulesFor(IReadOnlyCollection<string> targets)
+    private static string[] ModuleNames(bool fused) => fused
+        ? ["qkv_proj", "o_proj", "gate_up_proj", "down_proj"]
+        : ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"];
+
+    private IEnumerable<string> ModulesFor(IReadOnlyCollection<string> targets, bool fused)
     {
-        var attention = new[] { "q_proj", "k_proj", "v_proj", "o_proj" };
-        var mlp = new[] { "gate_proj", "up_proj", "down_proj" };
+        var unknown = targets.Except(ModuleNames(fused)).ToList();
+        if (unknown.Count > 0)
+        {
+            throw new ArgumentException(
+                $"LoraConfig.target_modules names {string.Join(", ", unknown)}, which this model does not have; its modules are " +
+                $"{string.Join(", ", ModuleNames(fused))}{(fused ? " (q/k/v and gate/up are stored fused)" : "")}.", nameof(targets));
+        }
+
+        var attention = fused ? new[] { "qkv_proj", "o_proj" } : ["q_proj", "k_proj", "v_proj", "o_proj"];
+        var mlp = fused ? new[] { "gate_up_proj", "down_proj" } : ["gate_proj", "up_proj", "down_proj"];
         for (var i = 0; i < _layers.Length; i++)
         {
             foreach (var name in attention.Where(targets.Contains))
@@ -278,6 +313,8 @@ public sealed class LoraDecoder : IDisposable
         long h = c.HiddenSize, q = c.AttentionHeads * c.HeadDim, kv = c.KeyValueHeads * c.HeadDim, inter = c.IntermediateSize;
         return module[(module.LastIndexOf('.') + 1)..] switch
         {
+            "qkv_proj" => (q + (2 * kv), h),
+            "gate_up_proj" => (2 * inter, h),
             "q_proj" => (q, h),
             "k_proj" or "v_proj" => (kv, h),
             "o_proj" => (h, q),

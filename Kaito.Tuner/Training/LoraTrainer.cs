@@ -227,7 +227,7 @@ public sealed partial class LoraTrainer(TuningConfig config, LoraDecoder model, 
             Directory.Delete(temporary, recursive: true);
         }
 
-        model.ToAdapter("checkpoint", config.TargetModules, null).Save(temporary);
+        model.ToAdapter("checkpoint", [.. model.TargetModules], null).Save(temporary);
         var state = new TensorCollection();
         var index = 0;
         foreach (var parameter in model.Parameters)

@@ -17,6 +17,11 @@ public sealed class BadInputTests(TuningFixture fixture) : IClassFixture<TuningF
             expectedExit: 2, expected: "TrainingArguments.lr_scheduler_type is 'polynomial'; it must be one of linear, cosine, constant, constant_with_warmup");
 
     [Fact]
+    public async Task ATargetModuleTheModelDoesNotHaveIsNamed() =>
+        await AssertFailsAsync(config: TuningFixture.LoraConfig(10).Replace("[\"q_proj\", \"k_proj\", \"v_proj\", \"o_proj\"]", "[\"qkv_proj\"]", StringComparison.Ordinal),
+            expectedExit: 2, expected: "LoraConfig.target_modules names qkv_proj, which this model does not have");
+
+    [Fact]
     public async Task AnUnknownExtensionIsRefused() =>
         await AssertFailsAsync(files: [("train.txt", "hello")], expectedExit: 2, expected: "no dataset file");
 

@@ -48,6 +48,31 @@ public sealed class LoraTrainingTests(TuningFixture fixture) : IClassFixture<Tun
         Assert.Contains("run on Kubernetes", BpeTokenizer.Load(fixture.Model).Decode(after), StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("qwen2", "model.layers.0.self_attn.q_proj")]
+    [InlineData("phi3", "model.layers.0.self_attn.qkv_proj")]
+    public async Task OtherLayoutsTrainWithPeftsDefaultTargetsAndServeWhatTheTunerDecodes(string architecture, string expectedModule)
+    {
+        var root = Path.Combine(fixture.Root, architecture);
+        var (hf, _) = Kaito.Models.Tiny.TinyModel.Generate(root, architecture: architecture);
+        var output = Path.Combine(root, "out");
+        var config = TuningFixture.LoraConfig(maxSteps: 40).Replace("    target_modules: [\"q_proj\", \"k_proj\", \"v_proj\", \"o_proj\"]\n", "", StringComparison.Ordinal);
+
+        var (exit, log) = await TunerRun.RunAsync(root, "--config", fixture.Config($"layout-{architecture}", config), "--data", fixture.Data,
+            "--model", hf, "--output", output);
+
+        Assert.True(exit == 0, log);
+        var summary = JsonNode.Parse(File.ReadAllText(Path.Combine(output, "training_summary.json")))!;
+        Assert.True((double)summary["final_loss"]! < (double)summary["first_loss"]! / 2, summary.ToJsonString());
+        var adapter = LoraAdapter.Load(output);
+        Assert.Contains(expectedModule, adapter.Modules.Keys);
+        var probe = summary["probe"]!["prompt_ids"]!.AsArray().Select(t => (int)t!).ToArray();
+        var after = summary["probe"]!["greedy_after"]!.AsArray().Select(t => (int)t!).ToList();
+        var merged = LoraMerge.Merge(DecoderWeights.ReadTensors(hf), adapter);
+        Assert.Equal(new ReferenceDecoder(DecoderWeights.From(DecoderConfig.Load(hf), merged)).Greedy(probe, after.Count), after);
+        Assert.Equal(after, await ServeAsync(output, probe, after.Count, root));
+    }
+
     [Fact]
     public async Task QloraKeepsTheBaseInNf4AndStillHalvesTheLoss()
     {
@@ -93,9 +118,11 @@ public sealed class LoraTrainingTests(TuningFixture fixture) : IClassFixture<Tun
         Assert.Equal(300, summary["losses"]!.AsArray().Count);
     }
 
-    private async Task<List<int>> ServeAsync(string adapterDirectory, int[] prompt, int tokens)
+    private async Task<List<int>> ServeAsync(string adapterDirectory, int[] prompt, int tokens, string? modelRoot = null)
     {
-        var adapters = Path.Combine(fixture.Root, "serve-adapters");
+        modelRoot ??= fixture.Root;
+        var hf = Path.Combine(modelRoot, Kaito.Models.Tiny.TinyModel.HuggingFaceFolder);
+        var adapters = Path.Combine(modelRoot, "serve-adapters");
         var target = Path.Combine(adapters, "tuned");
         Directory.CreateDirectory(target);
         foreach (var file in new[] { "adapter_config.json", "adapter_model.safetensors" })
@@ -106,12 +133,12 @@ public sealed class LoraTrainingTests(TuningFixture fixture) : IClassFixture<Tun
         var port = Ports.Free();
         await using var server = ServiceProcess.Start("Kaito.InferenceServer", fixture.Root,
         [
-            "--model", Path.Combine(fixture.Root, "onnx"), "--base-weights", fixture.Model, "--adapters-dir", adapters,
-            "--cache-dir", Path.Combine(fixture.Root, "cache"), "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--model", Path.Combine(modelRoot, Kaito.Models.Tiny.TinyModel.OnnxFolder), "--base-weights", hf, "--adapters-dir", adapters,
+            "--cache-dir", Path.Combine(modelRoot, "cache"), "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture),
         ]);
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/") };
         await Eventually.ValueAsync(async () => (await http.GetAsync("health")).IsSuccessStatusCode ? "up" : null, TimeSpan.FromSeconds(90), () => server.Log);
-        var text = BpeTokenizer.Load(fixture.Model).Decode(prompt);
+        var text = BpeTokenizer.Load(hf).Decode(prompt);
         var response = await http.PostAsJsonAsync("v1/completions", new { model = "tuned", prompt = text, max_tokens = tokens, temperature = 0, return_token_ids = true });
         var body = await response.Content.ReadAsStringAsync();
         Assert.True(response.IsSuccessStatusCode, body);
