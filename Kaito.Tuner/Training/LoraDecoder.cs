@@ -226,7 +226,7 @@ public sealed class LoraDecoder : IDisposable
         _sin.Dispose();
     }
 
-    private static Models.Safetensors.Tensor ToSafetensor(Tensor value)
+    internal static Models.Safetensors.Tensor ToSafetensor(Tensor value)
     {
         using var detached = value.detach().contiguous();
         return Models.Safetensors.Tensor.FromFloats(detached.data<float>().ToArray(), [.. detached.shape]);

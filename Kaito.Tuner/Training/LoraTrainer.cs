@@ -233,8 +233,8 @@ public sealed partial class LoraTrainer(TuningConfig config, LoraDecoder model, 
         foreach (var parameter in model.Parameters)
         {
             var (m, v) = _moments[parameter];
-            state.Add($"{index}.m", ToSafetensor(m));
-            state.Add($"{index}.v", ToSafetensor(v));
+            state.Add($"{index}.m", LoraDecoder.ToSafetensor(m));
+            state.Add($"{index}.v", LoraDecoder.ToSafetensor(v));
             index++;
         }
 
@@ -288,12 +288,6 @@ public sealed partial class LoraTrainer(TuningConfig config, LoraDecoder model, 
         Losses.AddRange(trainerState["losses"]!.AsArray().Select(l => l!.GetValue<double>()));
         LogResumed(logger, latest.Step, latest.Path);
         return latest.Step;
-    }
-
-    private static Models.Safetensors.Tensor ToSafetensor(Tensor value)
-    {
-        using var contiguous = value.detach().contiguous();
-        return Models.Safetensors.Tensor.FromFloats(contiguous.data<float>().ToArray(), [.. contiguous.shape]);
     }
 
     private static Tensor FromSafetensor(Models.Safetensors.Tensor value) => tensor(value.ToFloats(), [.. value.Shape]);
