@@ -115,7 +115,14 @@ public sealed class TuningConfig
                     break;
                 case "QuantizationConfig":
                     config.LoadIn4Bit = reader.Bool("load_in_4bit", false);
-                    reader.Known("bnb_4bit_quant_type", "bnb_4bit_compute_dtype", "bnb_4bit_use_double_quant", "load_in_8bit");
+                    // QLoRA's 4-bit type: NF4 is what KAITO's qlora template asks for; FP4 is not built.
+                    reader.OneOf("bnb_4bit_quant_type", "nf4", "nf4");
+                    if (reader.Bool("load_in_8bit", false))
+                    {
+                        throw new InvalidDataException($"{source}: QuantizationConfig.load_in_8bit is not supported; use load_in_4bit (QLoRA, NF4) or neither (LoRA).");
+                    }
+
+                    reader.Known("bnb_4bit_compute_dtype", "bnb_4bit_use_double_quant");
                     break;
                 case "LoraConfig":
                     config.Rank = reader.Int("r", config.Rank, min: 1);

@@ -22,6 +22,11 @@ public sealed class BadInputTests(TuningFixture fixture) : IClassFixture<TuningF
             expectedExit: 2, expected: "LoraConfig.target_modules names qkv_proj, which this model does not have");
 
     [Fact]
+    public async Task AnUnknownQuantizationMethodIsRefused() =>
+        await AssertFailsAsync(config: TuningFixture.LoraConfig(10).Replace("load_in_4bit: false", "load_in_4bit: true\n    bnb_4bit_quant_type: fp4", StringComparison.Ordinal),
+            expectedExit: 2, expected: "QuantizationConfig.bnb_4bit_quant_type is 'fp4'; it must be one of nf4");
+
+    [Fact]
     public async Task AnUnknownExtensionIsRefused() =>
         await AssertFailsAsync(files: [("train.txt", "hello")], expectedExit: 2, expected: "no dataset file");
 
