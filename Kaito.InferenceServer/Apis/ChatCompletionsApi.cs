@@ -26,12 +26,9 @@ public static class ChatCompletionsApi
     }
 
     private static Task HandleAsync(HttpContext context, ModelRegistry registry, GenerationScheduler scheduler,
-        IOptions<InferenceServerOptions> options, InferenceTelemetry telemetry) => OpenAiEndpoint.RunAsync(context, async () =>
+        IOptions<InferenceServerOptions> options, InferenceTelemetry telemetry) => OpenAiEndpoint.RunAsync(context, registry, options.Value, async (body, model) =>
     {
         var aborted = context.RequestAborted;
-        using var document = await JsonRequest.ReadAsync(context.Request, options.Value.MaxRequestBodyBytes, aborted);
-        var body = document.RootElement;
-        var model = Generation.ResolveModel(registry, OpenAiEndpoint.ModelName(body));
         var messages = ParseMessages(body);
         var parameters = GenerationParameters.Parse(body, options.Value);
         var prompt = model.ApplyChatTemplate(messages, addGenerationPrompt: true);

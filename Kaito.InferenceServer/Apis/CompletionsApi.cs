@@ -17,12 +17,9 @@ public static class CompletionsApi
     }
 
     private static Task HandleAsync(HttpContext context, ModelRegistry registry, GenerationScheduler scheduler,
-        IOptions<InferenceServerOptions> options, InferenceTelemetry telemetry) => OpenAiEndpoint.RunAsync(context, async () =>
+        IOptions<InferenceServerOptions> options, InferenceTelemetry telemetry) => OpenAiEndpoint.RunAsync(context, registry, options.Value, async (body, model) =>
     {
         var aborted = context.RequestAborted;
-        using var document = await JsonRequest.ReadAsync(context.Request, options.Value.MaxRequestBodyBytes, aborted);
-        var body = document.RootElement;
-        var model = Generation.ResolveModel(registry, OpenAiEndpoint.ModelName(body));
         var prompt = ParsePrompt(body);
         if (JsonRequest.OptionalBool(body, "echo") == true)
         {

@@ -22,6 +22,21 @@ public static class OpenAiEndpoint
         }
     }
 
-    /// <summary>Reads <c>model</c> (optional: the base model when absent).</summary>
-    public static string? ModelName(JsonElement body) => JsonRequest.OptionalString(body, "model");
+    /// <summary>
+    /// Runs a handler on the request's JSON body and the model it names (<c>model</c>, optional: the base model when
+    /// absent), with OpenAI-shaped errors.
+    /// </summary>
+    public static Task RunAsync(HttpContext context, Serving.ModelRegistry registry, InferenceServerOptions options,
+        Func<JsonElement, Engine.ILanguageModel, Task> handler)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(registry);
+        ArgumentNullException.ThrowIfNull(options);
+        return RunAsync(context, async () =>
+        {
+            using var document = await JsonRequest.ReadAsync(context.Request, options.MaxRequestBodyBytes, context.RequestAborted);
+            var body = document.RootElement;
+            await handler(body, Generation.ResolveModel(registry, JsonRequest.OptionalString(body, "model")));
+        });
+    }
 }

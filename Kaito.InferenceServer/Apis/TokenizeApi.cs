@@ -20,11 +20,8 @@ public static class TokenizeApi
     }
 
     private static Task TokenizeAsync(HttpContext context, ModelRegistry registry, IOptions<InferenceServerOptions> options) =>
-        OpenAiEndpoint.RunAsync(context, async () =>
+        OpenAiEndpoint.RunAsync(context, registry, options.Value, async (body, model) =>
         {
-            using var document = await JsonRequest.ReadAsync(context.Request, options.Value.MaxRequestBodyBytes, context.RequestAborted);
-            var body = document.RootElement;
-            var model = Generation.ResolveModel(registry, OpenAiEndpoint.ModelName(body));
             string text;
             if (body.TryGetProperty("messages", out var messages) && messages.ValueKind != JsonValueKind.Null)
             {
@@ -46,11 +43,8 @@ public static class TokenizeApi
         });
 
     private static Task DetokenizeAsync(HttpContext context, ModelRegistry registry, IOptions<InferenceServerOptions> options) =>
-        OpenAiEndpoint.RunAsync(context, async () =>
+        OpenAiEndpoint.RunAsync(context, registry, options.Value, async (body, model) =>
         {
-            using var document = await JsonRequest.ReadAsync(context.Request, options.Value.MaxRequestBodyBytes, context.RequestAborted);
-            var body = document.RootElement;
-            var model = Generation.ResolveModel(registry, OpenAiEndpoint.ModelName(body));
             if (!body.TryGetProperty("tokens", out var array) || array.ValueKind != JsonValueKind.Array)
             {
                 throw OpenAiException.WrongType("tokens", "an array of token ids");
