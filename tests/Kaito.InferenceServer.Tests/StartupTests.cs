@@ -30,13 +30,10 @@ public sealed class StartupTests
                 ["--model", hf, "--cache-dir", Path.Combine(root, "cache"), "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
             using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/") };
 
-            var models = await Eventually.ValueAsync(async () =>
-            {
-                var response = await http.GetAsync("v1/models");
-                return response.IsSuccessStatusCode && (await http.GetAsync("health")).IsSuccessStatusCode
-                    ? await response.Content.ReadAsStringAsync()
-                    : null;
-            }, TimeSpan.FromSeconds(90), () => server.Log);
+            // Healthy first: while the model loads, the list is (rightly) empty.
+            await Eventually.ValueAsync(async () => (await http.GetAsync("health")).IsSuccessStatusCode ? "up" : null,
+                TimeSpan.FromSeconds(90), () => server.Log);
+            var models = await http.GetStringAsync("v1/models");
 
             Assert.Contains("\"id\":\"hf\"", models, StringComparison.Ordinal);
             Assert.Contains("Exporting Hugging Face model", server.Log, StringComparison.Ordinal);
