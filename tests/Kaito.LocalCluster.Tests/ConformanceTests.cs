@@ -202,6 +202,64 @@ public sealed class ConformanceTests(LocalClusterFixture fixture) : IClassFixtur
     }
 
     [Fact]
+    public async Task DeleteCollectionDeletesOnlyWhatTheSelectorMatches()
+    {
+        var ns = await NamespaceAsync();
+        foreach (var (name, tier) in new[] { ("a", "gpu"), ("b", "cpu"), ("c", "gpu") })
+        {
+            var map = ConfigMap(name);
+            map.Metadata.Labels = new Dictionary<string, string> { ["tier"] = tier };
+            await _client.CoreV1.CreateNamespacedConfigMapAsync(map, ns);
+        }
+
+        await _client.CoreV1.DeleteCollectionNamespacedConfigMapAsync(ns, labelSelector: "tier=gpu");
+
+        Assert.Equal(["b"], await NamesAsync(ns));
+    }
+
+    [Fact]
+    public async Task StrategicMergePatchMergesContainersAndEnvByNameAndReplacesTolerations()
+    {
+        var ns = await NamespaceAsync();
+        var deployment = new V1Deployment
+        {
+            Metadata = new V1ObjectMeta { Name = "smp" },
+            Spec = new V1DeploymentSpec
+            {
+                Selector = new V1LabelSelector { MatchLabels = new Dictionary<string, string> { ["app"] = "smp" } },
+                Template = new V1PodTemplateSpec
+                {
+                    Metadata = new V1ObjectMeta { Labels = new Dictionary<string, string> { ["app"] = "smp" } },
+                    Spec = new V1PodSpec
+                    {
+                        Containers =
+                        [
+                            new V1Container { Name = "server", Image = "server:1", Env = [new V1EnvVar { Name = "A", Value = "1" }] },
+                            new V1Container { Name = "sidecar", Image = "sidecar:1" },
+                        ],
+                        Tolerations = [new V1Toleration { Key = "sku", OperatorProperty = "Equal", Value = "gpu", Effect = "NoSchedule" }],
+                    },
+                },
+            },
+        };
+        await _client.AppsV1.CreateNamespacedDeploymentAsync(deployment, ns);
+
+        var patched = await _client.AppsV1.PatchNamespacedDeploymentAsync(new V1Patch("""
+            {"spec":{"template":{"spec":{
+              "containers":[{"name":"server","image":"server:2","env":[{"name":"B","value":"2"}]}],
+              "tolerations":[{"key":"nvidia.com/gpu","operator":"Exists","effect":"NoSchedule"}]}}}}
+            """, V1Patch.PatchType.StrategicMergePatch), "smp", ns);
+
+        var containers = patched.Spec.Template.Spec.Containers;
+        Assert.Equal(["server", "sidecar"], containers.Select(c => c.Name));
+        Assert.Equal("server:2", containers[0].Image);
+        Assert.Equal(["A", "B"], containers[0].Env.Select(e => e.Name));
+        // Tolerations have no merge key in the Go types: the patch's list replaces the old one, as on a real cluster.
+        Assert.Equal(["nvidia.com/gpu"], patched.Spec.Template.Spec.Tolerations.Select(t => t.Key));
+        Assert.Equal(2, patched.Metadata.Generation);
+    }
+
+    [Fact]
     public async Task ServerSideApplyCreatesThenUpdates()
     {
         var ns = await NamespaceAsync();

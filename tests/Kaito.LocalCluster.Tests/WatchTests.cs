@@ -10,6 +10,32 @@ namespace Kaito.LocalCluster.Tests;
 public sealed class WatchTests
 {
     [Fact]
+    public async Task AWatchThatAllowsBookmarksGetsThemWithTheCurrentRevision()
+    {
+        await using var cluster = await LocalClusterProcess.StartAsync();
+        var client = cluster.Client;
+        var list = await client.CoreV1.ListNamespacedConfigMapAsync("default");
+        await client.CoreV1.CreateNamespacedConfigMapAsync(new V1ConfigMap { Metadata = new V1ObjectMeta { Name = "before-bookmark" } }, "default");
+        using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+
+        V1ConfigMap? bookmark = null;
+        await foreach (var (type, item) in client.CoreV1.WatchListNamespacedConfigMapAsync(
+                           "default", resourceVersion: list.Metadata.ResourceVersion, allowWatchBookmarks: true, cancellationToken: cancel.Token))
+        {
+            if (type == WatchEventType.Bookmark)
+            {
+                bookmark = item;
+                break;
+            }
+        }
+
+        Assert.NotNull(bookmark);
+        var created = await client.CoreV1.ReadNamespacedConfigMapAsync("before-bookmark", "default");
+        Assert.True(long.Parse(bookmark.Metadata.ResourceVersion, CultureInfo.InvariantCulture)
+            >= long.Parse(created.Metadata.ResourceVersion, CultureInfo.InvariantCulture));
+    }
+
+    [Fact]
     public async Task AThousandCreatesWhileAWatchIsOpenAreAllSeenInOrder()
     {
         await using var cluster = await LocalClusterProcess.StartAsync();
