@@ -35,12 +35,12 @@ public sealed class ConcurrencyTests(InferenceServerFixture server)
         var shortAlone = await Sse.StreamChatAsync(server.Http, shortPrompt, maxTokens: 40);
         var before = await Metrics.ReadAsync(server.Http);
 
-        var longTogether = Sse.StreamChatAsync(server.Http, longPrompt, maxTokens: 1500);
-        await Eventually.ValueAsync(async () => (await Metrics.ReadAsync(server.Http)).Value("vllm:num_requests_running") > 0 ? "running" : null);
-        var shortTogether = await Sse.StreamChatAsync(server.Http, shortPrompt, maxTokens: 40);
+        // The short request is sent once the long one has streamed its first tokens, so it must join a running batch.
+        var (longTogether, shortTogether) = await Sse.StreamChatWhileAnotherRunsAsync(server.Http, longPrompt, 1500,
+            () => Sse.StreamChatAsync(server.Http, shortPrompt, maxTokens: 40));
 
         Assert.Equal(shortAlone, shortTogether);
-        Assert.Equal(longAlone, await longTogether);
+        Assert.Equal(longAlone, longTogether);
         var after = await Metrics.ReadAsync(server.Http);
         Assert.True(after.Value("kaito_batch_restarts_total") > before.Value("kaito_batch_restarts_total"),
             "the short request should have joined the running batch");
