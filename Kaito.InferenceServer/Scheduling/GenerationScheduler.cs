@@ -13,7 +13,7 @@ namespace Kaito.InferenceServer.Scheduling;
 /// resubmit together are batched together — while a lone client never waits. Each sequence ends on its own (end of
 /// sequence, stop text, max tokens, or its client leaving); the batch ends when its last sequence does.
 /// </summary>
-public sealed partial class GenerationScheduler : IHostedService, IDisposable
+public sealed partial class GenerationScheduler : IHostedService
 {
     private readonly InferenceServerOptions _options;
     private readonly InferenceMetrics _metrics;
@@ -106,10 +106,6 @@ public sealed partial class GenerationScheduler : IHostedService, IDisposable
         }
 
         return Task.CompletedTask;
-    }
-
-    public void Dispose()
-    {
     }
 
     private void Withdraw(GenerationRequest request)

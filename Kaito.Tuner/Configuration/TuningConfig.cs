@@ -111,7 +111,8 @@ public sealed class TuningConfig
             switch (section)
             {
                 case "ModelConfig":
-                    reader.IgnoreAll("the tuner loads the base model from --model");
+                    // Loading options for transformers; the tuner loads the base model from --model.
+                    reader.IgnoreAll();
                     break;
                 case "QuantizationConfig":
                     config.LoadIn4Bit = reader.Bool("load_in_4bit", false);
@@ -185,14 +186,12 @@ public sealed class TuningConfig
     {
         private readonly HashSet<string> _read = new(StringComparer.Ordinal);
 
-        public void IgnoreAll(string why)
+        public void IgnoreAll()
         {
             foreach (var key in map.Children.Keys)
             {
                 _read.Add(((YamlScalarNode)key).Value ?? "");
             }
-
-            _ = why;
         }
 
         public void Known(params string[] keys)
