@@ -14,6 +14,7 @@ public static partial class TunerExtensions
         ["--output-image"] = Key(nameof(TunerOptions.OutputImage)),
         ["--docker-config"] = Key(nameof(TunerOptions.DockerConfig)),
         ["--insecure-registry"] = Key(nameof(TunerOptions.InsecureRegistry)),
+        ["--device"] = Key(nameof(TunerOptions.Device)),
     };
 
     /// <summary>Adds the command line with the tuner's switches mapped to <see cref="TunerOptions"/>.</summary>

@@ -32,6 +32,12 @@ public sealed class TunerOptions
     /// <summary>A registry (<c>host:port</c>) to reach over plain HTTP (<c>--insecure-registry</c>).</summary>
     public string? InsecureRegistry { get; set; }
 
+    /// <summary>
+    /// Where training runs (<c>--device</c>): <c>auto</c> (CUDA when the CUDA libtorch is loaded and a GPU is visible,
+    /// else CPU), <c>cpu</c> or <c>cuda</c> (an error when no GPU can be used).
+    /// </summary>
+    public string Device { get; set; } = "auto";
+
     /// <summary>Where the one-line failure cause is written for Kubernetes to surface, when that file exists.</summary>
     public string TerminationLog { get; set; } = "/dev/termination-log";
 }

@@ -33,6 +33,11 @@ public static class TuningInputs
             problems.Add($"docker config {options.DockerConfig} does not exist (--docker-config)");
         }
 
+        if (options.Device is not ("auto" or "cpu" or "cuda"))
+        {
+            problems.Add($"--device must be auto, cpu or cuda, not '{options.Device}'");
+        }
+
         return problems;
     }
 }

@@ -45,6 +45,19 @@ public sealed partial class TuningJob(IOptions<TunerOptions> options, TunerTelem
 
         var native = LibTorchLoader.Prepare();
         LogNative(logger, native);
+        TorchSharp.torch.Device device;
+        try
+        {
+            device = TrainingDevice.Select(settings.Device);
+        }
+        catch (NotSupportedException e)
+        {
+            throw new TuningFailedException(ExitCodes.Unsupported, e.Message);
+        }
+
+        var deviceName = device.ToString();
+        LogDevice(logger, deviceName);
+        activity?.SetTag("tuner.device", deviceName);
         TorchSharp.torch.manual_seed(config.Seed);
 
         var weights = Invalid(() => DecoderWeights.Load(settings.Model));
@@ -73,8 +86,9 @@ public sealed partial class TuningJob(IOptions<TunerOptions> options, TunerTelem
         // PEFT's defaults: q_proj and v_proj, or the fused qkv_proj where the model stores q, k and v together (Phi-3).
         IReadOnlyList<string> targets = config.TargetModules ?? (weights.FusedProjections ? ["qkv_proj"] : ["q_proj", "v_proj"]);
         using var model = Invalid(() => new LoraDecoder(weights, config.Rank, config.Alpha, config.Dropout, [.. targets], config.Seed,
-            quantize: config.LoadIn4Bit));
-        LogModel(logger, model.Quantized ? "NF4 (QLoRA)" : "F32", model.BaseProjectionBytes);
+            quantize: config.LoadIn4Bit, doubleQuant: config.DoubleQuant, device: device));
+        LogModel(logger, !model.Quantized ? "F32" : config.DoubleQuant ? "NF4 with 8-bit scales (QLoRA, double quantisation)" : "NF4 (QLoRA)",
+            model.BaseProjectionBytes);
         var probe = ProbePrompt(examples[0]);
         var before = model.Greedy(probe, ProbeTokens);
 
@@ -201,6 +215,9 @@ public sealed partial class TuningJob(IOptions<TunerOptions> options, TunerTelem
 
     [LoggerMessage(Level = LogLevel.Information, Message = "libtorch: {Result}")]
     private static partial void LogNative(ILogger logger, string result);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Training on {Device}")]
+    private static partial void LogDevice(ILogger logger, string device);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Dataset {File}: {Rows} rows, {Examples} training examples, {Template} chat format")]
     private static partial void LogData(ILogger logger, string file, int rows, int examples, string template);

@@ -13,6 +13,9 @@ public sealed class TuningConfig
 {
     public bool LoadIn4Bit { get; private set; }
 
+    /// <summary><c>bnb_4bit_use_double_quant</c>: the NF4 block scales are themselves stored in 8 bits.</summary>
+    public bool DoubleQuant { get; private set; }
+
     public int Rank { get; private set; } = 8;
 
     public double Alpha { get; private set; } = 8;
@@ -123,7 +126,9 @@ public sealed class TuningConfig
                         throw new InvalidDataException($"{source}: QuantizationConfig.load_in_8bit is not supported; use load_in_4bit (QLoRA, NF4) or neither (LoRA).");
                     }
 
-                    reader.Known("bnb_4bit_compute_dtype", "bnb_4bit_use_double_quant");
+                    config.DoubleQuant = reader.Bool("bnb_4bit_use_double_quant", false);
+                    // The forward pass dequantises to F32 on CPU; bfloat16 compute is a GPU-build matter.
+                    reader.Known("bnb_4bit_compute_dtype");
                     break;
                 case "LoraConfig":
                     config.Rank = reader.Int("r", config.Rank, min: 1);

@@ -24,44 +24,47 @@ public sealed class LoraDecoder : IDisposable
     private readonly Dictionary<string, (Tensor A, Tensor B)> _lora = new(StringComparer.Ordinal);
 
     public LoraDecoder(DecoderWeights weights, int rank, double alpha, double dropout, IReadOnlyCollection<string> targetModules, int seed,
-        bool quantize = false)
+        bool quantize = false, bool doubleQuant = false, Device? device = null)
     {
         ArgumentNullException.ThrowIfNull(weights);
         ArgumentNullException.ThrowIfNull(targetModules);
         _weights = weights;
+        Device = device ?? CPU;
         Rank = rank;
         Alpha = alpha;
         Dropout = dropout;
         var c = weights.Config;
         int h = c.HiddenSize, q = c.AttentionHeads * c.HeadDim, kv = c.KeyValueHeads * c.HeadDim, inter = c.IntermediateSize;
-        Tensor Matrix(float[] data, long rows, long columns) => tensor(data, [rows, columns]);
+        Tensor Matrix(float[] data, long rows, long columns) => tensor(data, [rows, columns], device: Device);
+        Tensor Vector(float[] data) => tensor(data, device: Device);
         Weight Linear(float[] data, long rows, long columns) => quantize
-            ? new Weight(null, Nf4.Quantize(data, rows, columns))
+            ? new Weight(null, Nf4.Quantize(data, rows, columns, doubleQuant, Device))
             : new Weight(Matrix(data, rows, columns), null);
         _embeddings = Matrix(weights.Embeddings, c.VocabSize, h);
-        _finalNorm = tensor(weights.FinalNorm);
+        _finalNorm = Vector(weights.FinalNorm);
         _lmHead = ReferenceEquals(weights.LmHead, weights.Embeddings) ? _embeddings : Matrix(weights.LmHead, c.VocabSize, h);
         _layers = [.. weights.Layers.Select(l => new LayerTensors(
-            tensor(l.InputNorm), tensor(l.PostAttentionNorm),
+            Vector(l.InputNorm), Vector(l.PostAttentionNorm),
             Linear(l.Q, q, h), Linear(l.K, kv, h), Linear(l.V, kv, h),
-            l.QBias is null ? null : tensor(l.QBias), l.KBias is null ? null : tensor(l.KBias), l.VBias is null ? null : tensor(l.VBias),
+            l.QBias is null ? null : Vector(l.QBias), l.KBias is null ? null : Vector(l.KBias), l.VBias is null ? null : Vector(l.VBias),
             Linear(l.O, h, q), Linear(l.Gate, inter, h), Linear(l.Up, inter, h), Linear(l.Down, h, inter)))];
         Quantized = quantize;
 
         var rotary = RotaryEmbedding.RotaryDimensions(c);
         var (cos, sin) = RotaryEmbedding.Tables(c, c.MaxPositionEmbeddings);
-        _cos = tensor(cos, [c.MaxPositionEmbeddings, rotary / 2]);
-        _sin = tensor(sin, [c.MaxPositionEmbeddings, rotary / 2]);
+        _cos = Matrix(cos, c.MaxPositionEmbeddings, rotary / 2);
+        _sin = Matrix(sin, c.MaxPositionEmbeddings, rotary / 2);
 
         var generator = new Generator((ulong)seed);
         TargetModules = [.. targetModules];
         foreach (var module in ModulesFor(targetModules, weights.FusedProjections))
         {
             var (outputs, inputs) = Shape(module);
-            // PEFT: A ~ Kaiming-uniform(a = √5) = U(-1/√in, 1/√in); B = 0.
+            // PEFT: A ~ Kaiming-uniform(a = √5) = U(-1/√in, 1/√in); B = 0. Drawn on the CPU so a seed gives the same
+            // adapter on every device.
             var bound = 1.0 / Math.Sqrt(inputs);
-            var a = (rand([Rank, inputs], generator: generator) * (2 * bound) - bound).requires_grad_();
-            var b = zeros([outputs, Rank]).requires_grad_();
+            var a = (rand([Rank, inputs], generator: generator) * (2 * bound) - bound).to(Device).requires_grad_();
+            var b = zeros([outputs, Rank], device: Device).requires_grad_();
             _lora[module] = (a, b);
         }
 
@@ -73,6 +76,9 @@ public sealed class LoraDecoder : IDisposable
     }
 
     public int Rank { get; }
+
+    /// <summary>Where the weights live and the forward pass runs (CPU, or a CUDA device).</summary>
+    public Device Device { get; }
 
     public IReadOnlyList<string> TargetModules { get; }
 
@@ -106,11 +112,11 @@ public sealed class LoraDecoder : IDisposable
         var cos = _cos.narrow(0, 0, length);
         var sin = _sin.narrow(0, 0, length);
 
-        var mask = ones(length, length, dtype: ScalarType.Bool).tril().logical_not();
-        var additive = zeros(length, length).masked_fill(mask, float.NegativeInfinity).view(1, 1, length, length);
+        var mask = ones(length, length, dtype: ScalarType.Bool, device: Device).tril().logical_not();
+        var additive = zeros(length, length, device: Device).masked_fill(mask, float.NegativeInfinity).view(1, 1, length, length);
         if (attentionMask is not null)
         {
-            additive = additive + zeros(batch, 1, 1, length).masked_fill(attentionMask.view(batch, 1, 1, length).eq(0), -1e9f);
+            additive = additive + zeros(batch, 1, 1, length, device: Device).masked_fill(attentionMask.view(batch, 1, 1, length).eq(0), -1e9f);
         }
 
         for (var i = 0; i < _layers.Length; i++)
@@ -156,7 +162,7 @@ public sealed class LoraDecoder : IDisposable
         for (var step = 0; step < count; step++)
         {
             using var scope = NewDisposeScope();
-            var ids = tensor(tokens.Select(t => (long)t).ToArray(), [1, tokens.Count]);
+            var ids = tensor(tokens.Select(t => (long)t).ToArray(), [1, tokens.Count], device: Device);
             var logits = Forward(ids, null, training: false);
             var next = (int)logits[0, -1].argmax().item<long>();
             tokens.Add(next);
@@ -201,8 +207,8 @@ public sealed class LoraDecoder : IDisposable
                 throw new InvalidDataException($"checkpoint has module '{module}', which this run does not train.");
             }
 
-            pair.A.copy_(tensor(a.ToFloats(), [.. a.Shape]));
-            pair.B.copy_(tensor(b.ToFloats(), [.. b.Shape]));
+            pair.A.copy_(tensor(a.ToFloats(), [.. a.Shape], device: Device));
+            pair.B.copy_(tensor(b.ToFloats(), [.. b.Shape], device: Device));
         }
     }
 
@@ -228,7 +234,7 @@ public sealed class LoraDecoder : IDisposable
 
     internal static Models.Safetensors.Tensor ToSafetensor(Tensor value)
     {
-        using var detached = value.detach().contiguous();
+        using var detached = value.detach().cpu().contiguous();
         return Models.Safetensors.Tensor.FromFloats(detached.data<float>().ToArray(), [.. detached.shape]);
     }
 

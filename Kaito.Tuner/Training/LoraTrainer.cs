@@ -172,7 +172,8 @@ public sealed partial class LoraTrainer(TuningConfig config, LoraDecoder model, 
         }
 
         long[] shape = [batch.Count, length];
-        return (tensor(ids, shape), tensor(mask, shape), tensor(labels, shape), batch.Sum(e => e.Ids.Length));
+        return (tensor(ids, shape, device: model.Device), tensor(mask, shape, device: model.Device),
+            tensor(labels, shape, device: model.Device), batch.Sum(e => e.Ids.Length));
     }
 
     /// <summary>Scales all gradients together so their global L2 norm is at most <paramref name="maxNorm"/>.</summary>

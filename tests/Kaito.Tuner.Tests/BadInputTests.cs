@@ -43,6 +43,14 @@ public sealed class BadInputTests(TuningFixture fixture) : IClassFixture<TuningF
         await AssertFailsAsync(files: [("train.parquet", "PAR1 this is not parquet")], expectedExit: 2, expected: "train.parquet: cannot read as parquet");
 
     [Fact]
+    public async Task CudaOnTheCpuBuildIsUnsupported() =>
+        await AssertFailsAsync(arguments: ["--device", "cuda"], expectedExit: 3, expected: "--device cuda: no CUDA device is usable");
+
+    [Fact]
+    public async Task AnUnknownDeviceIsRefused() =>
+        await AssertFailsAsync(arguments: ["--device", "tpu"], expectedExit: 2, expected: "--device must be auto, cpu or cuda, not 'tpu'");
+
+    [Fact]
     public async Task ACsvWithPromptAndCompletionColumnsTrains()
     {
         var data = Path.Combine(fixture.Root, $"data-{Guid.NewGuid():N}");
@@ -57,7 +65,8 @@ public sealed class BadInputTests(TuningFixture fixture) : IClassFixture<TuningF
         Assert.Contains("8 training examples", log, StringComparison.Ordinal);
     }
 
-    private async Task AssertFailsAsync(string? config = null, (string Name, string Content)[]? files = null, int expectedExit = 2, string expected = "")
+    private async Task AssertFailsAsync(string? config = null, (string Name, string Content)[]? files = null, int expectedExit = 2, string expected = "",
+        string[]? arguments = null)
     {
         var data = fixture.Data;
         if (files is not null)
@@ -71,8 +80,10 @@ public sealed class BadInputTests(TuningFixture fixture) : IClassFixture<TuningF
         }
 
         var (exit, log) = await TunerRun.RunAsync(fixture.Root,
+        [
             "--config", fixture.Config($"bad-{Guid.NewGuid():N}", config ?? TuningFixture.LoraConfig(4)), "--data", data, "--model", fixture.Model,
-            "--output", Path.Combine(fixture.Root, $"out-{Guid.NewGuid():N}"));
+            "--output", Path.Combine(fixture.Root, $"out-{Guid.NewGuid():N}"), .. arguments ?? [],
+        ]);
 
         Assert.True(exit == expectedExit, $"expected exit {expectedExit}, got {exit}:\n{log}");
         Assert.Contains($"Tuning job failed (exit code {expectedExit}): ", log, StringComparison.Ordinal);

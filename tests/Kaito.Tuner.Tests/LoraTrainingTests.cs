@@ -73,24 +73,32 @@ public sealed class LoraTrainingTests(TuningFixture fixture) : IClassFixture<Tun
         Assert.Equal(after, await ServeAsync(output, probe, after.Count, root));
     }
 
-    [Fact]
-    public async Task QloraKeepsTheBaseInNf4AndStillHalvesTheLoss()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task QloraKeepsTheBaseInNf4AndStillHalvesTheLoss(bool doubleQuant)
     {
-        var output = Path.Combine(fixture.Root, "out-qlora");
-        var config = TuningFixture.LoraConfig(maxSteps: 40).Replace("load_in_4bit: false", "load_in_4bit: true", StringComparison.Ordinal);
+        var output = Path.Combine(fixture.Root, $"out-qlora-{doubleQuant}");
+        var lora = TuningFixture.LoraConfig(maxSteps: 40);
+        var line = lora.Split('\n').Single(l => l.Contains("load_in_4bit: false", StringComparison.Ordinal));
+        var indent = line[..(line.Length - line.TrimStart().Length)];
+        var config = lora.Replace(line, $"{indent}load_in_4bit: true\n{indent}bnb_4bit_quant_type: \"nf4\"\n{indent}bnb_4bit_use_double_quant: {(doubleQuant ? "true" : "false")}",
+            StringComparison.Ordinal);
 
         var (exit, log) = await TunerRun.RunAsync(fixture.Root,
-            "--config", fixture.Config("qlora", config), "--data", fixture.Data, "--model", fixture.Model, "--output", output);
+            "--config", fixture.Config($"qlora-{doubleQuant}", config), "--data", fixture.Data, "--model", fixture.Model, "--output", output);
 
         Assert.True(exit == 0, log);
-        Assert.Contains("NF4 (QLoRA)", log, StringComparison.Ordinal);
+        Assert.Contains(doubleQuant ? "NF4 with 8-bit scales" : "NF4 (QLoRA)", log, StringComparison.Ordinal);
         var summary = JsonNode.Parse(File.ReadAllText(Path.Combine(output, "training_summary.json")))!;
         Assert.Equal("qlora", (string?)summary["method"]);
         Assert.True((double)summary["final_loss"]! < (double)summary["first_loss"]! / 2, summary.ToJsonString());
         var weights = DecoderWeights.Load(fixture.Model);
         var f32Bytes = weights.Layers.Sum(l => 4L * (l.Q.Length + l.K.Length + l.V.Length + l.O.Length + l.Gate.Length + l.Up.Length + l.Down.Length));
-        // 4 bits per value plus one F32 scale per 64 values: 4.5 / 32 of F32.
-        Assert.Equal(f32Bytes * 4.5 / 32, (long)summary["base_projection_bytes"]!, tolerance: f32Bytes * 0.01);
+        // 4 bits per value plus one F32 scale per 64 values (4.5 / 32 of F32), or with double quantisation one 8-bit
+        // scale per 64 values and one F32 factor per 256 scales (about 4.127 / 32).
+        var bitsPerValue = doubleQuant ? 4 + (8.0 / 64) + (32.0 / (64 * 256)) : 4.5;
+        Assert.Equal(f32Bytes * bitsPerValue / 32, (long)summary["base_projection_bytes"]!, tolerance: f32Bytes * 0.005);
         Assert.Equal(8, LoraAdapter.Load(output).Modules.Count);
     }
 
