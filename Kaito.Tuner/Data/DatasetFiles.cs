@@ -8,7 +8,7 @@ using Parquet.Serialization;
 namespace Kaito.Tuner.Data;
 
 /// <summary>
-/// Finds and reads the training data: parquet, json (an array or JSON lines), jsonl and csv, as HF's
+/// Finds and reads the training data: parquet, json (an array or JSON lines), jsonl, csv and arrow, as HF's
 /// <c>load_dataset</c> would pick them (extension by substring, first match under the data folder). Every row becomes
 /// a JSON object; a file that cannot be read is an error naming it.
 /// </summary>
@@ -33,14 +33,14 @@ public static class DatasetFiles
         var match = files.FirstOrDefault(f => KindOf(f, extension) is not null);
         return match ?? throw new InvalidDataException(files.Count == 0
             ? $"data folder {dataDirectory} is empty"
-            : $"no dataset file in {dataDirectory}: found {string.Join(", ", files.Select(Path.GetFileName).Take(5))}; expected .parquet, .json, .jsonl or .csv");
+            : $"no dataset file in {dataDirectory}: found {string.Join(", ", files.Select(Path.GetFileName).Take(5))}; expected .parquet, .json, .jsonl, .csv or .arrow");
     }
 
     public static async Task<List<JsonObject>> ReadAsync(string path, string? extension, List<string> warnings, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(warnings);
         var kind = KindOf(path, extension)
-            ?? throw new InvalidDataException($"{path}: unknown dataset extension; expected parquet, json, jsonl or csv");
+            ?? throw new InvalidDataException($"{path}: unknown dataset extension; expected parquet, json, jsonl, csv or arrow");
         try
         {
             return kind switch
@@ -49,7 +49,8 @@ public static class DatasetFiles
                 "jsonl" => ReadJsonLines(path, warnings),
                 "json" => ReadJson(path, warnings),
                 "csv" => ReadCsv(path),
-                _ => throw new InvalidDataException($"{path}: {kind} datasets are not supported yet; convert to parquet or jsonl"),
+                "arrow" => await ArrowRows.ReadAsync(path, cancellationToken),
+                _ => throw new InvalidDataException($"{path}: {kind} datasets are not supported; use parquet, jsonl, json, csv or arrow"),
             };
         }
         catch (Exception e) when (e is IOException or NotSupportedException or FormatException or InvalidOperationException

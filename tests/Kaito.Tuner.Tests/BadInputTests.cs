@@ -1,3 +1,7 @@
+using Apache.Arrow;
+using Apache.Arrow.Ipc;
+using Apache.Arrow.Types;
+
 namespace Kaito.Tuner.Tests;
 
 /// <summary>Bad inputs end the job with exit code 2 (3 for what this build cannot do) and a one-line cause.</summary>
@@ -43,6 +47,11 @@ public sealed class BadInputTests(TuningFixture fixture) : IClassFixture<TuningF
         await AssertFailsAsync(files: [("train.parquet", "PAR1 this is not parquet")], expectedExit: 2, expected: "train.parquet: cannot read as parquet");
 
     [Fact]
+    public async Task ACorruptArrowFileIsRefusedNamingIt() =>
+        await AssertFailsAsync(files: [("data-00000-of-00001.arrow", "ARROW1 but nothing after it")], expectedExit: 2,
+            expected: "data-00000-of-00001.arrow: cannot read as arrow");
+
+    [Fact]
     public async Task CudaOnTheCpuBuildIsUnsupported() =>
         await AssertFailsAsync(arguments: ["--device", "cuda"], expectedExit: 3, expected: "--device cuda: no CUDA device is usable");
 
@@ -63,6 +72,45 @@ public sealed class BadInputTests(TuningFixture fixture) : IClassFixture<TuningF
 
         Assert.True(exit == 0, log);
         Assert.Contains("8 training examples", log, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AnArrowStreamOfMessagesAsHuggingFaceDatasetsWritesItTrains()
+    {
+        var data = Path.Combine(fixture.Root, $"data-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(data);
+        await WriteArrowMessagesAsync(Path.Combine(data, "data-00000-of-00001.arrow"),
+            [.. Enumerable.Range(0, 6).Select(i => (User: $"What is {i}?", Assistant: $"It is {i}."))]);
+
+        var (exit, log) = await TunerRun.RunAsync(fixture.Root, "--config", fixture.Config($"arrow-{Guid.NewGuid():N}", TuningFixture.LoraConfig(4)),
+            "--data", data, "--model", fixture.Model, "--output", Path.Combine(fixture.Root, $"out-{Guid.NewGuid():N}"));
+
+        Assert.True(exit == 0, log);
+        Assert.Contains("6 training examples", log, StringComparison.Ordinal);
+    }
+
+    /// <summary>A <c>messages</c> column of <c>list&lt;struct&lt;role: string, content: string&gt;&gt;</c> in Arrow's streaming format.</summary>
+    private static async Task WriteArrowMessagesAsync(string path, (string User, string Assistant)[] conversations)
+    {
+        var roles = new StringArray.Builder();
+        var contents = new StringArray.Builder();
+        var offsets = new ArrowBuffer.Builder<int>().Append(0);
+        foreach (var (user, assistant) in conversations)
+        {
+            roles.Append("user").Append("assistant");
+            contents.Append(user).Append(assistant);
+            offsets.Append(roles.Length);
+        }
+
+        var message = new StructType([new Field("role", StringType.Default, true), new Field("content", StringType.Default, true)]);
+        var structs = new StructArray(message, roles.Length, [roles.Build(), contents.Build()], ArrowBuffer.Empty);
+        var listType = new ListType(new Field("item", message, true));
+        var messages = new ListArray(listType, conversations.Length, offsets.Build(), structs, ArrowBuffer.Empty);
+        var schema = new Schema.Builder().Field(f => f.Name("messages").DataType(listType)).Build();
+        await using var stream = File.Create(path);
+        using var writer = new ArrowStreamWriter(stream, schema);
+        await writer.WriteRecordBatchAsync(new RecordBatch(schema, [messages], conversations.Length));
+        await writer.WriteEndAsync();
     }
 
     private async Task AssertFailsAsync(string? config = null, (string Name, string Content)[]? files = null, int expectedExit = 2, string expected = "",
