@@ -25,6 +25,28 @@ public sealed class ControllerOptions
     /// <summary>The tag of Kaito's images.</summary>
     public string ImageTag { get; set; } = "latest";
 
+    /// <summary>The namespace Kaito is installed in, where the default tuning templates (<c>lora-params-template</c>,
+    /// <c>qlora-params-template</c>) live; the built-in templates are used where it has none.</summary>
+    public string ReleaseNamespace { get; set; } = "kaito-system";
+
+    /// <summary>Where the tuning job pulls base weights from with ORAS: <c>&lt;ModelRegistry&gt;/kaito-&lt;preset&gt;:&lt;ModelImageTag&gt;</c>.</summary>
+    public string ModelRegistry { get; set; } = "mcr.microsoft.com/aks/kaito";
+
+    /// <summary>The tag of the model weight images.</summary>
+    public string ModelImageTag { get; set; } = "latest";
+
+    /// <summary>The image that downloads tuning data from URLs (needs sh and curl).</summary>
+    public string DownloaderImage { get; set; } = "curlimages/curl:8.11.1";
+
+    /// <summary>The image that extracts an OCI image's <c>/data</c> (tuning input images; needs sh, skopeo and tar).</summary>
+    public string PullerImage { get; set; } = "mcr.microsoft.com/aks/skopeo:1.14.4-6";
+
+    /// <summary>The ORAS image that pulls model weights.</summary>
+    public string OrasImage { get; set; } = "mcr.microsoft.com/oss/v2/oras-project/oras:v1.2.3";
+
+    /// <summary>Retries of a tuning pod that failed for a reason other than bad input (exit codes 2 and 3 fail the job at once).</summary>
+    public int TuningBackoffLimit { get; set; } = 2;
+
     /// <summary>Reconcile workers for workspaces (KAITO's MaxConcurrentReconciles).</summary>
     public int Workers { get; set; } = 5;
 

@@ -42,6 +42,7 @@ public static class WorkspaceControllerExtensions
         services.AddInformer<V1Node>(ControllerTelemetry.Name);
         services.AddInformer<V1StatefulSet>(ControllerTelemetry.Name);
         services.AddInformer<V1Service>(ControllerTelemetry.Name);
+        services.AddInformer<V1Job>(ControllerTelemetry.Name);
         services.AddSingleton<Expectations>();
         services.AddSingleton<WorkspaceReconciler>();
         services.AddHostedService<CrdInstaller>();
@@ -85,6 +86,7 @@ public static class WorkspaceControllerExtensions
 
         provider.GetRequiredService<Informer<V1StatefulSet>>().Changed += change => Owner(change.Item.Metadata);
         provider.GetRequiredService<Informer<V1Service>>().Changed += change => Owner(change.Item.Metadata);
+        provider.GetRequiredService<Informer<V1Job>>().Changed += change => Owner(change.Item.Metadata);
         provider.GetRequiredService<Informer<V1Node>>().Changed += change =>
         {
             foreach (var key in NodeClaims.WorkspaceKeys(change.Item.Metadata))

@@ -38,4 +38,16 @@ public static class ConditionReasons
 
     /// <summary>WorkspaceSucceeded / WorkspaceReady False while work is pending.</summary>
     public const string WorkspacePending = "workspacePending";
+
+    /// <summary>WorkspaceSucceeded / WorkspaceReady False: the tuning job failed.</summary>
+    public const string WorkspaceFailed = "workspaceFailed";
+
+    /// <summary>JobStarted True.</summary>
+    public const string TuningJobStarted = "WorkspaceTuningJobStatusStarted";
+
+    /// <summary>JobStarted False until the job is created (or while its inputs are missing).</summary>
+    public const string TuningJobPending = "WorkspaceTuningJobStatusPending";
+
+    /// <summary>JobStarted False: the job failed.</summary>
+    public const string TuningJobFailed = "WorkspaceTuningJobStatusFailed";
 }

@@ -82,6 +82,39 @@ public static class TrainingConfigValidator
         return problems;
     }
 
+    /// <summary>KAITO's default <c>training_config.yaml</c> for a method (the lora or qlora params template).</summary>
+    public static string DefaultTemplate(string? method) =>
+        Catalog.YamlDocuments.ReadEmbedded(TuningMethods.IsQLora(method) ? "training-config-qlora.yaml" : "training-config-lora.yaml");
+
+    /// <summary>The default results folder when <c>TrainingArguments.output_dir</c> is not given.</summary>
+    public const string DefaultOutputDirectory = "/mnt/results";
+
+    /// <summary>
+    /// <c>TrainingArguments.output_dir</c> of a configuration, cleaned, where the tuning job's results volume is mounted;
+    /// <see cref="DefaultOutputDirectory"/> when it is absent or the YAML cannot say (validation reports that).
+    /// </summary>
+    public static string OutputDirectory(string yaml)
+    {
+        ArgumentNullException.ThrowIfNull(yaml);
+        var stream = new YamlStream();
+        try
+        {
+            stream.Load(new StringReader(yaml));
+        }
+        catch (YamlException)
+        {
+            return DefaultOutputDirectory;
+        }
+
+        return stream.Documents.Count > 0 && stream.Documents[0].RootNode is YamlMappingNode root
+            && root.Children.TryGetValue(new YamlScalarNode("training_config"), out var config) && config is YamlMappingNode mapping
+            && Section(mapping, "TrainingArguments") is { } arguments
+            && arguments.Children.TryGetValue(new YamlScalarNode("output_dir"), out var node) && node is YamlScalarNode { Value: { Length: > 0 } value }
+            && CleanPosixPath(value) is var cleaned && cleaned.StartsWith("/mnt/", StringComparison.Ordinal)
+                ? cleaned
+                : DefaultOutputDirectory;
+    }
+
     private static void ValidateOutputDirectory(YamlMappingNode? arguments, List<string> problems)
     {
         if (arguments is null || !arguments.Children.TryGetValue(new YamlScalarNode("output_dir"), out var node) || IsNull(node))

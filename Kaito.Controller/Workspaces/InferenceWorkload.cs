@@ -54,13 +54,7 @@ public static class InferenceWorkload
         ArgumentNullException.ThrowIfNull(options);
         var name = workspace.Metadata.Name;
         var labels = new Dictionary<string, string> { [Labels.Workspace] = name };
-        var resources = new V1ResourceRequirements();
-        if (!preset.CpuOnly && sku is not null)
-        {
-            var gpus = new Dictionary<string, ResourceQuantity> { [Resources.NvidiaGpu] = new(sku.Gpus.ToString(System.Globalization.CultureInfo.InvariantCulture)) };
-            resources.Requests = gpus;
-            resources.Limits = new Dictionary<string, ResourceQuantity>(gpus);
-        }
+        var resources = GpuResources(preset, sku);
 
         var probe = new V1Probe { HttpGet = new V1HTTPGetAction { Path = "/health", Port = Port }, PeriodSeconds = 10 };
         return new V1StatefulSet
@@ -98,12 +92,7 @@ public static class InferenceWorkload
                             new V1Volume { Name = "dshm", EmptyDir = new V1EmptyDirVolumeSource { Medium = "Memory" } },
                             new V1Volume { Name = "model-weights-volume", EmptyDir = new V1EmptyDirVolumeSource() },
                         ],
-                        Tolerations =
-                        [
-                            new V1Toleration { Key = Resources.NvidiaGpu, OperatorProperty = "Exists", Effect = Taints.NoSchedule },
-                            new V1Toleration { Key = Taints.SkuKey, OperatorProperty = "Equal", Value = Taints.SkuValue, Effect = Taints.NoSchedule },
-                            new V1Toleration { Key = Taints.AzureSpotKey, OperatorProperty = "Equal", Value = Taints.AzureSpotValue, Effect = Taints.NoSchedule },
-                        ],
+                        Tolerations = Tolerations(),
                         Affinity = new V1Affinity { NodeAffinity = new V1NodeAffinity { RequiredDuringSchedulingIgnoredDuringExecution = NodeSelector(workspace, autoProvisioning) } },
                     },
                 },
@@ -112,7 +101,7 @@ public static class InferenceWorkload
     }
 
     /// <summary>The user's labels (In), plus, with provisioned nodes, the workspace's own node labels.</summary>
-    private static V1NodeSelector NodeSelector(Workspace workspace, bool autoProvisioning)
+    internal static V1NodeSelector NodeSelector(Workspace workspace, bool autoProvisioning)
     {
         var expressions = (workspace.Resource?.LabelSelector?.MatchLabels ?? new Dictionary<string, string>())
             .Where(l => !Labels.IsReserved(l.Key))
@@ -129,6 +118,28 @@ public static class InferenceWorkload
         return new V1NodeSelector { NodeSelectorTerms = [new V1NodeSelectorTerm { MatchExpressions = expressions }] };
     }
 
+    /// <summary>Requests and limits of the SKU's GPUs (none for CPU-only presets or unknown SKUs).</summary>
+    internal static V1ResourceRequirements GpuResources(ModelPreset preset, GpuSku? sku)
+    {
+        var resources = new V1ResourceRequirements();
+        if (!preset.CpuOnly && sku is not null)
+        {
+            var gpus = new Dictionary<string, ResourceQuantity> { [Resources.NvidiaGpu] = new(sku.Gpus.ToString(System.Globalization.CultureInfo.InvariantCulture)) };
+            resources.Requests = gpus;
+            resources.Limits = new Dictionary<string, ResourceQuantity>(gpus);
+        }
+
+        return resources;
+    }
+
+    /// <summary>KAITO's tolerations for workspace pods: the GPU taint, the <c>sku=gpu</c> taint of its NodeClaims, Azure spot.</summary>
+    internal static List<V1Toleration> Tolerations() =>
+    [
+        new V1Toleration { Key = Resources.NvidiaGpu, OperatorProperty = "Exists", Effect = Taints.NoSchedule },
+        new V1Toleration { Key = Taints.SkuKey, OperatorProperty = "Equal", Value = Taints.SkuValue, Effect = Taints.NoSchedule },
+        new V1Toleration { Key = Taints.AzureSpotKey, OperatorProperty = "Equal", Value = Taints.AzureSpotValue, Effect = Taints.NoSchedule },
+    ];
+
     /// <summary>KAITO's startup budget: 15 min + 18 s per GiB of weights, between 30 and 180 min, in 10 s probes.</summary>
     public static int StartupFailureThreshold(ModelPreset preset)
     {
@@ -137,7 +148,7 @@ public static class InferenceWorkload
         return (int)Math.Ceiling(budget / 10);
     }
 
-    private static V1ObjectMeta Metadata(Workspace workspace, string name, string? revision = null) => new()
+    internal static V1ObjectMeta Metadata(Workspace workspace, string name, string? revision = null) => new()
     {
         Name = name,
         NamespaceProperty = workspace.Metadata.NamespaceProperty,

@@ -8,6 +8,7 @@ using Kaito.Api.Catalog;
 using Kaito.Api.Names;
 using Kaito.Api.NodeClaims;
 using Kaito.Api.Sizing;
+using Kaito.Api.Validation;
 using Kaito.Api.Workspaces;
 using Kaito.Operator.Runtime;
 using Microsoft.Extensions.Options;
@@ -25,6 +26,7 @@ public sealed partial class WorkspaceReconciler(
     Informer<V1Node> nodes,
     Informer<V1StatefulSet> statefulSets,
     Informer<V1Service> services,
+    Informer<V1Job> jobs,
     Expectations expectations,
     IOptions<ControllerOptions> options,
     TimeProvider clock,
@@ -92,6 +94,13 @@ public sealed partial class WorkspaceReconciler(
                 Conditions.Set(conditions, summary, ready, ready ? ConditionReasons.WorkspaceSucceeded : ConditionReasons.WorkspacePending,
                     ready ? "The workspace is serving" : "The workspace is not serving yet", generation, Now);
             }
+        }
+        else if (workspace.Tuning is not null)
+        {
+            var tuning = resourceReady && preset is not null
+                ? await EnsureTuningAsync(workspace, preset, status, cancellationToken)
+                : new TuningProgress(TuningPhase.Waiting, "Waiting for the workspace's nodes");
+            state = SetTuningConditions(conditions, tuning, generation);
         }
 
         var workerNodes = WorkerNodes(workspace);
@@ -257,6 +266,149 @@ public sealed partial class WorkspaceReconciler(
         return existing.Status?.ReadyReplicas is { } ready && ready >= (existing.Spec.Replicas ?? 1) && existing.Status.ObservedGeneration >= existing.Metadata.Generation;
     }
 
+    private enum TuningPhase
+    {
+        Waiting,
+        Created,
+        Running,
+        Succeeded,
+        Failed,
+    }
+
+    private sealed record TuningProgress(TuningPhase Phase, string Message);
+
+    /// <summary>JobStarted and the summaries from the job's progress (kaito-facts §1.1 status); returns the state.</summary>
+    private string SetTuningConditions(List<V1Condition> conditions, TuningProgress tuning, long generation)
+    {
+        var (started, startedReason) = tuning.Phase switch
+        {
+            TuningPhase.Created or TuningPhase.Running or TuningPhase.Succeeded => (true, ConditionReasons.TuningJobStarted),
+            TuningPhase.Failed => (false, ConditionReasons.TuningJobFailed),
+            _ => (false, ConditionReasons.TuningJobPending),
+        };
+        Conditions.Set(conditions, ConditionTypes.JobStarted, started, startedReason,
+            started && tuning.Phase != TuningPhase.Succeeded ? "The tuning job has started" : tuning.Message, generation, Now);
+        var succeeded = tuning.Phase == TuningPhase.Succeeded;
+        foreach (var summary in new[] { ConditionTypes.WorkspaceSucceeded, ConditionTypes.WorkspaceReady })
+        {
+            Conditions.Set(conditions, summary, succeeded,
+                succeeded ? ConditionReasons.WorkspaceSucceeded : tuning.Phase == TuningPhase.Failed ? ConditionReasons.WorkspaceFailed : ConditionReasons.WorkspacePending,
+                tuning.Message, generation, Now);
+        }
+
+        return tuning.Phase switch
+        {
+            TuningPhase.Succeeded => WorkspaceStates.Succeeded,
+            TuningPhase.Failed => WorkspaceStates.Failed,
+            TuningPhase.Running => WorkspaceStates.Running,
+            _ => WorkspaceStates.Pending,
+        };
+    }
+
+    /// <summary>
+    /// Creates the tuning Job (and the default config template in the workspace's namespace) or, when the workspace's
+    /// revision moved on, deletes the old Job so the next pass creates it anew; reports the Job's progress.
+    /// </summary>
+    private async Task<TuningProgress> EnsureTuningAsync(Workspace workspace, ModelPreset preset, WorkspaceStatus status, CancellationToken cancellationToken)
+    {
+        var ns = workspace.Metadata.NamespaceProperty;
+        var revision = Annotation(workspace.Metadata, Annotations.Revision) ?? "1";
+        var job = jobs.Get(ns, workspace.Metadata.Name);
+        if (job is not null && Annotation(job.Metadata, Annotations.Revision) != revision)
+        {
+            if (job.Metadata.DeletionTimestamp is null)
+            {
+                await client.BatchV1.DeleteNamespacedJobAsync(job.Metadata.Name, ns, propagationPolicy: "Foreground", cancellationToken: cancellationToken);
+                LogTuningJobReplaced(logger, ns, job.Metadata.Name, revision);
+            }
+
+            return new TuningProgress(TuningPhase.Waiting, "Replacing the tuning job of the previous revision");
+        }
+
+        if (job is null)
+        {
+            var config = await TuningConfigAsync(workspace, cancellationToken);
+            if (config is null)
+            {
+                return new TuningProgress(TuningPhase.Waiting, $"ConfigMap {ns}/{workspace.Tuning!.Config} with {TrainingConfigValidator.FileName} does not exist");
+            }
+
+            var sku = GpuSkuCatalog.Default.Find(workspace.Resource?.InstanceType, _options.Cloud);
+            var desired = TuningWorkload.Job(workspace, preset, sku, revision, TrainingConfigValidator.OutputDirectory(config), _options, _options.AutoProvisioning);
+            await CreateIgnoringConflictAsync(() => client.BatchV1.CreateNamespacedJobAsync(desired, ns, cancellationToken: cancellationToken));
+            LogTuningJobCreated(logger, ns, desired.Metadata.Name);
+            return new TuningProgress(TuningPhase.Created, "The tuning job has been created");
+        }
+
+        if (JobCondition(job, "Complete"))
+        {
+            return new TuningProgress(TuningPhase.Succeeded, "The tuning job has succeeded");
+        }
+
+        if (JobCondition(job, "Failed"))
+        {
+            // The cause is read from the pods once; later passes keep what the status already says.
+            var recorded = status.Conditions?.FirstOrDefault(c => c.Type == ConditionTypes.WorkspaceSucceeded && c.Reason == ConditionReasons.WorkspaceFailed);
+            return new TuningProgress(TuningPhase.Failed, recorded?.Message ?? await FailureMessageAsync(job, cancellationToken));
+        }
+
+        return job.Status?.Active > 0
+            ? new TuningProgress(TuningPhase.Running, "The tuning job is running")
+            : new TuningProgress(TuningPhase.Created, "The tuning job's pod is pending");
+    }
+
+    private static bool JobCondition(V1Job job, string type) =>
+        job.Status?.Conditions?.Any(c => c.Type == type && c.Status == "True") == true;
+
+    private async Task<string> FailureMessageAsync(V1Job job, CancellationToken cancellationToken)
+    {
+        var pods = await client.CoreV1.ListNamespacedPodAsync(job.Metadata.NamespaceProperty, labelSelector: $"job-name={job.Metadata.Name}", cancellationToken: cancellationToken);
+        var cause = pods.Items.Where(p => p.Status?.Phase == "Failed").OrderByDescending(p => p.Metadata.CreationTimestamp)
+            .Select(TuningWorkload.FailureCause).FirstOrDefault(c => c is not null);
+        var condition = job.Status!.Conditions!.First(c => c.Type == "Failed" && c.Status == "True");
+        var message = $"The tuning job failed ({condition.Reason}): {cause ?? condition.Message}";
+        return message.Length <= 1024 ? message : message[..1021] + "...";
+    }
+
+    /// <summary>
+    /// The training configuration: the workspace's ConfigMap, or the method's default template, copied into the
+    /// workspace's namespace from the release namespace (or from the built-in template) when missing there.
+    /// Null when the workspace names a ConfigMap that does not exist.
+    /// </summary>
+    private async Task<string?> TuningConfigAsync(Workspace workspace, CancellationToken cancellationToken)
+    {
+        var ns = workspace.Metadata.NamespaceProperty;
+        var tuning = workspace.Tuning!;
+        var name = TuningWorkload.ConfigMapName(tuning);
+        var existing = await ReadConfigMapAsync(name, ns, cancellationToken);
+        if (existing is not null || !string.IsNullOrEmpty(tuning.Config))
+        {
+            return existing?.Data?.TryGetValue(TrainingConfigValidator.FileName, out var yaml) == true ? yaml : null;
+        }
+
+        var template = await ReadConfigMapAsync(name, _options.ReleaseNamespace, cancellationToken);
+        var copy = TuningWorkload.DefaultTemplate(tuning.Method, ns);
+        if (template?.Data?.TryGetValue(TrainingConfigValidator.FileName, out var released) == true)
+        {
+            copy.Data[TrainingConfigValidator.FileName] = released;
+        }
+
+        await CreateIgnoringConflictAsync(() => client.CoreV1.CreateNamespacedConfigMapAsync(copy, ns, cancellationToken: cancellationToken));
+        return copy.Data[TrainingConfigValidator.FileName];
+    }
+
+    private async Task<V1ConfigMap?> ReadConfigMapAsync(string name, string ns, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await client.CoreV1.ReadNamespacedConfigMapAsync(name, ns, cancellationToken: cancellationToken);
+        }
+        catch (HttpOperationException ex) when (ex.Response.StatusCode == System.Net.HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+    }
+
     private static string? Annotation(V1ObjectMeta metadata, string key) =>
         metadata.Annotations?.TryGetValue(key, out var value) == true ? value : null;
 
@@ -341,6 +493,12 @@ public sealed partial class WorkspaceReconciler(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Workspace {Workspace}: NodeClaim {NodeClaim} deleted")]
     private static partial void LogNodeClaimDeleted(ILogger logger, ObjectReference workspace, string nodeClaim);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Tuning job {Namespace}/{Job} created")]
+    private static partial void LogTuningJobCreated(ILogger logger, string @namespace, string job);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Tuning job {Namespace}/{Job} deleted: the workspace moved to revision {Revision}")]
+    private static partial void LogTuningJobReplaced(ILogger logger, string @namespace, string job, string revision);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Workspace {Workspace}: NodeClaims gone, finalizer removed")]
     private static partial void LogFinalized(ILogger logger, ObjectReference workspace);

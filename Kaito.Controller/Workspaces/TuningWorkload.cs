@@ -1,0 +1,262 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using k8s;
+using k8s.Models;
+using Kaito.Api.Catalog;
+using Kaito.Api.Names;
+using Kaito.Api.Validation;
+using Kaito.Api.Workspaces;
+using Kaito.Models;
+
+namespace Kaito.Controller.Workspaces;
+
+/// <summary>
+/// The Job that fine-tunes a preset (kaito-facts §2.6), running Kaito's tuner: data from URLs (an init container
+/// downloading with KAITO's rules), from an image (its <c>/data</c> extracted) or from a volume at <c>/mnt/data</c>;
+/// base weights pulled with ORAS into <c>/workspace/weights</c>; the training config ConfigMap at <c>/mnt/config</c>;
+/// results at the config's <c>output_dir</c> (a volume, or pushed as an image by the tuner itself with the
+/// <c>imagePushSecret</c> mounted as its docker config). Unlike KAITO there is no ORAS pusher sidecar and pause
+/// container: the tuner pushes after training and the Job's one container ends with the work.
+/// </summary>
+public static class TuningWorkload
+{
+    public const string DataPath = "/mnt/data";
+    public const string ConfigPath = "/mnt/config";
+    public const string DockerConfigPath = "/root/.docker";
+
+    /// <summary>The ConfigMap a workspace trains with: its own, or the method's default template.</summary>
+    public static string ConfigMapName(TuningSpec tuning)
+    {
+        ArgumentNullException.ThrowIfNull(tuning);
+        return !string.IsNullOrEmpty(tuning.Config) ? tuning.Config : DefaultTemplateName(tuning.Method);
+    }
+
+    /// <summary><c>lora-params-template</c> or <c>qlora-params-template</c>, KAITO's default ConfigMap names.</summary>
+    public static string DefaultTemplateName(string? method) =>
+        TuningMethods.IsQLora(method) ? "qlora-params-template" : "lora-params-template";
+
+    /// <summary>The built-in default template of a method, as a ConfigMap in <paramref name="ns"/>.</summary>
+    public static V1ConfigMap DefaultTemplate(string? method, string ns) => new()
+    {
+        Metadata = new V1ObjectMeta { Name = DefaultTemplateName(method), NamespaceProperty = ns },
+        Data = new Dictionary<string, string>
+        {
+            [TrainingConfigValidator.FileName] = TrainingConfigValidator.DefaultTemplate(method),
+        },
+    };
+
+    public static V1Job Job(Workspace workspace, ModelPreset preset, GpuSku? sku, string revision, string outputDirectory, ControllerOptions options, bool autoProvisioning)
+    {
+        ArgumentNullException.ThrowIfNull(workspace);
+        ArgumentNullException.ThrowIfNull(preset);
+        ArgumentNullException.ThrowIfNull(options);
+        var tuning = workspace.Tuning ?? throw new ArgumentException("The workspace has no tuning section.", nameof(workspace));
+        var name = workspace.Metadata.Name;
+        var labels = new Dictionary<string, string> { [Labels.Workspace] = name };
+
+        var volumes = new List<V1Volume>
+        {
+            new() { Name = "dshm", EmptyDir = new V1EmptyDirVolumeSource { Medium = "Memory" } },
+            new() { Name = "model-weights-volume", EmptyDir = new V1EmptyDirVolumeSource() },
+            new() { Name = "config-volume", ConfigMap = new V1ConfigMapVolumeSource { Name = ConfigMapName(tuning) } },
+            Volume("data-volume", tuning.Input?.VolumeSource),
+            Volume("results-volume", tuning.Output?.VolumeSource),
+        };
+        var mounts = new List<V1VolumeMount>
+        {
+            new() { Name = "dshm", MountPath = "/dev/shm" },
+            new() { Name = "model-weights-volume", MountPath = ModelLayout.WeightsPath },
+            new() { Name = "config-volume", MountPath = ConfigPath },
+            new() { Name = "data-volume", MountPath = DataPath },
+            new() { Name = "results-volume", MountPath = outputDirectory },
+        };
+        var args = new List<string>
+        {
+            "--config", $"{ConfigPath}/{TrainingConfigValidator.FileName}",
+            "--data", DataPath,
+            "--model", ModelLayout.WeightsPath,
+            "--output", outputDirectory,
+        };
+
+        var pullSecrets = new List<V1LocalObjectReference>();
+        if (tuning.Output?.Image is { Length: > 0 } outputImage)
+        {
+            args.AddRange(["--output-image", outputImage, "--docker-config", $"{DockerConfigPath}/config.json"]);
+            if (tuning.Output.ImagePushSecret is { Length: > 0 } pushSecret)
+            {
+                volumes.Add(new V1Volume
+                {
+                    Name = "docker-config",
+                    Secret = new V1SecretVolumeSource { SecretName = pushSecret, Items = [new V1KeyToPath { Key = ".dockerconfigjson", Path = "config.json" }] },
+                });
+                mounts.Add(new V1VolumeMount { Name = "docker-config", MountPath = DockerConfigPath, ReadOnlyProperty = true });
+                pullSecrets.Add(new V1LocalObjectReference { Name = pushSecret });
+            }
+        }
+
+        pullSecrets.AddRange((tuning.Input?.ImagePullSecrets ?? []).Select(s => new V1LocalObjectReference { Name = s }));
+        var initContainers = new List<V1Container> { WeightsDownloader(preset, options) };
+        if (tuning.Input?.Urls is { Count: > 0 } urls)
+        {
+            initContainers.Add(DataDownloader(urls, options));
+        }
+        else if (tuning.Input?.Image is { Length: > 0 } inputImage)
+        {
+            initContainers.Add(DataPuller(inputImage, tuning.Input.ImagePullSecrets ?? [], options, volumes));
+        }
+
+        return new V1Job
+        {
+            Metadata = InferenceWorkload.Metadata(workspace, name, revision),
+            Spec = new V1JobSpec
+            {
+                BackoffLimit = options.TuningBackoffLimit,
+                // Bad input (2) and what the build cannot do (3) fail at once: retrying cannot help.
+                PodFailurePolicy = new V1PodFailurePolicy
+                {
+                    Rules =
+                    [
+                        new V1PodFailurePolicyRule
+                        {
+                            Action = "FailJob",
+                            OnExitCodes = new V1PodFailurePolicyOnExitCodesRequirement { ContainerName = name, OperatorProperty = "In", Values = [2, 3] },
+                        },
+                    ],
+                },
+                Template = new V1PodTemplateSpec
+                {
+                    Metadata = new V1ObjectMeta { Labels = new Dictionary<string, string>(labels), Annotations = new Dictionary<string, string> { [Annotations.Revision] = revision } },
+                    Spec = new V1PodSpec
+                    {
+                        RestartPolicy = "Never",
+                        InitContainers = initContainers,
+                        Containers =
+                        [
+                            new V1Container
+                            {
+                                Name = name,
+                                Image = $"{options.ImageRegistry}/kaito-tuner:{options.ImageTag}",
+                                Args = args,
+                                Env = [new V1EnvVar { Name = "PYTORCH_CUDA_ALLOC_CONF", Value = "expandable_segments:True" }],
+                                Resources = InferenceWorkload.GpuResources(preset, sku),
+                                VolumeMounts = mounts,
+                                TerminationMessagePath = "/dev/termination-log",
+                                TerminationMessagePolicy = "FallbackToLogsOnError",
+                            },
+                        ],
+                        Volumes = volumes,
+                        ImagePullSecrets = pullSecrets.Count > 0 ? pullSecrets.DistinctBy(s => s.Name).ToList() : null,
+                        Tolerations = InferenceWorkload.Tolerations(),
+                        Affinity = new V1Affinity { NodeAffinity = new V1NodeAffinity { RequiredDuringSchedulingIgnoredDuringExecution = InferenceWorkload.NodeSelector(workspace, autoProvisioning) } },
+                    },
+                },
+            },
+        };
+    }
+
+    /// <summary>The user's volume source, or an emptyDir.</summary>
+    private static V1Volume Volume(string name, JsonObject? source)
+    {
+        if (source is null)
+        {
+            return new V1Volume { Name = name, EmptyDir = new V1EmptyDirVolumeSource() };
+        }
+
+        var volume = KubernetesJson.Deserialize<V1Volume>(source.ToJsonString());
+        volume.Name = name;
+        return volume;
+    }
+
+    private static V1Container WeightsDownloader(ModelPreset preset, ControllerOptions options) => new()
+    {
+        Name = "model-weights-downloader",
+        Image = options.OrasImage,
+        Command = ["oras", "pull", $"{options.ModelRegistry}/kaito-{preset.Name}:{options.ModelImageTag}", "-o", ModelLayout.WeightsPath],
+        VolumeMounts = [new V1VolumeMount { Name = "model-weights-volume", MountPath = ModelLayout.WeightsPath }],
+    };
+
+    /// <summary>
+    /// KAITO's data-downloader: each URL in turn, three tries two seconds apart, HTTP 200 and a non-empty file required,
+    /// saved under the URL path's last segment without the query. The reason of a failure goes to the termination log.
+    /// </summary>
+    private static V1Container DataDownloader(IList<string> urls, ControllerOptions options) => new()
+    {
+        Name = "data-downloader",
+        Image = options.DownloaderImage,
+        Command = ["/bin/sh", "-c", DownloadScript],
+        Env =
+        [
+            new V1EnvVar { Name = "DATA_URLS", Value = string.Join(' ', urls) },
+            new V1EnvVar { Name = "DATA_VOLUME_PATH", Value = DataPath },
+        ],
+        VolumeMounts = [new V1VolumeMount { Name = "data-volume", MountPath = DataPath }],
+    };
+
+    internal const string DownloadScript = """
+        mkdir -p "$DATA_VOLUME_PATH"
+        for url in $DATA_URLS; do
+          path="${url%%\?*}"
+          file="$DATA_VOLUME_PATH/${path##*/}"
+          ok=0
+          for attempt in 1 2 3; do
+            code=$(curl -sSL -o "$file" -w '%{http_code}' "$url") || code=000
+            if [ "$code" = "200" ] && [ -s "$file" ]; then ok=1; break; fi
+            echo "attempt $attempt: $url answered HTTP $code" >&2
+            [ "$attempt" = 3 ] || sleep 2
+          done
+          if [ "$ok" != 1 ]; then
+            echo "downloading $url failed after 3 attempts (last HTTP status $code)" | tee /dev/termination-log >&2
+            exit 1
+          fi
+          echo "downloaded $url to $file"
+        done
+        """;
+
+    /// <summary>Copies an image's <c>/data</c> into the data volume (KAITO's input puller), with its pull secrets.</summary>
+    private static V1Container DataPuller(string image, IList<string> pullSecrets, ControllerOptions options, List<V1Volume> volumes)
+    {
+        var mounts = new List<V1VolumeMount> { new() { Name = "data-volume", MountPath = DataPath } };
+        var authFiles = new List<string>();
+        foreach (var secret in pullSecrets)
+        {
+            var volume = $"pull-secret-{volumes.Count}";
+            volumes.Add(new V1Volume { Name = volume, Secret = new V1SecretVolumeSource { SecretName = secret, Items = [new V1KeyToPath { Key = ".dockerconfigjson", Path = "config.json" }] } });
+            mounts.Add(new V1VolumeMount { Name = volume, MountPath = $"/auth/{secret}", ReadOnlyProperty = true });
+            authFiles.Add($"/auth/{secret}/config.json");
+        }
+
+        var authFile = authFiles.Count > 0 ? $"--authfile {authFiles[0]} " : "";
+        return new V1Container
+        {
+            Name = "data-puller",
+            Image = options.PullerImage,
+            Command = ["/bin/sh", "-c", string.Create(CultureInfo.InvariantCulture, $$"""
+                set -e
+                skopeo copy {{authFile}}"docker://$INPUT_IMAGE" dir:/tmp/image
+                mkdir -p /tmp/root
+                for layer in /tmp/image/*; do tar -xzf "$layer" -C /tmp/root 2>/dev/null || tar -xf "$layer" -C /tmp/root 2>/dev/null || true; done
+                if [ ! -d /tmp/root/data ]; then echo "image $INPUT_IMAGE has no /data folder" | tee /dev/termination-log >&2; exit 1; fi
+                cp -r /tmp/root/data/. "{{DataPath}}/"
+                """)],
+            Env = [new V1EnvVar { Name = "INPUT_IMAGE", Value = image }],
+            VolumeMounts = mounts,
+        };
+    }
+
+    /// <summary>The cause a failed tuning pod left: its containers' termination messages, else their reasons.</summary>
+    public static string? FailureCause(V1Pod pod)
+    {
+        ArgumentNullException.ThrowIfNull(pod);
+        var statuses = (pod.Status?.InitContainerStatuses ?? []).Concat(pod.Status?.ContainerStatuses ?? []);
+        var terminated = statuses.Select(s => (s.Name, State: s.State?.Terminated)).FirstOrDefault(s => s.State is { ExitCode: not 0 });
+        if (terminated.State is null)
+        {
+            return pod.Status?.Reason is { } reason ? $"{reason}: {pod.Status.Message}" : null;
+        }
+
+        var message = terminated.State.Message?.Trim();
+        return string.IsNullOrEmpty(message)
+            ? $"container {terminated.Name} exited with code {terminated.State.ExitCode} ({terminated.State.Reason})"
+            : $"container {terminated.Name} exited with code {terminated.State.ExitCode}: {message}";
+    }
+}

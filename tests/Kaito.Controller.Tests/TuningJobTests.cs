@@ -1,0 +1,122 @@
+using k8s;
+using k8s.Models;
+using Kaito.Testing;
+
+namespace Kaito.Controller.Tests;
+
+/// <summary>The brief's tuning workspace, verbatim, on a simulated cluster: the Job, its inputs and outputs, its outcome.</summary>
+public sealed class TuningJobTests(SimulatedClusterFixture fixture) : IClassFixture<SimulatedClusterFixture>
+{
+    private const string Workspace = "workspace-tuning-phi-3";
+    private const string BriefUrl = "https://huggingface.co/datasets/philschmid/dolly-15k-oai-style/resolve/main/data/train-00000-of-00001-54e3756291ca09c6.parquet?download=true";
+    private readonly LocalClusterProcess _cluster = fixture.Cluster;
+
+    [Fact]
+    public async Task TheBriefsTuningWorkspaceRunsAJobWiredToItsUrlQloraConfigOutputImageAndPushSecretThenSucceeds()
+    {
+        var ns = await ApplyBriefAsync();
+
+        var job = await Eventually.ValueAsync(async () => await JobAsync(ns), context: () => fixture.Logs);
+        var pod = job.Spec.Template.Spec;
+        var tuner = pod.Containers.Single();
+        var downloader = pod.InitContainers.Single(c => c.Name == "data-downloader");
+        var config = await _cluster.Client.CoreV1.ReadNamespacedConfigMapAsync("qlora-params-template", ns);
+
+        Assert.Equal("Never", pod.RestartPolicy);
+        Assert.Equal(Workspace, job.Metadata.Labels["kaito.sh/workspace"]);
+        Assert.Equal("1", job.Metadata.Annotations["workspace.kaito.io/revision"]);
+        Assert.True(job.Metadata.OwnerReferences.Single().Controller);
+        Assert.Equal(BriefUrl, downloader.Env.Single(e => e.Name == "DATA_URLS").Value);
+        Assert.Equal("/mnt/data", downloader.VolumeMounts.Single().MountPath);
+        Assert.Contains("load_in_4bit: true", config.Data["training_config.yaml"], StringComparison.Ordinal);
+        Assert.Equal("qlora-params-template", pod.Volumes.Single(v => v.Name == "config-volume").ConfigMap.Name);
+        Assert.Equal(
+            ["--config", "/mnt/config/training_config.yaml", "--data", "/mnt/data", "--model", "/workspace/weights", "--output", "/mnt/results",
+             "--output-image", "ACR_REPO_HERE.azurecr.io/IMAGE_NAME_HERE:0.0.1", "--docker-config", "/root/.docker/config.json"],
+            tuner.Args);
+        Assert.Equal("ACR_REGISTRY_SECRET_HERE", pod.Volumes.Single(v => v.Name == "docker-config").Secret.SecretName);
+        Assert.Equal("/root/.docker", tuner.VolumeMounts.Single(m => m.Name == "docker-config").MountPath);
+        Assert.Equal("/mnt/results", tuner.VolumeMounts.Single(m => m.Name == "results-volume").MountPath);
+        Assert.Contains(pod.ImagePullSecrets, s => s.Name == "ACR_REGISTRY_SECRET_HERE");
+        Assert.Equal("1", tuner.Resources.Limits["nvidia.com/gpu"].ToString());
+        Assert.Equal([2, 3], job.Spec.PodFailurePolicy.Rules.Single().OnExitCodes.Values);
+        Assert.Contains(pod.Tolerations, t => t.Key == "sku" && t.Value == "gpu");
+
+        await UntilStateAsync(ns, "Running");
+        var running = await ConditionAsync(ns, "JobStarted");
+        await UntilStateAsync(ns, "Succeeded");
+        var row = (await _cluster.Kubectl.RunAsync("get", "wk", Workspace, "-n", ns, "--no-headers")).EnsureSuccess().Output;
+
+        Assert.Equal(("True", "WorkspaceTuningJobStatusStarted"), running);
+        Assert.Equal(("True", "workspaceSucceeded"), await ConditionAsync(ns, "WorkspaceSucceeded"));
+        Assert.Equal(("True", "workspaceSucceeded"), await ConditionAsync(ns, "WorkspaceReady"));
+        Assert.Matches(@"^workspace-tuning-phi-3\s+Standard_NC6s_v3\s+True\s+True\s+True\s+", row);
+    }
+
+    [Fact]
+    public async Task AFailedTuningJobFailsTheWorkspaceWithTheTunersReason()
+    {
+        var ns = await ApplyBriefAsync();
+        await Eventually.ValueAsync(async () => await JobAsync(ns), context: () => fixture.Logs);
+        // The simulated kubelet fails this Job's pods with the tuner's one-line cause as their termination message.
+        (await _cluster.Kubectl.RunAsync("annotate", "job", Workspace, "-n", ns,
+            "localcluster.kaito.sh/outcome=Failed", "localcluster.kaito.sh/message=no dataset file in /mnt/data: found notes.txt")).EnsureSuccess();
+
+        await UntilStateAsync(ns, "Failed");
+
+        var (status, reason, message) = await ConditionDetailAsync(ns, "WorkspaceSucceeded");
+        Assert.Equal(("False", "workspaceFailed"), (status, reason));
+        Assert.Contains("BackoffLimitExceeded", message, StringComparison.Ordinal);
+        Assert.Contains("no dataset file in /mnt/data: found notes.txt", message, StringComparison.Ordinal);
+        Assert.Equal(("False", "WorkspaceTuningJobStatusFailed"), await ConditionAsync(ns, "JobStarted"));
+    }
+
+    [Fact]
+    public async Task ChangingTheTuningInputReplacesTheJob()
+    {
+        var ns = await ApplyBriefAsync();
+        var first = await Eventually.ValueAsync(async () => await JobAsync(ns), context: () => fixture.Logs);
+
+        (await _cluster.Kubectl.RunAsync("patch", "wk", Workspace, "-n", ns, "--type", "merge", "-p",
+            """{"tuning":{"input":{"urls":["https://example.com/data/train.jsonl"]}}}""")).EnsureSuccess();
+
+        var second = await Eventually.ValueAsync(async () => await JobAsync(ns) is { } job && job.Metadata.Uid != first.Metadata.Uid ? job : null,
+            timeout: TimeSpan.FromSeconds(60), context: () => fixture.Logs);
+        Assert.Equal("2", second.Metadata.Annotations["workspace.kaito.io/revision"]);
+        Assert.Equal("https://example.com/data/train.jsonl",
+            second.Spec.Template.Spec.InitContainers.Single(c => c.Name == "data-downloader").Env.Single(e => e.Name == "DATA_URLS").Value);
+    }
+
+    private async Task<string> ApplyBriefAsync()
+    {
+        var ns = $"t-{Guid.NewGuid():N}"[..14];
+        await _cluster.Client.CoreV1.CreateNamespaceAsync(new V1Namespace { Metadata = new V1ObjectMeta { Name = ns } });
+        (await _cluster.Kubectl.RunAsync("apply", "-n", ns, "-f", Repository.PathOf("examples", "fine-tuning", "kaito_workspace_tuning_phi_3.yaml"))).EnsureSuccess();
+        return ns;
+    }
+
+    private async Task<V1Job?> JobAsync(string ns)
+    {
+        var jobs = await _cluster.Client.BatchV1.ListNamespacedJobAsync(ns);
+        return jobs.Items.SingleOrDefault(j => j.Metadata.Name == Workspace && j.Metadata.DeletionTimestamp is null);
+    }
+
+    private Task<string> UntilStateAsync(string ns, string state) =>
+        Eventually.ValueAsync(async () =>
+            (await _cluster.Kubectl.RunAsync("get", "wk", Workspace, "-n", ns, "-o", "jsonpath={.status.state}")).Output == state ? state : null,
+            timeout: TimeSpan.FromSeconds(60), context: () => fixture.Logs);
+
+    private async Task<(string Status, string Reason)> ConditionAsync(string ns, string type)
+    {
+        var (status, reason, _) = await ConditionDetailAsync(ns, type);
+        return (status, reason);
+    }
+
+    private async Task<(string Status, string Reason, string Message)> ConditionDetailAsync(string ns, string type)
+    {
+        var output = (await _cluster.Kubectl.RunAsync("get", "wk", Workspace, "-n", ns, "-o",
+            $"jsonpath={{.status.conditions[?(@.type==\"{type}\")].status}}|{{.status.conditions[?(@.type==\"{type}\")].reason}}|{{.status.conditions[?(@.type==\"{type}\")].message}}")).EnsureSuccess().Output;
+        var parts = output.Split('|', 3);
+        return (parts[0], parts[1], parts[2]);
+    }
+}
