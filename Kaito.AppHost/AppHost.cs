@@ -7,10 +7,15 @@ builder.Configuration.AddKaitoCommandLine(args);
 var cluster = builder.AddKaitoCluster("local-cluster");
 
 // Control plane.
-builder.AddProject<Projects.Kaito_Controller>("controller")
+var controller = builder.AddProject<Projects.Kaito_Controller>("controller")
     .WithHttpHealthCheck("/health")
     .WithCluster(cluster)
     .WithEnvironment("Controller__InstallCrds", cluster.IsLocal ? "true" : "false");
+if (cluster.IsLocal)
+{
+    // LocalCluster calls the admission webhook on loopback; a kind or AKS API server reaches it through a Service.
+    controller.WithEnvironment("Webhook__Port", "0").WithEnvironment("Webhook__Register", "true");
+}
 
 builder.AddProject<Projects.Kaito_Provisioner>("provisioner")
     .WithHttpHealthCheck("/health")

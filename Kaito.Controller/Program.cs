@@ -1,6 +1,12 @@
 using Kaito.Controller;
+using Kaito.Controller.Webhooks;
 using Kaito.Operator.Kubernetes;
 using Kaito.ServiceDefaults;
+
+if (args is ["print-webhook-configuration", .. var rest])
+{
+    return WebhookConfigurationCommand.Run(rest, Console.Out, Console.Error);
+}
 
 var builder = WebApplication.CreateBuilder(args);
 builder.Configuration.AddKubernetesCommandLine(args);
@@ -15,3 +21,4 @@ var app = builder.Build();
 app.MapDefaultEndpoints();
 
 app.Run();
+return 0;

@@ -1,6 +1,7 @@
 using k8s.Models;
 using Kaito.Api.NodeClaims;
 using Kaito.Api.Workspaces;
+using Kaito.Controller.Webhooks;
 using Kaito.Controller.Workspaces;
 using Kaito.Operator.Hosting;
 using Kaito.Operator.Runtime;
@@ -16,6 +17,11 @@ public static class WorkspaceControllerExtensions
         ["--node-provisioner"] = $"{ControllerOptions.SectionName}:{nameof(ControllerOptions.NodeProvisioner)}",
         ["--cloud"] = $"{ControllerOptions.SectionName}:{nameof(ControllerOptions.Cloud)}",
         ["--install-crds"] = $"{ControllerOptions.SectionName}:{nameof(ControllerOptions.InstallCrds)}",
+        ["--image-registry"] = $"{ControllerOptions.SectionName}:{nameof(ControllerOptions.ImageRegistry)}",
+        ["--webhook-port"] = $"{WebhookOptions.SectionName}:{nameof(WebhookOptions.Port)}",
+        ["--register-webhook"] = $"{WebhookOptions.SectionName}:{nameof(WebhookOptions.Register)}",
+        ["--webhook-cert-dir"] = $"{WebhookOptions.SectionName}:{nameof(WebhookOptions.CertificateDirectory)}",
+        ["--webhook-service"] = $"{WebhookOptions.SectionName}:{nameof(WebhookOptions.Service)}",
     };
 
     /// <summary>
@@ -34,6 +40,16 @@ public static class WorkspaceControllerExtensions
                 $"Controller:NodeProvisioner (--node-provisioner) must be {ControllerOptions.GpuProvisioner} or {ControllerOptions.BringYourOwn}.")
             .Validate(o => o.Workers > 0, "Controller:Workers must be at least 1.")
             .ValidateOnStart();
+        services.AddOptions<WebhookOptions>()
+            .Bind(builder.Configuration.GetSection(WebhookOptions.SectionName))
+            // --webhook-port alone turns the webhook on.
+            .PostConfigure(o => o.Enabled |= builder.Configuration[$"{WebhookOptions.SectionName}:{nameof(WebhookOptions.Port)}"] is not null)
+            .Validate(o => o.Port is >= 0 and <= 65535, "Webhook:Port (--webhook-port) must be between 0 and 65535.")
+            .Validate(o => o.Service is null || o.Service.Split('/').Length == 2, "Webhook:Service (--webhook-service) must be namespace/name.")
+            .ValidateOnStart();
+        services.AddSingleton<WorkspaceAdmission>();
+        services.AddSingleton<WebhookServer>();
+        services.AddHostedService(provider => provider.GetRequiredService<WebhookServer>());
         services.AddSingleton<ControllerTelemetry>();
         services.AddClusterConnection<ControllerTelemetry>("controller", telemetry => telemetry.ActivitySource);
         services.AddInformer<Workspace>(ControllerTelemetry.Name);

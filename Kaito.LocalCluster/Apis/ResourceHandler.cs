@@ -27,9 +27,18 @@ public sealed partial class ResourceHandler(
         try
         {
             var contentType = context.Request.ContentType ?? "";
-            if (contentType.StartsWith("application/vnd.kubernetes.protobuf", StringComparison.Ordinal))
+            if (contentType.StartsWith(ProtobufBodies.ContentType, StringComparison.Ordinal))
             {
-                throw ApiException.UnsupportedMediaType(contentType);
+                if (context.Request.Method is not ("POST" or "PUT"))
+                {
+                    throw ApiException.UnsupportedMediaType(contentType);
+                }
+
+                using var buffer = new MemoryStream();
+                await context.Request.Body.CopyToAsync(buffer, context.RequestAborted);
+                var json = ProtobufBodies.Decode(buffer.GetBuffer().AsSpan(0, (int)buffer.Length));
+                context.Request.Body = new MemoryStream(System.Text.Encoding.UTF8.GetBytes(json.ToJsonString()));
+                context.Request.ContentType = "application/json";
             }
 
             var request = ResourceRequest.Parse(registry, group, version, path);
@@ -396,9 +405,39 @@ public sealed partial class ResourceHandler(
             }
         }
 
+        ApplyBuiltInDefaults(request.Type.GroupResource, item);
         if (isCreate && (string?)metadata["name"] is { Length: > 0 } name && !IsValidName(request.Type, name))
         {
             throw ApiException.Invalid(request.Type.Kind, name, $"Invalid value: \"{name}\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character", "metadata.name");
+        }
+    }
+
+    /// <summary>
+    /// The API server's own defaulting of built-in kinds that clients rely on: a Secret's type is Opaque unless given, and
+    /// its write-only <c>stringData</c> is merged into <c>data</c> (base64) and dropped.
+    /// </summary>
+    private static void ApplyBuiltInDefaults(string groupResource, JsonObject item)
+    {
+        if (groupResource != "/secrets")
+        {
+            return;
+        }
+
+        if ((string?)item["type"] is null or "")
+        {
+            item["type"] = "Opaque";
+        }
+
+        if (item["stringData"] is JsonObject stringData)
+        {
+            var data = item["data"] as JsonObject ?? [];
+            item["data"] = data;
+            foreach (var (key, value) in stringData)
+            {
+                data[key] = Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes((string?)value ?? ""));
+            }
+
+            item.Remove("stringData");
         }
     }
 

@@ -1,3 +1,4 @@
+using k8s;
 using System.Diagnostics;
 using Kaito.Testing;
 
@@ -14,7 +15,6 @@ public sealed class KubectlTests(LocalClusterFixture fixture) : IClassFixture<Lo
     {
         var applied = await _kubectl.RunAsync("apply", "-f", s_quickStart, "-n", "quick-start-1");
         Assert.Contains("namespaces \"quick-start-1\" not found", applied.Error, StringComparison.Ordinal);
-        (await _kubectl.RunAsync("create", "namespace", "quick-start-1", "--dry-run=client", "-o", "yaml")).EnsureSuccess();
         await CreateNamespaceAsync("quick-start-1");
 
         applied = (await _kubectl.RunAsync("apply", "-f", s_quickStart, "-n", "quick-start-1")).EnsureSuccess();
@@ -149,6 +149,49 @@ public sealed class KubectlTests(LocalClusterFixture fixture) : IClassFixture<Lo
         Assert.Contains("The tuning method: lora or qlora (case-insensitive). Immutable.", explain, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task KubectlCreateSendsProtobufAndTheObjectsArriveWhole()
+    {
+        await CreateNamespaceAsync("created");
+        var config = Path.Combine(Path.GetTempPath(), $"training_config-{Guid.NewGuid():N}.yaml");
+        await File.WriteAllTextAsync(config, "training_config:\n  LoraConfig:\n    r: 16\n");
+
+        (await _kubectl.RunAsync("create", "configmap", "my-tuning", "-n", "created", "--from-file", $"training_config.yaml={config}",
+            "--from-literal", "note=ünïcödé")).EnsureSuccess();
+        (await _kubectl.RunAsync("create", "secret", "docker-registry", "push-secret", "-n", "created", "--docker-server", "myregistry.azurecr.io",
+            "--docker-username", "kaito", "--docker-password", "s3cr3t")).EnsureSuccess();
+        (await _kubectl.RunAsync("create", "secret", "generic", "token", "-n", "created", "--from-literal", "token=abc")).EnsureSuccess();
+        (await _kubectl.RunAsync("create", "serviceaccount", "tuner", "-n", "created")).EnsureSuccess();
+        (await _kubectl.RunAsync(["apply", "-n", "created", "-f", "-"], "apiVersion: v1\nkind: Secret\nmetadata:\n  name: plain\nstringData:\n  password: hunter2\n",
+            TimeSpan.FromSeconds(60))).EnsureSuccess();
+        (await _kubectl.RunAsync("label", "namespace", "created", "team=ml")).EnsureSuccess();
+        var deployment = await _kubectl.RunAsync("create", "deployment", "web", "-n", "created", "--image", "nginx");
+        File.Delete(config);
+
+        var configMap = await fixture.Cluster.Client.CoreV1.ReadNamespacedConfigMapAsync("my-tuning", "created");
+        var push = await fixture.Cluster.Client.CoreV1.ReadNamespacedSecretAsync("push-secret", "created");
+        var token = await fixture.Cluster.Client.CoreV1.ReadNamespacedSecretAsync("token", "created");
+        var account = await fixture.Cluster.Client.CoreV1.ReadNamespacedServiceAccountAsync("tuner", "created");
+        var plain = await fixture.Cluster.Client.CoreV1.ReadNamespacedSecretAsync("plain", "created");
+        var ns = await fixture.Cluster.Client.CoreV1.ReadNamespaceAsync("created");
+
+        Assert.Equal("training_config:\n  LoraConfig:\n    r: 16\n", configMap.Data["training_config.yaml"]);
+        Assert.Equal("ünïcödé", configMap.Data["note"]);
+        Assert.Equal("kubernetes.io/dockerconfigjson", push.Type);
+        var docker = System.Text.Json.JsonDocument.Parse(push.Data[".dockerconfigjson"]).RootElement.GetProperty("auths").GetProperty("myregistry.azurecr.io");
+        Assert.Equal("kaito", docker.GetProperty("username").GetString());
+        Assert.Equal("s3cr3t", docker.GetProperty("password").GetString());
+        Assert.Equal("Opaque", token.Type);
+        Assert.Equal("abc", System.Text.Encoding.UTF8.GetString(token.Data["token"]));
+        Assert.Equal("tuner", account.Metadata.Name);
+        Assert.Equal("hunter2", System.Text.Encoding.UTF8.GetString(plain.Data["password"]));
+        Assert.Null(plain.StringData);
+        Assert.Equal("ml", ns.Metadata.Labels["team"]);
+        Assert.NotEqual(0, deployment.ExitCode);
+        Assert.Contains("LocalCluster decodes protobuf bodies of Namespace, ConfigMap, Secret, ServiceAccount only, not Deployment; send application/json",
+            deployment.Error, StringComparison.Ordinal);
+    }
+
     private static bool Contains(List<string> lines, string text)
     {
         lock (lines)
@@ -157,11 +200,9 @@ public sealed class KubectlTests(LocalClusterFixture fixture) : IClassFixture<Lo
         }
     }
 
-    private async Task CreateNamespaceAsync(string name)
-    {
-        var manifest = $"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {name}\n";
-        (await _kubectl.RunAsync(["apply", "-f", "-"], manifest, TimeSpan.FromSeconds(60))).EnsureSuccess();
-    }
+    /// <summary><c>kubectl create namespace</c>: a protobuf body, as kubectl's typed clients send.</summary>
+    private async Task CreateNamespaceAsync(string name) =>
+        (await _kubectl.RunAsync("create", "namespace", name)).EnsureSuccess();
 
     private async Task<string> JsonPathAsync(string ns, string path) =>
         (await _kubectl.RunAsync("get", "wk", "workspace-tuning-phi-3", "-n", ns, "-o", $"jsonpath={path}")).EnsureSuccess().Output;

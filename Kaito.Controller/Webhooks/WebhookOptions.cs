@@ -1,0 +1,37 @@
+namespace Kaito.Controller.Webhooks;
+
+/// <summary>The validating admission webhook for workspaces.</summary>
+public sealed class WebhookOptions
+{
+    public const string SectionName = "Webhook";
+
+    /// <summary>The path the API server posts AdmissionReviews to.</summary>
+    public const string Path = "/validate/workspace.kaito.sh";
+
+    /// <summary>Serve the webhook (<c>--webhook-port</c> turns it on).</summary>
+    public bool Enabled { get; set; }
+
+    /// <summary>The HTTPS port (<c>--webhook-port</c>); 0 takes a free one (local use, with <see cref="Register"/>).</summary>
+    public int Port { get; set; } = 9443;
+
+    /// <summary>
+    /// A folder with <c>tls.crt</c> and <c>tls.key</c> (a mounted Secret, and <c>ca.crt</c> when a CA signed them). When it
+    /// does not hold them, a CA and a serving certificate are generated at start.
+    /// </summary>
+    public string CertificateDirectory { get; set; } = "/tmp/k8s-webhook-server/serving-certs";
+
+    /// <summary>Create or update the ValidatingWebhookConfiguration at start (<c>--register-webhook</c>).</summary>
+    public bool Register { get; set; }
+
+    /// <summary>The ValidatingWebhookConfiguration's name.</summary>
+    public string ConfigurationName { get; set; } = "validation.workspace.kaito.sh";
+
+    /// <summary>
+    /// The in-cluster Service in front of the controller (<c>namespace/name</c>); without it the configuration points
+    /// at <c>https://&lt;Host&gt;:&lt;port&gt;</c> (local clusters).
+    /// </summary>
+    public string? Service { get; set; }
+
+    /// <summary>The host the API server reaches the webhook at without a Service, and the serving certificate's name.</summary>
+    public string Host { get; set; } = "127.0.0.1";
+}

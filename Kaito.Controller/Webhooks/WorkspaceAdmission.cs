@@ -1,0 +1,94 @@
+using System.Text.Json.Nodes;
+using k8s;
+using k8s.Autorest;
+using k8s.Models;
+using Kaito.Api.Validation;
+using Kaito.Api.Workspaces;
+using Microsoft.Extensions.Options;
+
+namespace Kaito.Controller.Webhooks;
+
+/// <summary>
+/// Answers AdmissionReview v1 for workspaces (v1alpha1 and v1beta1 share a schema): the API's validator on CREATE and
+/// UPDATE, every field error in the denial's message, warnings passed through. ConfigMaps the workspace names are read
+/// so their contents are checked as KAITO's webhook does.
+/// </summary>
+public sealed partial class WorkspaceAdmission(IKubernetes client, IOptions<ControllerOptions> options, ILogger<WorkspaceAdmission> logger)
+{
+    public async Task<JsonObject> ReviewAsync(JsonObject review, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(review);
+        var request = review["request"] as JsonObject ?? throw new FormatException("the AdmissionReview has no request");
+        var uid = (string?)request["uid"] ?? throw new FormatException("the AdmissionReview request has no uid");
+        var operation = (string?)request["operation"];
+        JsonObject response;
+        if (operation is not ("CREATE" or "UPDATE") || request["object"] is not JsonObject item)
+        {
+            response = Allowed(uid, []);
+        }
+        else
+        {
+            var workspace = KubernetesJson.Deserialize<Workspace>(item.ToJsonString());
+            var old = request["oldObject"] is JsonObject previous ? KubernetesJson.Deserialize<Workspace>(previous.ToJsonString()) : null;
+            workspace.Metadata.NamespaceProperty ??= (string?)request["namespace"];
+            var configMaps = await ConfigMapsAsync(workspace, cancellationToken);
+            var context = new ValidationContext
+            {
+                NodeAutoProvisioning = options.Value.AutoProvisioning,
+                Cloud = options.Value.Cloud,
+                ConfigMaps = name => configMaps.GetValueOrDefault(name),
+            };
+            var result = WorkspaceValidator.Validate(workspace, old, context);
+            var warnings = result.Warnings.Select(w => w.ToString()).ToList();
+            if (result.IsValid)
+            {
+                response = Allowed(uid, warnings);
+            }
+            else
+            {
+                var who = $"{workspace.Metadata.NamespaceProperty}/{workspace.Metadata.Name}";
+                var message = result.Message;
+                LogDenied(logger, operation, who, message);
+                response = new JsonObject
+                {
+                    ["uid"] = uid,
+                    ["allowed"] = false,
+                    ["status"] = new JsonObject { ["code"] = 400, ["reason"] = "BadRequest", ["message"] = $"validation failed: {message}" },
+                    ["warnings"] = new JsonArray([.. warnings.Select(w => (JsonNode?)w)]),
+                };
+            }
+        }
+
+        return new JsonObject { ["apiVersion"] = "admission.k8s.io/v1", ["kind"] = "AdmissionReview", ["response"] = response };
+    }
+
+    private static JsonObject Allowed(string uid, List<string> warnings) => new()
+    {
+        ["uid"] = uid,
+        ["allowed"] = true,
+        ["warnings"] = new JsonArray([.. warnings.Select(w => (JsonNode?)w)]),
+    };
+
+    /// <summary>The data of the ConfigMaps the workspace names (inference config, tuning config), where they exist.</summary>
+    private async Task<Dictionary<string, IReadOnlyDictionary<string, string>?>> ConfigMapsAsync(Workspace workspace, CancellationToken cancellationToken)
+    {
+        var found = new Dictionary<string, IReadOnlyDictionary<string, string>?>(StringComparer.Ordinal);
+        foreach (var name in new[] { workspace.Inference?.Config, workspace.Tuning?.Config }.OfType<string>().Where(n => n.Length > 0).Distinct())
+        {
+            try
+            {
+                var map = await client.CoreV1.ReadNamespacedConfigMapAsync(name, workspace.Metadata.NamespaceProperty, cancellationToken: cancellationToken);
+                found[name] = map.Data is null ? new Dictionary<string, string>() : new Dictionary<string, string>(map.Data);
+            }
+            catch (HttpOperationException ex) when (ex.Response.StatusCode == System.Net.HttpStatusCode.NotFound)
+            {
+                found[name] = null;
+            }
+        }
+
+        return found;
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Denied {Operation} of workspace {Workspace}: {Message}")]
+    private static partial void LogDenied(ILogger logger, string operation, string workspace, string message);
+}
