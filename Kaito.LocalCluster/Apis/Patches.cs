@@ -26,6 +26,7 @@ public static class Patches
         ["ownerReferences"] = "uid",
         ["hostAliases"] = "ip",
         ["topologySpreadConstraints"] = "topologyKey",
+        // A Service's ports; a container's (ContainerPort objects) merge by containerPort, see MergeKey.
         ["ports"] = "port",
     };
 
@@ -162,6 +163,15 @@ public static class Patches
         return result;
     }
 
+    /// <summary>
+    /// The merge key of a list: by field name, except <c>ports</c>, which is a container's (merge key
+    /// <c>containerPort</c>) when its entries are ContainerPorts, and a Service's (<c>port</c>) otherwise.
+    /// </summary>
+    private static string? MergeKey(string field, JsonArray? current, JsonArray patch) =>
+        field == "ports" && (current ?? []).Concat(patch).Any(p => p is JsonObject port && port.ContainsKey("containerPort"))
+            ? "containerPort"
+            : s_mergeKeys.GetValueOrDefault(field);
+
     private static JsonArray MergeList(JsonArray? current, JsonArray patch, string field)
     {
         if (s_primitiveSets.Contains(field))
@@ -175,7 +185,7 @@ public static class Patches
             return new JsonArray(union.ToArray());
         }
 
-        var key = s_mergeKeys.GetValueOrDefault(field);
+        var key = MergeKey(field, current, patch);
         if (key is null || current is null || patch.Any(p => p is not JsonObject))
         {
             return new JsonArray(patch.Where(p => (string?)p?["$patch"] != "delete").Select(p => p?.DeepClone()).ToArray());

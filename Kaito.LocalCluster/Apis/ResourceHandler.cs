@@ -49,6 +49,7 @@ public sealed partial class ResourceHandler(
                 ("GET", null, _) when IsWatch(context) => await WatchAsync(context, request),
                 ("GET", null, _) => List(context, request),
                 ("GET", not null, null or "status") => Get(context, request),
+                ("GET", not null, "log") when request.Type.GroupResource == "/pods" => await LogAsync(context, request),
                 ("POST", null, _) => await CreateAsync(context, request),
                 ("POST", not null, "binding") => await BindAsync(context, request),
                 ("PUT", not null, null or "status") => await ReplaceAsync(context, request),
@@ -125,6 +126,16 @@ public sealed partial class ResourceHandler(
         return (200, Tables.IsRequested(context.Request.Headers.Accept)
             ? Tables.Render(request.Type, request.Version, [output], (string?)item["metadata"]!["resourceVersion"], context.Request.Query["includeObject"], clock.GetUtcNow())
             : output);
+    }
+
+    private async Task<(int Code, JsonNode Body)?> LogAsync(HttpContext context, ResourceRequest request)
+    {
+        var pod = store.Get(request.Key) ?? throw ApiException.NotFound(request.Type.GroupResource, request.Name!);
+        var text = PodLogs.Render(pod, context.Request.Query);
+        context.Response.StatusCode = 200;
+        context.Response.ContentType = "text/plain";
+        await context.Response.WriteAsync(text, context.RequestAborted);
+        return null;
     }
 
     private (int Code, JsonNode Body)? List(HttpContext context, ResourceRequest request)

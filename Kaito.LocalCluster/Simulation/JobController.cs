@@ -4,7 +4,8 @@ namespace Kaito.LocalCluster.Simulation;
 
 /// <summary>
 /// Jobs: one pod at a time until one succeeds (Complete) or the failures pass the backoff limit (Failed with reason
-/// BackoffLimitExceeded), with active, ready, succeeded and failed counts and the start and completion times.
+/// BackoffLimitExceeded), or a failed pod matches a <c>podFailurePolicy</c> FailJob rule (reason PodFailurePolicy), with
+/// active, ready, succeeded and failed counts and the start and completion times.
 /// </summary>
 internal sealed class JobController : ISimulatedController
 {
@@ -25,7 +26,8 @@ internal sealed class JobController : ISimulatedController
             var backoffLimit = Objects.Number(job["spec"]?["backoffLimit"], 6);
             var suspended = job["spec"]?["suspend"]?.GetValue<bool>() == true;
 
-            if (succeeded == 0 && failed <= backoffLimit && active == 0 && !suspended)
+            var policyFailure = owned.Select(p => PolicyFailure(job, p)).FirstOrDefault(m => m is not null);
+            if (succeeded == 0 && failed <= backoffLimit && active == 0 && !suspended && policyFailure is null)
             {
                 context.Create(Kinds.Pod, NewPod(job));
                 active = 1;
@@ -46,6 +48,12 @@ internal sealed class JobController : ISimulatedController
                 Objects.SetCondition(status, "SuccessCriteriaMet", "True", "CompletionsReached", "Reached expected number of succeeded pods", context.Timestamp);
                 Objects.SetCondition(status, "Complete", "True", "CompletionsReached", "Reached expected number of succeeded pods", context.Timestamp);
             }
+            else if (policyFailure is not null)
+            {
+                status["active"] = 0;
+                Objects.SetCondition(status, "FailureTarget", "True", "PodFailurePolicy", policyFailure, context.Timestamp);
+                Objects.SetCondition(status, "Failed", "True", "PodFailurePolicy", policyFailure, context.Timestamp);
+            }
             else if (failed > backoffLimit)
             {
                 status["active"] = 0;
@@ -55,6 +63,44 @@ internal sealed class JobController : ISimulatedController
 
             context.Update(Kinds.Job, job, updated, status: true);
         }
+    }
+
+    /// <summary>
+    /// The message of the first <c>podFailurePolicy</c> FailJob rule a failed pod matches by its containers' exit codes
+    /// (operator In or NotIn, optionally one container), as the Job controller words it; null when none does.
+    /// </summary>
+    private static string? PolicyFailure(JsonObject job, JsonObject pod)
+    {
+        if ((string?)pod["status"]?["phase"] != "Failed" || job["spec"]?["podFailurePolicy"]?["rules"] is not JsonArray rules)
+        {
+            return null;
+        }
+
+        for (var index = 0; index < rules.Count; index++)
+        {
+            if ((string?)rules[index]?["action"] != "FailJob" || rules[index]?["onExitCodes"] is not JsonObject codes)
+            {
+                continue;
+            }
+
+            var values = (codes["values"]?.AsArray() ?? []).Select(v => v!.GetValue<int>()).ToHashSet();
+            foreach (var container in pod["status"]?["containerStatuses"]?.AsArray().OfType<JsonObject>() ?? [])
+            {
+                var name = (string?)container["name"];
+                if (container["state"]?["terminated"]?["exitCode"] is not { } exit || (string?)codes["containerName"] is { } only && only != name)
+                {
+                    continue;
+                }
+
+                var code = exit.GetValue<int>();
+                if (code != 0 && values.Contains(code) == ((string?)codes["operator"] != "NotIn"))
+                {
+                    return $"Container {name} for pod {Objects.Namespace(pod)}/{Objects.Name(pod)} failed with exit code {code} matching FailJob rule at index {index}";
+                }
+            }
+        }
+
+        return null;
     }
 
     private static JsonObject NewPod(JsonObject job)

@@ -5,12 +5,14 @@ namespace Kaito.LocalCluster.Simulation;
 /// <summary>
 /// The kubelet side of pods, without containers: a bound pod starts after <see cref="SimulationOptions.PodStartDelay"/>,
 /// turns Ready after <see cref="SimulationOptions.PodReadyDelay"/> (its probes passing), and a Job's pod finishes after
-/// <see cref="SimulationOptions.JobDuration"/> or as its Job's <c>localcluster.kaito.sh/outcome</c> annotation says.
+/// <see cref="SimulationOptions.JobDuration"/> or as its Job's <c>localcluster.kaito.sh/outcome</c> annotation says
+/// (failing with <c>localcluster.kaito.sh/exit-code</c>, 1 by default, and <c>localcluster.kaito.sh/message</c>).
 /// </summary>
 internal sealed class PodLifecycle : ISimulatedController
 {
     public const string OutcomeAnnotation = "localcluster.kaito.sh/outcome";
     public const string MessageAnnotation = "localcluster.kaito.sh/message";
+    public const string ExitCodeAnnotation = "localcluster.kaito.sh/exit-code";
 
     public void Reconcile(SimulationContext context)
     {
@@ -50,7 +52,8 @@ internal sealed class PodLifecycle : ISimulatedController
                 var outcome = (string?)job?["metadata"]?["annotations"]?[OutcomeAnnotation];
                 if (job is not null && outcome == "Failed" && context.Now - running >= context.Options.PodReadyDelay)
                 {
-                    Finish(status, pod, succeeded: false, (string?)job["metadata"]?["annotations"]?[MessageAnnotation] ?? "the container exited with code 1", context);
+                    var exitCode = int.TryParse((string?)job["metadata"]?["annotations"]?[ExitCodeAnnotation], System.Globalization.CultureInfo.InvariantCulture, out var code) ? code : 1;
+                    Finish(status, pod, succeeded: false, (string?)job["metadata"]?["annotations"]?[MessageAnnotation] ?? $"the container exited with code {exitCode}", context, exitCode);
                 }
                 else if (job is not null && outcome is null or "Succeeded" && context.Now - running >= context.Options.JobDuration)
                 {
@@ -72,7 +75,7 @@ internal sealed class PodLifecycle : ISimulatedController
         }
     }
 
-    private static void Finish(JsonObject status, JsonObject pod, bool succeeded, string message, SimulationContext context)
+    private static void Finish(JsonObject status, JsonObject pod, bool succeeded, string message, SimulationContext context, int exitCode = 1)
     {
         status["phase"] = succeeded ? "Succeeded" : "Failed";
         Objects.SetCondition(status, "Ready", "False", "PodCompleted", null, context.Timestamp);
@@ -81,7 +84,7 @@ internal sealed class PodLifecycle : ISimulatedController
         {
             ["terminated"] = new JsonObject
             {
-                ["exitCode"] = succeeded ? 0 : 1,
+                ["exitCode"] = succeeded ? 0 : exitCode,
                 ["reason"] = succeeded ? "Completed" : "Error",
                 ["message"] = message,
                 ["finishedAt"] = context.Timestamp,

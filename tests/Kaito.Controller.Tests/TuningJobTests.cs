@@ -58,16 +58,18 @@ public sealed class TuningJobTests(SimulatedClusterFixture fixture) : IClassFixt
     {
         var ns = await ApplyBriefAsync();
         await Eventually.ValueAsync(async () => await JobAsync(ns), context: () => fixture.Logs);
-        // The simulated kubelet fails this Job's pods with the tuner's one-line cause as their termination message.
-        (await _cluster.Kubectl.RunAsync("annotate", "job", Workspace, "-n", ns,
-            "localcluster.kaito.sh/outcome=Failed", "localcluster.kaito.sh/message=no dataset file in /mnt/data: found notes.txt")).EnsureSuccess();
+        // The simulated kubelet fails this Job's pod as the tuner does on bad input: exit code 2 and its one-line cause as
+        // the termination message. The Job's podFailurePolicy fails it at once instead of retrying.
+        (await _cluster.Kubectl.RunAsync("annotate", "job", Workspace, "-n", ns, "localcluster.kaito.sh/outcome=Failed",
+            "localcluster.kaito.sh/exit-code=2", "localcluster.kaito.sh/message=no dataset file in /mnt/data: found notes.txt")).EnsureSuccess();
 
         await UntilStateAsync(ns, "Failed");
 
         var (status, reason, message) = await ConditionDetailAsync(ns, "WorkspaceSucceeded");
         Assert.Equal(("False", "workspaceFailed"), (status, reason));
-        Assert.Contains("BackoffLimitExceeded", message, StringComparison.Ordinal);
-        Assert.Contains("no dataset file in /mnt/data: found notes.txt", message, StringComparison.Ordinal);
+        Assert.Equal("The tuning job failed (PodFailurePolicy): container workspace-tuning-phi-3 exited with code 2: no dataset file in /mnt/data: found notes.txt",
+            message);
+        Assert.Equal(1, (await JobAsync(ns))!.Status.Failed);
         Assert.Equal(("False", "WorkspaceTuningJobStatusFailed"), await ConditionAsync(ns, "JobStarted"));
     }
 

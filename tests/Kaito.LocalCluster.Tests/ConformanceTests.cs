@@ -234,7 +234,11 @@ public sealed class ConformanceTests(LocalClusterFixture fixture) : IClassFixtur
                     {
                         Containers =
                         [
-                            new V1Container { Name = "server", Image = "server:1", Env = [new V1EnvVar { Name = "A", Value = "1" }] },
+                            new V1Container
+                            {
+                                Name = "server", Image = "server:1", Env = [new V1EnvVar { Name = "A", Value = "1" }],
+                                Ports = [new V1ContainerPort { Name = "http", ContainerPort = 5000 }],
+                            },
                             new V1Container { Name = "sidecar", Image = "sidecar:1" },
                         ],
                         Tolerations = [new V1Toleration { Key = "sku", OperatorProperty = "Equal", Value = "gpu", Effect = "NoSchedule" }],
@@ -246,7 +250,7 @@ public sealed class ConformanceTests(LocalClusterFixture fixture) : IClassFixtur
 
         var patched = await _client.AppsV1.PatchNamespacedDeploymentAsync(new V1Patch("""
             {"spec":{"template":{"spec":{
-              "containers":[{"name":"server","image":"server:2","env":[{"name":"B","value":"2"}]}],
+              "containers":[{"name":"server","image":"server:2","env":[{"name":"B","value":"2"}],"ports":[{"name":"metrics","containerPort":9090}]}],
               "tolerations":[{"key":"nvidia.com/gpu","operator":"Exists","effect":"NoSchedule"}]}}}}
             """, V1Patch.PatchType.StrategicMergePatch), "smp", ns);
 
@@ -254,6 +258,8 @@ public sealed class ConformanceTests(LocalClusterFixture fixture) : IClassFixtur
         Assert.Equal(["server", "sidecar"], containers.Select(c => c.Name));
         Assert.Equal("server:2", containers[0].Image);
         Assert.Equal(["A", "B"], containers[0].Env.Select(e => e.Name));
+        // A container's ports merge by containerPort (a Service's by port).
+        Assert.Equal([5000, 9090], containers[0].Ports.Select(p => p.ContainerPort));
         // Tolerations have no merge key in the Go types: the patch's list replaces the old one, as on a real cluster.
         Assert.Equal(["nvidia.com/gpu"], patched.Spec.Template.Spec.Tolerations.Select(t => t.Key));
         Assert.Equal(2, patched.Metadata.Generation);

@@ -84,6 +84,36 @@ public sealed class SimulationTests : IAsyncLifetime
         Assert.NotNull(works.Status.CompletionTime);
         Assert.Contains(breaks.Status.Conditions, c => c.Type == "Failed" && c.Reason == "BackoffLimitExceeded");
         Assert.Equal("out of memory", failedPod.Status.ContainerStatuses[0].State.Terminated.Message);
+
+        // kubectl logs shows what the simulated kubelet did, ending with the termination message.
+        var logs = (await _cluster.Kubectl.RunAsync("logs", failedPod.Metadata.Name, "-n", "default")).EnsureSuccess().Output;
+        var tail = (await _cluster.Kubectl.RunAsync("logs", failedPod.Metadata.Name, "--tail=1", "--timestamps")).EnsureSuccess().Output;
+        var wrong = await _cluster.Kubectl.RunAsync("logs", failedPod.Metadata.Name, "-c", "nope");
+        Assert.Contains("[localcluster] container tuner exited with code 1 (Error)\nout of memory\n", logs, StringComparison.Ordinal);
+        Assert.Matches(@"^\d{4}-\d\d-\d\dT\S+ out of memory\n$", tail);
+        Assert.Contains("container nope is not valid for pod", wrong.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task APodFailurePolicyFailsTheJobAtOnceOnAMatchingExitCode()
+    {
+        await Client.CoreV1.CreateNodeAsync(CpuNode("cpu-policy"));
+        var job = Job("bad-input", outcome: "Failed");
+        job.Metadata.Annotations["localcluster.kaito.sh/exit-code"] = "2";
+        job.Spec.BackoffLimit = 5;
+        job.Spec.PodFailurePolicy = new V1PodFailurePolicy
+        {
+            Rules = [new V1PodFailurePolicyRule { Action = "FailJob", OnExitCodes = new V1PodFailurePolicyOnExitCodesRequirement { OperatorProperty = "In", Values = [2, 3] } }],
+        };
+        await Client.BatchV1.CreateNamespacedJobAsync(job, "default");
+
+        var failed = await Eventually.ValueAsync(async () => (await Client.BatchV1.ReadNamespacedJobAsync("bad-input", "default")) is var j
+            && j.Status?.Conditions?.Any(c => c.Type == "Failed") == true ? j : null);
+
+        Assert.Equal(1, failed.Status.Failed);
+        var condition = failed.Status.Conditions.Single(c => c.Type == "Failed");
+        Assert.Equal("PodFailurePolicy", condition.Reason);
+        Assert.Matches("^Container tuner for pod default/bad-input-[a-z0-9]+ failed with exit code 2 matching FailJob rule at index 0$", condition.Message);
     }
 
     [Fact]
