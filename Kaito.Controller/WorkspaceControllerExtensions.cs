@@ -60,6 +60,7 @@ public static class WorkspaceControllerExtensions
         services.AddInformer<V1Service>(ControllerTelemetry.Name);
         services.AddInformer<V1Job>(ControllerTelemetry.Name);
         services.AddSingleton<Expectations>();
+        services.AddEventRecorder("workspace-controller");
         services.AddSingleton<WorkspaceReconciler>();
         services.AddHostedService<CrdInstaller>();
         services.AddOperatorHost(builder.Configuration, "kaito-controller", (provider, queue) =>

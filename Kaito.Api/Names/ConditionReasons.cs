@@ -50,4 +50,22 @@ public static class ConditionReasons
 
     /// <summary>JobStarted False: the job failed.</summary>
     public const string TuningJobFailed = "WorkspaceTuningJobStatusFailed";
+
+    /// <summary>InferenceReady False: an image cannot be pulled (ErrImagePull, ImagePullBackOff, InvalidImageName).</summary>
+    public const string ImagePullError = "ImagePullError";
+
+    /// <summary>InferenceReady False: a container keeps crashing.</summary>
+    public const string ContainerCrashLoopBackOff = "ContainerCrashLoopBackOff";
+
+    /// <summary>InferenceReady False: a container was killed for exceeding its memory.</summary>
+    public const string ContainerOOMKilled = "ContainerOOMKilled";
+
+    /// <summary>InferenceReady False: a container could not be created or started.</summary>
+    public const string ContainerStartError = "ContainerStartError";
+
+    /// <summary>InferenceReady False: a pod was evicted.</summary>
+    public const string PodEvicted = "PodEvicted";
+
+    /// <summary>InferenceReady False: a pod fits on no node.</summary>
+    public const string Unschedulable = "Unschedulable";
 }

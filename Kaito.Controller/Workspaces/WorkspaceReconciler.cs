@@ -28,6 +28,7 @@ public sealed partial class WorkspaceReconciler(
     Informer<V1Service> services,
     Informer<V1Job> jobs,
     Expectations expectations,
+    EventRecorder events,
     IOptions<ControllerOptions> options,
     TimeProvider clock,
     ILogger<WorkspaceReconciler> logger) : IReconciler
@@ -76,9 +77,10 @@ public sealed partial class WorkspaceReconciler(
         if (resourceReady && workspace.Inference?.Preset is not null && preset is not null)
         {
             var serving = await EnsureInferenceAsync(workspace, preset, target, cancellationToken);
+            var failure = serving ? null : await InferenceFailureAsync(workspace, cancellationToken);
             Conditions.Set(conditions, ConditionTypes.InferenceReady, serving,
-                serving ? ConditionReasons.InferenceReady : ConditionReasons.InferencePending,
-                serving ? "Inference has been deployed successfully" : "Waiting for the inference pods to be ready", generation, Now);
+                serving ? ConditionReasons.InferenceReady : failure?.Reason ?? ConditionReasons.InferencePending,
+                serving ? "Inference has been deployed successfully" : failure?.Message ?? "Waiting for the inference pods to be ready", generation, Now);
             if (!serving)
             {
                 result = ReconcileResult.After(s_nodeWait);
@@ -126,6 +128,7 @@ public sealed partial class WorkspaceReconciler(
             {
                 await client.CustomObjects.DeleteClusterCustomObjectAsync(KaitoGroup.Karpenter, KaitoGroup.KarpenterV1, NodeClaim.Plural, claim.Metadata.Name, cancellationToken: cancellationToken);
                 LogNodeClaimDeleted(logger, key, claim.Metadata.Name);
+                events.Record(workspace, EventRecorder.Normal, "NodeClaimDeleted", $"NodeClaim {claim.Metadata.Name} deleted");
             }
             catch (HttpOperationException ex) when (ex.Response.StatusCode == System.Net.HttpStatusCode.NotFound)
             {
@@ -149,7 +152,13 @@ public sealed partial class WorkspaceReconciler(
         return ReconcileResult.Done;
     }
 
-    /// <summary>Stamps <c>workspace.kaito.io/hash</c> and <c>/revision</c>; returns true when it wrote (the update event brings it back).</summary>
+    /// <summary>
+    /// KAITO's syncControllerRevision: on a new specification hash, a ControllerRevision <c>&lt;ws&gt;-&lt;hash[:5]&gt;</c>
+    /// holding the resource, inference and tuning sections (revision = latest + 1; a spec returning to an earlier hash
+    /// moves that revision to the front), at most <see cref="RevisionHistoryLimit"/> kept; then the
+    /// <c>workspace.kaito.io/hash</c> and <c>/revision</c> annotations. Returns true when it wrote (the update event
+    /// brings the workspace back).
+    /// </summary>
     private async Task<bool> EnsureRevisionAsync(Workspace workspace, CancellationToken cancellationToken)
     {
         var hash = SpecificationHash(workspace);
@@ -159,7 +168,44 @@ public sealed partial class WorkspaceReconciler(
             return false;
         }
 
-        var revision = annotations.TryGetValue(Annotations.Revision, out var text) && int.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, out var number) ? number + 1 : 1;
+        var ns = workspace.Metadata.NamespaceProperty;
+        var revisions = (await client.AppsV1.ListNamespacedControllerRevisionAsync(ns,
+            labelSelector: $"{Labels.RevisionWorkspaceName}={workspace.Metadata.Name}", cancellationToken: cancellationToken)).Items
+            .Where(r => r.Metadata.OwnerReferences?.Any(o => o.Uid == workspace.Metadata.Uid) ?? false)
+            .OrderBy(r => r.Revision).ToList();
+        var next = revisions.Select(r => (long?)r.Revision ?? 0).DefaultIfEmpty(0).Max() + 1;
+        var same = revisions.FirstOrDefault(r => Annotation(r.Metadata, Annotations.Hash) == hash);
+        if (same is not null)
+        {
+            await client.AppsV1.PatchNamespacedControllerRevisionAsync(
+                new V1Patch(KubernetesJson.Serialize(new { revision = next }), V1Patch.PatchType.MergePatch), same.Metadata.Name, ns, cancellationToken: cancellationToken);
+        }
+        else
+        {
+            var revision = new V1ControllerRevision
+            {
+                Metadata = InferenceWorkload.Metadata(workspace, $"{workspace.Metadata.Name}-{hash[..5]}"),
+                Revision = next,
+                Data = new Dictionary<string, object?> { ["resource"] = workspace.Resource, ["inference"] = workspace.Inference, ["tuning"] = workspace.Tuning },
+            };
+            revision.Metadata.Labels[Labels.RevisionWorkspaceName] = workspace.Metadata.Name;
+            revision.Metadata.Annotations = new Dictionary<string, string> { [Annotations.Hash] = hash };
+            await CreateIgnoringConflictAsync(() => client.AppsV1.CreateNamespacedControllerRevisionAsync(revision, ns, cancellationToken: cancellationToken));
+            revisions.Add(revision);
+        }
+
+        foreach (var old in revisions.Where(r => r != same && Annotation(r.Metadata, Annotations.Hash) != hash).Take(Math.Max(0, revisions.Count - RevisionHistoryLimit)))
+        {
+            try
+            {
+                await client.AppsV1.DeleteNamespacedControllerRevisionAsync(old.Metadata.Name, ns, cancellationToken: cancellationToken);
+            }
+            catch (HttpOperationException ex) when (ex.Response.StatusCode == System.Net.HttpStatusCode.NotFound)
+            {
+                // already gone
+            }
+        }
+
         await PatchAsync(workspace, new
         {
             metadata = new
@@ -167,13 +213,16 @@ public sealed partial class WorkspaceReconciler(
                 annotations = new Dictionary<string, string>
                 {
                     [Annotations.Hash] = hash,
-                    [Annotations.Revision] = revision.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    [Annotations.Revision] = next.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 },
                 resourceVersion = workspace.Metadata.ResourceVersion,
             },
         }, cancellationToken);
         return true;
     }
+
+    /// <summary>KAITO's MaxRevisionHistoryLimit.</summary>
+    public const int RevisionHistoryLimit = 10;
 
     private async Task<ReconcileResult> EnsureNodesAsync(ObjectReference key, Workspace workspace, ModelPreset? preset, int target,
         List<V1Condition> conditions, CancellationToken cancellationToken)
@@ -205,10 +254,12 @@ public sealed partial class WorkspaceReconciler(
                 {
                     await client.CustomObjects.CreateClusterCustomObjectAsync(claim, KaitoGroup.Karpenter, KaitoGroup.KarpenterV1, NodeClaim.Plural, cancellationToken: cancellationToken);
                     LogNodeClaimCreated(logger, key, claim.Metadata.Name);
+                    events.Record(workspace, EventRecorder.Normal, "NodeClaimCreated", $"NodeClaim {claim.Metadata.Name} created for instance type {workspace.Resource?.InstanceType}");
                 }
-                catch (HttpOperationException)
+                catch (HttpOperationException ex)
                 {
                     expectations.CreationObserved(key);
+                    events.Record(workspace, EventRecorder.Warning, "NodeClaimCreationFailed", $"Creating NodeClaim {claim.Metadata.Name} failed: {ex.Response.Content ?? ex.Message}");
                     throw;
                 }
             }
@@ -252,6 +303,7 @@ public sealed partial class WorkspaceReconciler(
         if (existing is null)
         {
             await CreateIgnoringConflictAsync(() => client.AppsV1.CreateNamespacedStatefulSetAsync(desired, ns, cancellationToken: cancellationToken));
+            events.Record(workspace, EventRecorder.Normal, "WorkloadCreated", $"StatefulSet {desired.Metadata.Name} created with {replicas} replica(s) serving {preset.Name}");
             return false;
         }
 
@@ -260,6 +312,7 @@ public sealed partial class WorkspaceReconciler(
             var patch = new { metadata = new { annotations = desired.Metadata.Annotations }, spec = new { replicas, template = desired.Spec.Template } };
             await client.AppsV1.PatchNamespacedStatefulSetAsync(new V1Patch(KubernetesJson.Serialize(patch), V1Patch.PatchType.MergePatch),
                 existing.Metadata.Name, ns, cancellationToken: cancellationToken);
+            events.Record(workspace, EventRecorder.Normal, "WorkloadUpdated", $"StatefulSet {existing.Metadata.Name} rolled to revision {revision}");
             return false;
         }
 
@@ -320,6 +373,7 @@ public sealed partial class WorkspaceReconciler(
             {
                 await client.BatchV1.DeleteNamespacedJobAsync(job.Metadata.Name, ns, propagationPolicy: "Foreground", cancellationToken: cancellationToken);
                 LogTuningJobReplaced(logger, ns, job.Metadata.Name, revision);
+                events.Record(workspace, EventRecorder.Normal, "TuningJobReplaced", $"Job {job.Metadata.Name} deleted: the workspace moved to revision {revision}");
             }
 
             return new TuningProgress(TuningPhase.Waiting, "Replacing the tuning job of the previous revision");
@@ -337,11 +391,17 @@ public sealed partial class WorkspaceReconciler(
             var desired = TuningWorkload.Job(workspace, preset, sku, revision, TrainingConfigValidator.OutputDirectory(config), _options, _options.AutoProvisioning);
             await CreateIgnoringConflictAsync(() => client.BatchV1.CreateNamespacedJobAsync(desired, ns, cancellationToken: cancellationToken));
             LogTuningJobCreated(logger, ns, desired.Metadata.Name);
+            events.Record(workspace, EventRecorder.Normal, "TuningJobCreated", $"Job {desired.Metadata.Name} created to tune {preset.Name} with {workspace.Tuning!.Method}");
             return new TuningProgress(TuningPhase.Created, "The tuning job has been created");
         }
 
         if (JobCondition(job, "Complete"))
         {
+            if (!Conditions.IsTrue(status.Conditions, ConditionTypes.WorkspaceSucceeded))
+            {
+                events.Record(workspace, EventRecorder.Normal, "TuningJobSucceeded", $"Job {job.Metadata.Name} succeeded");
+            }
+
             return new TuningProgress(TuningPhase.Succeeded, "The tuning job has succeeded");
         }
 
@@ -349,7 +409,14 @@ public sealed partial class WorkspaceReconciler(
         {
             // The cause is read from the pods once; later passes keep what the status already says.
             var recorded = status.Conditions?.FirstOrDefault(c => c.Type == ConditionTypes.WorkspaceSucceeded && c.Reason == ConditionReasons.WorkspaceFailed);
-            return new TuningProgress(TuningPhase.Failed, recorded?.Message ?? await FailureMessageAsync(job, cancellationToken));
+            if (recorded is null)
+            {
+                var message = await FailureMessageAsync(job, cancellationToken);
+                events.Record(workspace, EventRecorder.Warning, "TuningJobFailed", message);
+                return new TuningProgress(TuningPhase.Failed, message);
+            }
+
+            return new TuningProgress(TuningPhase.Failed, recorded.Message);
         }
 
         return job.Status?.Active > 0
@@ -407,6 +474,68 @@ public sealed partial class WorkspaceReconciler(
         {
             return null;
         }
+    }
+
+    /// <summary>
+    /// Why the inference pods are not ready, when a pod says so (kaito-facts §1.1 InferenceReady reasons): evicted,
+    /// unschedulable, an image that cannot be pulled, a crash loop, OOM, a container that cannot start. Message at most
+    /// 256 characters, as KAITO's.
+    /// </summary>
+    private async Task<(string Reason, string Message)?> InferenceFailureAsync(Workspace workspace, CancellationToken cancellationToken)
+    {
+        var pods = await client.CoreV1.ListNamespacedPodAsync(workspace.Metadata.NamespaceProperty,
+            labelSelector: $"{Labels.Workspace}={workspace.Metadata.Name}", cancellationToken: cancellationToken);
+        foreach (var pod in pods.Items.OrderBy(p => p.Metadata.Name, StringComparer.Ordinal))
+        {
+            if (Classify(pod) is { } failure)
+            {
+                var message = $"pod {pod.Metadata.Name}: {failure.Message}";
+                return (failure.Reason, message.Length <= 256 ? message : message[..253] + "...");
+            }
+        }
+
+        return null;
+    }
+
+    private static (string Reason, string Message)? Classify(V1Pod pod)
+    {
+        if (pod.Status?.Reason == "Evicted")
+        {
+            return (ConditionReasons.PodEvicted, pod.Status.Message ?? "evicted");
+        }
+
+        if (pod.Status?.Conditions?.FirstOrDefault(c => c.Type == "PodScheduled" && c.Status == "False" && c.Reason == "Unschedulable") is { } unscheduled)
+        {
+            return (ConditionReasons.Unschedulable, unscheduled.Message ?? "no node fits the pod");
+        }
+
+        foreach (var container in (pod.Status?.InitContainerStatuses ?? []).Concat(pod.Status?.ContainerStatuses ?? []))
+        {
+            var waiting = container.State?.Waiting;
+            var terminated = container.State?.Terminated ?? container.LastState?.Terminated;
+            var said = waiting?.Message ?? terminated?.Message;
+            var detail = string.IsNullOrEmpty(said)
+                ? $"container {container.Name}: {waiting?.Reason ?? terminated?.Reason}"
+                : $"container {container.Name}: {waiting?.Reason ?? terminated?.Reason}: {said}";
+            switch (waiting?.Reason)
+            {
+                case "ErrImagePull" or "ImagePullBackOff" or "InvalidImageName":
+                    return (ConditionReasons.ImagePullError, detail);
+                case "CrashLoopBackOff" when terminated?.Reason == "OOMKilled":
+                    return (ConditionReasons.ContainerOOMKilled, $"container {container.Name} was killed for exceeding its memory limit (restarted {container.RestartCount} times)");
+                case "CrashLoopBackOff":
+                    return (ConditionReasons.ContainerCrashLoopBackOff, detail);
+                case "CreateContainerError" or "CreateContainerConfigError" or "RunContainerError" or "StartError":
+                    return (ConditionReasons.ContainerStartError, detail);
+            }
+
+            if (terminated?.Reason == "OOMKilled")
+            {
+                return (ConditionReasons.ContainerOOMKilled, $"container {container.Name} was killed for exceeding its memory limit");
+            }
+        }
+
+        return null;
     }
 
     private static string? Annotation(V1ObjectMeta metadata, string key) =>

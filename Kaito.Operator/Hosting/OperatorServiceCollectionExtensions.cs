@@ -32,6 +32,17 @@ public static class OperatorServiceCollectionExtensions
         return services;
     }
 
+    /// <summary>Registers the component's <see cref="EventRecorder"/>, writing Events as <paramref name="component"/>.</summary>
+    public static IServiceCollection AddEventRecorder(this IServiceCollection services, string component)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton(provider => new EventRecorder(provider.GetRequiredService<IKubernetes>(), component,
+            provider.GetRequiredService<TimeProvider>(), provider.GetRequiredService<ILogger<EventRecorder>>()));
+        services.AddHostedService(provider => provider.GetRequiredService<EventRecorder>());
+        return services;
+    }
+
     /// <summary>
     /// Registers the component's work queue, its controller runner (built by <paramref name="runner"/>, which also wires
     /// informer events to the queue), leader election on the Lease <paramref name="defaultLease"/> (overridable under

@@ -51,6 +51,10 @@ public sealed class TuningJobTests(SimulatedClusterFixture fixture) : IClassFixt
         Assert.Equal(("True", "workspaceSucceeded"), await ConditionAsync(ns, "WorkspaceSucceeded"));
         Assert.Equal(("True", "workspaceSucceeded"), await ConditionAsync(ns, "WorkspaceReady"));
         Assert.Matches(@"^workspace-tuning-phi-3\s+Standard_NC6s_v3\s+True\s+True\s+True\s+", row);
+        var events = await Eventually.ValueAsync(async () => await EventsAsync(ns) is var e && e.Contains("TuningJobSucceeded", StringComparison.Ordinal) ? e : null,
+            context: () => fixture.Logs);
+        Assert.Contains("Normal NodeClaimCreated", events, StringComparison.Ordinal);
+        Assert.Contains("Normal TuningJobCreated Job workspace-tuning-phi-3 created to tune phi-3-mini-128k-instruct with qlora", events, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -70,6 +74,9 @@ public sealed class TuningJobTests(SimulatedClusterFixture fixture) : IClassFixt
         Assert.Equal("The tuning job failed (PodFailurePolicy): container workspace-tuning-phi-3 exited with code 2: no dataset file in /mnt/data: found notes.txt",
             message);
         Assert.Equal(1, (await JobAsync(ns))!.Status.Failed);
+        var events = await Eventually.ValueAsync(async () => await EventsAsync(ns) is var e && e.Contains("TuningJobFailed", StringComparison.Ordinal) ? e : null,
+            context: () => fixture.Logs);
+        Assert.Contains("Warning TuningJobFailed The tuning job failed (PodFailurePolicy)", events, StringComparison.Ordinal);
         Assert.Equal(("False", "WorkspaceTuningJobStatusFailed"), await ConditionAsync(ns, "JobStarted"));
     }
 
@@ -85,6 +92,14 @@ public sealed class TuningJobTests(SimulatedClusterFixture fixture) : IClassFixt
         var second = await Eventually.ValueAsync(async () => await JobAsync(ns) is { } job && job.Metadata.Uid != first.Metadata.Uid ? job : null,
             timeout: TimeSpan.FromSeconds(60), context: () => fixture.Logs);
         Assert.Equal("2", second.Metadata.Annotations["workspace.kaito.io/revision"]);
+        var revisions = (await _cluster.Client.AppsV1.ListNamespacedControllerRevisionAsync(ns, labelSelector: $"workspace.kaito.io/name={Workspace}")).Items
+            .OrderBy(r => r.Revision).ToList();
+        var hash = (string)(await _cluster.Kubectl.RunAsync("get", "wk", Workspace, "-n", ns, "-o", "jsonpath={.metadata.annotations.workspace\\.kaito\\.io/hash}")).EnsureSuccess().Output;
+        Assert.Equal([1L, 2L], revisions.Select(r => r.Revision));
+        Assert.Equal($"{Workspace}-{hash[..5]}", revisions[1].Metadata.Name);
+        Assert.Equal(hash, revisions[1].Metadata.Annotations["workspace.kaito.io/hash"]);
+        Assert.Contains("https://example.com/data/train.jsonl", System.Text.Json.JsonSerializer.Serialize(revisions[1].Data), StringComparison.Ordinal);
+        Assert.True(revisions[1].Metadata.OwnerReferences.Single().Controller);
         Assert.Equal("https://example.com/data/train.jsonl",
             second.Spec.Template.Spec.InitContainers.Single(c => c.Name == "data-downloader").Env.Single(e => e.Name == "DATA_URLS").Value);
     }
@@ -96,6 +111,11 @@ public sealed class TuningJobTests(SimulatedClusterFixture fixture) : IClassFixt
         (await _cluster.Kubectl.RunAsync("apply", "-n", ns, "-f", Repository.PathOf("examples", "fine-tuning", "kaito_workspace_tuning_phi_3.yaml"))).EnsureSuccess();
         return ns;
     }
+
+    /// <summary>The workspace's events as kubectl describe finds them (by involved object), one "type reason message" per line.</summary>
+    private async Task<string> EventsAsync(string ns) =>
+        (await _cluster.Kubectl.RunAsync("get", "events", "-n", ns, "--field-selector", $"involvedObject.name={Workspace},involvedObject.kind=Workspace",
+            "-o", "jsonpath={range .items[*]}{.type} {.reason} {.message}{\"\\n\"}{end}")).EnsureSuccess().Output;
 
     private async Task<V1Job?> JobAsync(string ns)
     {
