@@ -2,6 +2,7 @@ using k8s.Models;
 using Kaito.Api.NodeClaims;
 using Kaito.Operator.Hosting;
 using Kaito.Operator.Runtime;
+using Kaito.Provisioner.Azure;
 using Kaito.Provisioner.NodeClaims;
 
 namespace Kaito.Provisioner;
@@ -12,6 +13,12 @@ public static class NodeProvisionerExtensions
     public static readonly IReadOnlyDictionary<string, string> SwitchMappings = new Dictionary<string, string>
     {
         ["--provider"] = $"{ProvisionerOptions.SectionName}:{nameof(ProvisionerOptions.Provider)}",
+        ["--subscription"] = $"{AzureOptions.SectionName}:{nameof(AzureOptions.SubscriptionId)}",
+        ["--resource-group"] = $"{AzureOptions.SectionName}:{nameof(AzureOptions.ResourceGroup)}",
+        ["--cluster"] = $"{AzureOptions.SectionName}:{nameof(AzureOptions.ClusterName)}",
+        ["--arm-endpoint"] = $"{AzureOptions.SectionName}:{nameof(AzureOptions.ArmEndpoint)}",
+        ["--authority-host"] = $"{AzureOptions.SectionName}:{nameof(AzureOptions.AuthorityHost)}",
+        ["--trusted-ca-file"] = $"{AzureOptions.SectionName}:{nameof(AzureOptions.TrustedCaFile)}",
     };
 
     /// <summary>
@@ -26,14 +33,34 @@ public static class NodeProvisionerExtensions
 
         services.AddOptions<ProvisionerOptions>()
             .Bind(builder.Configuration.GetSection(ProvisionerOptions.SectionName))
-            .Validate(o => o.Provider == ProvisionerOptions.Local,
-                "Provisioner:Provider (--provider) must be 'local': the azure and existing providers are not built yet.")
+            .Validate(o => o.Provider is ProvisionerOptions.Local or ProvisionerOptions.Azure,
+                "Provisioner:Provider (--provider) must be 'azure' or 'local' (the existing provider is not built yet).")
             .ValidateOnStart();
+        var provider = builder.Configuration[$"{ProvisionerOptions.SectionName}:{nameof(ProvisionerOptions.Provider)}"] ?? ProvisionerOptions.Local;
         services.AddSingleton<ProvisionerTelemetry>();
         services.AddClusterConnection<ProvisionerTelemetry>("provisioner", telemetry => telemetry.ActivitySource);
         services.AddInformer<NodeClaim>(ProvisionerTelemetry.Name);
         services.AddInformer<V1Node>(ProvisionerTelemetry.Name);
-        services.AddSingleton<IGpuNodeProvider, LocalNodeProvider>();
+        if (provider == ProvisionerOptions.Azure)
+        {
+            services.AddOptions<AzureOptions>()
+                .Bind(builder.Configuration.GetSection(AzureOptions.SectionName))
+                .PostConfigure(o => o.SubscriptionId ??= Environment.GetEnvironmentVariable("ARM_SUBSCRIPTION_ID"))
+                .Validate(o => !string.IsNullOrEmpty(o.SubscriptionId), "the azure provider needs --subscription (Provisioner:Azure:SubscriptionId, or ARM_SUBSCRIPTION_ID).")
+                .Validate(o => !string.IsNullOrEmpty(o.ResourceGroup), "the azure provider needs --resource-group (Provisioner:Azure:ResourceGroup).")
+                .Validate(o => !string.IsNullOrEmpty(o.ClusterName), "the azure provider needs --cluster (Provisioner:Azure:ClusterName).")
+                .Validate(o => o.TrustedCaFile is null || File.Exists(o.TrustedCaFile), "--trusted-ca-file names a file that does not exist.")
+                .ValidateOnStart();
+            services.AddSingleton<ArmClient>();
+            services.AddSingleton<AgentPoolProvider>();
+            services.AddSingleton<IGpuNodeProvider>(p => p.GetRequiredService<AgentPoolProvider>());
+            services.AddHostedService<OrphanPoolCollector>();
+        }
+        else
+        {
+            services.AddSingleton<IGpuNodeProvider, LocalNodeProvider>();
+        }
+
         services.AddSingleton<NodeClaimReconciler>();
         services.AddOperatorHost(builder.Configuration, "kaito-provisioner", (provider, queue) =>
         {

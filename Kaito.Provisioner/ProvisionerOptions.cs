@@ -6,8 +6,8 @@ public sealed class ProvisionerOptions
     public const string SectionName = "Provisioner";
 
     /// <summary>
-    /// <c>local</c>: simulated nodes in LocalCluster (or any cluster whose nodes are not real machines). The azure
-    /// (AKS agent pools) and existing (adopt labelled nodes) providers are not built yet and are refused at start.
+    /// <c>azure</c>: one AKS agent pool per claim through ARM (see <see cref="Azure.AzureOptions"/>); <c>local</c>:
+    /// simulated nodes in LocalCluster (or any cluster whose nodes are not real machines).
     /// </summary>
     public string Provider { get; set; } = Local;
 
@@ -18,4 +18,5 @@ public sealed class ProvisionerOptions
     public string Cloud { get; set; } = "azure";
 
     public const string Local = "local";
+    public const string Azure = "azure";
 }

@@ -59,12 +59,13 @@ public static class OperatorServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton(provider => new WorkQueue<ObjectReference>(provider.GetRequiredService<TimeProvider>(), TimeSpan.FromMilliseconds(5), TimeSpan.FromMinutes(5)));
         services.AddSingleton(provider => runner(provider, provider.GetRequiredService<WorkQueue<ObjectReference>>()));
-        services.AddHostedService(provider => new OperatorHost(
+        services.AddSingleton(provider => new OperatorHost(
             provider.GetRequiredService<IKubernetes>(),
             provider.GetServices<IInformer>(),
             [provider.GetRequiredService<ControllerRunner>()],
             provider.GetRequiredService<IOptions<LeaderElectionOptions>>(),
             provider.GetRequiredService<ILogger<OperatorHost>>()));
+        services.AddHostedService(provider => provider.GetRequiredService<OperatorHost>());
         services.AddHealthChecks()
             .AddCheck<InformerHealthCheck>(InformerHealthCheck.Readiness)
             .AddCheck<InformerHealthCheck>(InformerHealthCheck.Liveness, tags: ["live"]);

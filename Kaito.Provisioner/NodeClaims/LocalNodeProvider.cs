@@ -78,7 +78,7 @@ public sealed class LocalNodeProvider(IKubernetes client, Informer<V1Node> nodes
         return new LaunchedNode(name, providerId, node);
     }
 
-    public async Task DeleteAsync(NodeClaim claim, CancellationToken cancellationToken)
+    public async Task<bool> DeleteAsync(NodeClaim claim, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(claim);
         try
@@ -89,6 +89,8 @@ public sealed class LocalNodeProvider(IKubernetes client, Informer<V1Node> nodes
         {
             // already gone
         }
+
+        return true;
     }
 
     private static string NodeName(NodeClaim claim) => $"aks-{claim.Metadata.Name}-vmss000000";

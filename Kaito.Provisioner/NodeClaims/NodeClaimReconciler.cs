@@ -19,6 +19,8 @@ public sealed partial class NodeClaimReconciler(
     Informer<NodeClaim> claims,
     Informer<V1Node> nodes,
     IGpuNodeProvider provider,
+    ProvisionerTelemetry telemetry,
+    Microsoft.Extensions.Options.IOptions<ProvisionerOptions> options,
     TimeProvider clock,
     ILogger<NodeClaimReconciler> logger) : IReconciler
 {
@@ -34,7 +36,11 @@ public sealed partial class NodeClaimReconciler(
 
         if (claim.Metadata.DeletionTimestamp is not null)
         {
-            await provider.DeleteAsync(claim, cancellationToken);
+            if (!await provider.DeleteAsync(claim, cancellationToken))
+            {
+                return ReconcileResult.After(s_poll);
+            }
+
             if (claim.Metadata.Finalizers?.Contains(Finalizers.KarpenterTermination) == true)
             {
                 await PatchAsync(claim, new { metadata = new { finalizers = claim.Metadata.Finalizers.Where(f => f != Finalizers.KarpenterTermination).ToList(), resourceVersion = claim.Metadata.ResourceVersion } }, false, cancellationToken);
@@ -63,6 +69,11 @@ public sealed partial class NodeClaimReconciler(
         {
             Conditions.Set(conditions, ConditionTypes.Launched, false, failure.Reason, failure.Message, generation, now);
             Conditions.Set(conditions, ConditionTypes.Ready, false, failure.Reason, failure.Message, generation, now);
+            if (!Conditions.IsTrue(claim.Status?.Conditions, ConditionTypes.Launched) && claim.Status?.Conditions?.Any(c => c.Type == ConditionTypes.Launched && c.Reason == failure.Reason) != true)
+            {
+                telemetry.LaunchFailed(failure.Reason);
+            }
+
             await WriteStatusAsync(claim, status, cancellationToken);
             LogLaunchFailed(logger, key.Name, failure.Message);
             return ReconcileResult.Done;
@@ -75,11 +86,11 @@ public sealed partial class NodeClaimReconciler(
             await PatchAsync(claim, new { metadata = new { labels = new Dictionary<string, string> { [Labels.InstanceType] = instanceType, ["karpenter.sh/capacity-type"] = "on-demand" } } }, false, cancellationToken);
         }
 
-        status.ProviderId = launched.ProviderId;
-        var node = nodes.Get(null, launched.NodeName) ?? launched.Node;
+        status.ProviderId = launched.ProviderId ?? claim.Status?.ProviderId;
+        var node = (launched.NodeName is null ? null : nodes.Get(null, launched.NodeName)) ?? launched.Node;
         var registered = node is not null;
         var nodeReady = node?.Status?.Conditions?.Any(c => c.Type == "Ready" && c.Status == "True") == true;
-        LogObserved(logger, key.Name, launched.NodeName, registered, nodeReady);
+        LogObserved(logger, key.Name, launched.NodeName ?? "(being created)", registered, nodeReady);
         Conditions.Set(conditions, ConditionTypes.Registered, registered, registered ? ConditionTypes.Registered : "NodeNotFound",
             registered ? "" : "Node not registered with cluster", generation, now);
         Conditions.Set(conditions, ConditionTypes.Initialized, nodeReady, nodeReady ? ConditionTypes.Initialized : "NodeNotReady",
@@ -91,6 +102,11 @@ public sealed partial class NodeClaimReconciler(
             status.NodeName = node.Metadata.Name;
             status.Capacity = node.Status?.Capacity;
             status.Allocatable = node.Status?.Allocatable ?? node.Status?.Capacity;
+        }
+
+        if (nodeReady && !Conditions.IsTrue(claim.Status?.Conditions, ConditionTypes.Ready) && claim.Metadata.CreationTimestamp is { } created)
+        {
+            telemetry.Provisioned(now - created, options.Value.Provider);
         }
 
         await WriteStatusAsync(claim, status, cancellationToken);
