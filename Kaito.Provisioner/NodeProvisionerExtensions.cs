@@ -33,8 +33,8 @@ public static class NodeProvisionerExtensions
 
         services.AddOptions<ProvisionerOptions>()
             .Bind(builder.Configuration.GetSection(ProvisionerOptions.SectionName))
-            .Validate(o => o.Provider is ProvisionerOptions.Local or ProvisionerOptions.Azure,
-                "Provisioner:Provider (--provider) must be 'azure' or 'local' (the existing provider is not built yet).")
+            .Validate(o => o.Provider is ProvisionerOptions.Local or ProvisionerOptions.Azure or ProvisionerOptions.Existing,
+                "Provisioner:Provider (--provider) must be azure, existing or local.")
             .ValidateOnStart();
         var provider = builder.Configuration[$"{ProvisionerOptions.SectionName}:{nameof(ProvisionerOptions.Provider)}"] ?? ProvisionerOptions.Local;
         services.AddSingleton<ProvisionerTelemetry>();
@@ -55,6 +55,10 @@ public static class NodeProvisionerExtensions
             services.AddSingleton<AgentPoolProvider>();
             services.AddSingleton<IGpuNodeProvider>(p => p.GetRequiredService<AgentPoolProvider>());
             services.AddHostedService<OrphanPoolCollector>();
+        }
+        else if (provider == ProvisionerOptions.Existing)
+        {
+            services.AddSingleton<IGpuNodeProvider, ExistingNodeProvider>();
         }
         else
         {

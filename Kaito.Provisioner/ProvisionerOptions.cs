@@ -6,7 +6,8 @@ public sealed class ProvisionerOptions
     public const string SectionName = "Provisioner";
 
     /// <summary>
-    /// <c>azure</c>: one AKS agent pool per claim through ARM (see <see cref="Azure.AzureOptions"/>); <c>local</c>:
+    /// <c>azure</c>: one AKS agent pool per claim through ARM (see <see cref="Azure.AzureOptions"/>); <c>existing</c>:
+    /// bind claims to nodes that already exist; <c>local</c>:
     /// simulated nodes in LocalCluster (or any cluster whose nodes are not real machines).
     /// </summary>
     public string Provider { get; set; } = Local;
@@ -19,4 +20,5 @@ public sealed class ProvisionerOptions
 
     public const string Local = "local";
     public const string Azure = "azure";
+    public const string Existing = "existing";
 }

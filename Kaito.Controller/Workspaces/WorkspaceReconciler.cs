@@ -250,6 +250,12 @@ public sealed partial class WorkspaceReconciler(
             for (var i = 0; i < missing; i++)
             {
                 var claim = NodeClaims.For(workspace, preset, _options.Cloud, $"{clock.GetUtcNow().UtcTicks}-{i}");
+                if (System.Diagnostics.Activity.Current is { IdFormat: System.Diagnostics.ActivityIdFormat.W3C } reconcile)
+                {
+                    // The provisioner continues this trace: the node's provisioning shows under the workspace's reconcile.
+                    claim.Metadata.Annotations[Annotations.TraceParent] = reconcile.Id!;
+                }
+
                 try
                 {
                     await client.CustomObjects.CreateClusterCustomObjectAsync(claim, KaitoGroup.Karpenter, KaitoGroup.KarpenterV1, NodeClaim.Plural, cancellationToken: cancellationToken);

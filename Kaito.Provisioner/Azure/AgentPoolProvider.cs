@@ -32,6 +32,8 @@ public sealed partial class AgentPoolProvider(ArmClient arm, IKubernetes client,
     // Operations started by this process; after a restart the pool's provisioningState tells the same story.
     private readonly ConcurrentDictionary<string, Uri> _operations = new(StringComparer.Ordinal);
 
+    public TimeSpan PollInterval => arm.Options.PollInterval;
+
     public async Task<LaunchedNode> LaunchAsync(NodeClaim claim, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(claim);

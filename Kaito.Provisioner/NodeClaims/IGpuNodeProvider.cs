@@ -11,6 +11,9 @@ namespace Kaito.Provisioner.NodeClaims;
 /// </summary>
 public interface IGpuNodeProvider
 {
+    /// <summary>How soon a claim in progress (capacity being made, a node booting, nothing free yet) is looked at again.</summary>
+    TimeSpan PollInterval { get; }
+
     Task<LaunchedNode> LaunchAsync(NodeClaim claim, CancellationToken cancellationToken);
 
     Task<bool> DeleteAsync(NodeClaim claim, CancellationToken cancellationToken);
@@ -24,6 +27,14 @@ public sealed record LaunchedNode(string? NodeName, string? ProviderId, V1Node? 
 {
     /// <summary>The capacity is still being created.</summary>
     public static LaunchedNode Pending { get; } = new(null, null, null);
+
+    /// <summary>Set when nothing could be launched yet but may be later (Launched=False with this reason, retried).</summary>
+    public string? WaitingReason { get; init; }
+
+    public string? WaitingMessage { get; init; }
+
+    /// <summary>Nothing launched yet, for a reason that may pass (no free node); the claim is retried.</summary>
+    public static LaunchedNode Waiting(string reason, string message) => new(null, null, null) { WaitingReason = reason, WaitingMessage = message };
 }
 
 /// <summary>The cloud refused the capacity: the reason and message land on the claim's Launched=False condition.</summary>

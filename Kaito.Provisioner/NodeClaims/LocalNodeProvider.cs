@@ -17,6 +17,8 @@ namespace Kaito.Provisioner.NodeClaims;
 /// </summary>
 public sealed class LocalNodeProvider(IKubernetes client, Informer<V1Node> nodes, IOptions<ProvisionerOptions> options, TimeProvider clock) : IGpuNodeProvider
 {
+    public TimeSpan PollInterval => TimeSpan.FromSeconds(1);
+
     public async Task<LaunchedNode> LaunchAsync(NodeClaim claim, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(claim);

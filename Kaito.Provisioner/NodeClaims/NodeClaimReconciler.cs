@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using k8s;
 using k8s.Autorest;
 using k8s.Models;
@@ -24,8 +25,6 @@ public sealed partial class NodeClaimReconciler(
     TimeProvider clock,
     ILogger<NodeClaimReconciler> logger) : IReconciler
 {
-    private static readonly TimeSpan s_poll = TimeSpan.FromSeconds(1);
-
     public async Task<ReconcileResult> ReconcileAsync(ObjectReference key, CancellationToken cancellationToken)
     {
         var claim = claims.Get(null, key.Name);
@@ -34,11 +33,20 @@ public sealed partial class NodeClaimReconciler(
             return ReconcileResult.Done;
         }
 
+        // The controller stamps the reconcile that created the claim; provisioning joins that trace (linked to this
+        // reconcile's own span), so a workspace's trace shows its nodes being made, cloud calls included.
+        using var provisioning = claim.Metadata.Annotations?.TryGetValue(Annotations.TraceParent, out var parent) == true
+                                 && ActivityContext.TryParse(parent, null, out var context)
+            ? telemetry.ActivitySource.StartActivity("nodeclaim provision", ActivityKind.Internal, context,
+                links: Activity.Current is { } runner ? [new ActivityLink(runner.Context)] : null)
+            : null;
+        provisioning?.SetTag("karpenter.nodeclaim.name", claim.Metadata.Name);
+
         if (claim.Metadata.DeletionTimestamp is not null)
         {
             if (!await provider.DeleteAsync(claim, cancellationToken))
             {
-                return ReconcileResult.After(s_poll);
+                return ReconcileResult.After(provider.PollInterval);
             }
 
             if (claim.Metadata.Finalizers?.Contains(Finalizers.KarpenterTermination) == true)
@@ -79,6 +87,14 @@ public sealed partial class NodeClaimReconciler(
             return ReconcileResult.Done;
         }
 
+        if (launched.WaitingReason is { } waiting)
+        {
+            Conditions.Set(conditions, ConditionTypes.Launched, false, waiting, launched.WaitingMessage ?? "", generation, now);
+            Conditions.Set(conditions, ConditionTypes.Ready, false, waiting, launched.WaitingMessage ?? "", generation, now);
+            await WriteStatusAsync(claim, status, cancellationToken);
+            return ReconcileResult.After(provider.PollInterval);
+        }
+
         Conditions.Set(conditions, ConditionTypes.Launched, true, ConditionTypes.Launched, "", generation, now);
         if (InstanceType(claim) is { } instanceType && claim.Metadata.Labels?.ContainsKey(Labels.InstanceType) != true)
         {
@@ -110,7 +126,7 @@ public sealed partial class NodeClaimReconciler(
         }
 
         await WriteStatusAsync(claim, status, cancellationToken);
-        return nodeReady ? ReconcileResult.Done : ReconcileResult.After(s_poll);
+        return nodeReady ? ReconcileResult.Done : ReconcileResult.After(provider.PollInterval);
     }
 
     private static string? InstanceType(NodeClaim claim) =>

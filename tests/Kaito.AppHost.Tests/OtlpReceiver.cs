@@ -17,6 +17,7 @@ public sealed class OtlpReceiver : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly ConcurrentBag<ReceivedSpan> _spans = [];
+    private readonly ConcurrentBag<ReceivedTrace> _traces = [];
     private readonly ConcurrentBag<ReceivedLog> _logs = [];
 
     private OtlpReceiver(WebApplication app) => _app = app;
@@ -26,6 +27,9 @@ public sealed class OtlpReceiver : IAsyncDisposable
     public IReadOnlyCollection<ReceivedSpan> Spans => _spans;
 
     public IReadOnlyCollection<ReceivedLog> Logs => _logs;
+
+    /// <summary>Every span with its trace ID, to follow a trace across services.</summary>
+    public IReadOnlyCollection<ReceivedTrace> Traces => _traces;
 
     public static async Task<OtlpReceiver> StartAsync()
     {
@@ -39,7 +43,10 @@ public sealed class OtlpReceiver : IAsyncDisposable
         {
             foreach (var (service, scope, record) in await ReadAsync(request))
             {
-                receiver._spans.Add(new ReceivedSpan(service, scope, ProtobufReader.String(record, 5) ?? ""));
+                var name = ProtobufReader.String(record, 5) ?? "";
+                receiver._spans.Add(new ReceivedSpan(service, scope, name));
+                var traceId = ProtobufReader.Fields(record, 1).Select(id => Convert.ToHexStringLower(id.Span)).FirstOrDefault() ?? "";
+                receiver._traces.Add(new ReceivedTrace(service, name, traceId));
             }
 
             return Results.Ok();
@@ -93,5 +100,7 @@ public sealed class OtlpReceiver : IAsyncDisposable
 }
 
 public sealed record ReceivedSpan(string Service, string Scope, string Name);
+
+public sealed record ReceivedTrace(string Service, string Name, string TraceId);
 
 public sealed record ReceivedLog(string Service, string Scope, string Body);

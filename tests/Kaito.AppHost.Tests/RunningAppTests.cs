@@ -57,6 +57,28 @@ public sealed class RunningAppTests(RunningAppFixture fixture) : IClassFixture<R
     }
 
     [Fact]
+    public async Task AWorkspacesNodeProvisioningContinuesTheControllersTrace()
+    {
+        var kubectl = new Kaito.Testing.Kubectl(fixture.Kubeconfig);
+        (await kubectl.RunAsync("apply", "-f", Kaito.Testing.Repository.PathOf("examples", "inference", "kaito_workspace_phi_4_mini.yaml"))).EnsureSuccess();
+
+        var deadline = Stopwatch.StartNew();
+        ReceivedTrace? provisioning = null;
+        while (deadline.Elapsed < TimeSpan.FromSeconds(60) && provisioning is null)
+        {
+            provisioning = fixture.Telemetry.Traces.FirstOrDefault(t => t.Service == "provisioner" && t.Name == "nodeclaim provision"
+                && fixture.Telemetry.Traces.Any(c => c.Service == "controller" && c.Name == "workspace reconcile" && c.TraceId == t.TraceId));
+            await Task.Delay(250);
+        }
+
+        var annotation = (await kubectl.RunAsync("get", "nodeclaims", "-o", "jsonpath={.items[0].metadata.annotations.kaito\\.sh/traceparent}")).EnsureSuccess().Output;
+        Assert.True(provisioning is not null, $"no provisioner span joined a controller trace; claim traceparent '{annotation}'; spans: " +
+            string.Join(", ", fixture.Telemetry.Traces.Where(t => t.Service is "controller" or "provisioner").Select(t => $"{t.Service}/{t.Name}/{t.TraceId[..6]}").Distinct().Take(20)));
+        Assert.Matches($"^00-{provisioning.TraceId}-[0-9a-f]{{16}}-0[01]$", annotation);
+        (await kubectl.RunAsync("delete", "-f", Kaito.Testing.Repository.PathOf("examples", "inference", "kaito_workspace_phi_4_mini.yaml"), "--wait=false")).EnsureSuccess();
+    }
+
+    [Fact]
     public async Task KubectlReachesLocalClusterThroughTheKubeconfigItWrote()
     {
         var info = new ProcessStartInfo("kubectl", ["--kubeconfig", fixture.Kubeconfig, "version", "-o", "json"])

@@ -150,7 +150,7 @@ public sealed class AzureProviderTests : IAsyncLifetime
         ["--kubeconfig", _cluster.Kubeconfig, "--provider", "azure", "--LeaderElection:Enabled=false", "--urls", "http://127.0.0.1:0",
          "--subscription", ArmContractServer.Subscription, "--resource-group", ArmContractServer.ResourceGroup, "--cluster", ArmContractServer.Cluster,
          "--arm-endpoint", _arm.Endpoint.ToString(), "--authority-host", _arm.Endpoint.ToString(), "--trusted-ca-file", _arm.CaFile,
-         "--Provisioner:Azure:GarbageCollectionInterval=00:00:01"],
+         "--Provisioner:Azure:GarbageCollectionInterval=00:00:01", "--Provisioner:Azure:PollInterval=00:00:00.5"],
         new Dictionary<string, string>
         {
             // What AKS workload identity injects into the pod.
