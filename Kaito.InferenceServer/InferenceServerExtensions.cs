@@ -27,6 +27,7 @@ public static class InferenceServerExtensions
         ["--max-batch-size"] = Key(nameof(InferenceServerOptions.MaxBatchSize)),
         ["--max-queue"] = Key(nameof(InferenceServerOptions.MaxQueuedRequests)),
         ["--port"] = "Inference:Port",
+        ["--kaito-config-file"] = "Inference:KaitoConfigFile",
     };
 
     /// <summary>
@@ -37,6 +38,18 @@ public static class InferenceServerExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         builder.Configuration.AddCommandLine(args, s_switchMappings);
+        if (builder.Configuration["Inference:KaitoConfigFile"] is { Length: > 0 } configFile)
+        {
+            // KAITO's inference ConfigMap; switches on the command line still win, so it goes in before them again.
+            var (settings, ignored) = KaitoConfigFile.Read(configFile);
+            builder.Configuration.AddInMemoryCollection(settings);
+            builder.Configuration.AddCommandLine(args, s_switchMappings);
+            if (ignored.Count > 0)
+            {
+                builder.Configuration["Inference:IgnoredConfigKeys"] = string.Join(", ", ignored);
+            }
+        }
+
         var port = builder.Configuration["Inference:Port"];
         if (port is not null || string.IsNullOrEmpty(builder.Configuration["urls"]))
         {

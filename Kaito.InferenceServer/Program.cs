@@ -9,12 +9,21 @@ if (args.FirstOrDefault() == TinyModelCommand.Name)
 
 // appsettings.json sits beside the binary; the working directory may be anywhere (a pod, a test's temp folder).
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
-builder.AddInferenceCommandLine(args);
+try
+{
+    builder.AddInferenceCommandLine(args);
+}
+catch (InvalidDataException ex)
+{
+    Console.Error.WriteLine($"kaito-inference-server: {ex.Message}");
+    return 2;
+}
 
 builder.AddServiceDefaults();
 builder.AddInferenceServer();
 
 var app = builder.Build();
+KaitoConfigFile.LogIgnoredKeys(app);
 
 app.MapDefaultEndpoints();
 app.MapRootApi();

@@ -1,3 +1,4 @@
+using k8s;
 using k8s.Models;
 using Kaito.Api.Catalog;
 using Kaito.Api.Names;
@@ -57,6 +58,56 @@ public static class InferenceWorkload
         var resources = GpuResources(preset, sku);
 
         var probe = new V1Probe { HttpGet = new V1HTTPGetAction { Path = "/health", Port = Port }, PeriodSeconds = 10 };
+        var args = new List<string> { "--model", Kaito.Models.ModelLayout.WeightsPath, "--served-model-name", preset.Name, "--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture) };
+        var mounts = new List<V1VolumeMount> { new() { Name = "dshm", MountPath = "/dev/shm" }, new() { Name = "model-weights-volume", MountPath = Kaito.Models.ModelLayout.WeightsPath } };
+        var volumes = new List<V1Volume>
+        {
+            new() { Name = "dshm", EmptyDir = new V1EmptyDirVolumeSource { Medium = "Memory" } },
+            new() { Name = "model-weights-volume", EmptyDir = new V1EmptyDirVolumeSource() },
+        };
+        var initContainers = new List<V1Container>();
+        var env = new List<V1EnvVar>();
+        var pullSecrets = new List<V1LocalObjectReference>();
+
+        // KAITO's inference ConfigMap (inference_config.yaml) at /mnt/config.
+        if (workspace.Inference?.Config is { Length: > 0 } config)
+        {
+            volumes.Add(new V1Volume { Name = "config-volume", ConfigMap = new V1ConfigMapVolumeSource { Name = config } });
+            mounts.Add(new V1VolumeMount { Name = "config-volume", MountPath = "/mnt/config" });
+            args.AddRange(["--kaito-config-file", "/mnt/config/inference_config.yaml"]);
+        }
+
+        // Adapters at /mnt/adapter/<name>: images pulled by an init container each, volumes mounted; served by name.
+        var adapters = workspace.Inference?.Adapters ?? [];
+        if (adapters.Count > 0)
+        {
+            volumes.Add(new V1Volume { Name = "adapter-volume", EmptyDir = new V1EmptyDirVolumeSource() });
+            mounts.Add(new V1VolumeMount { Name = "adapter-volume", MountPath = Kaito.Models.ModelLayout.AdaptersPath });
+            args.AddRange(["--adapters-dir", Kaito.Models.ModelLayout.AdaptersPath]);
+            foreach (var adapter in adapters.Where(a => a.Source?.Name is { Length: > 0 }))
+            {
+                var adapterName = adapter.Source!.Name!;
+                var path = $"{Kaito.Models.ModelLayout.AdaptersPath}/{adapterName}";
+                if (adapter.Source.Image is { Length: > 0 } image)
+                {
+                    initContainers.Add(ImagePuller.Container($"puller-{adapterName}", image, adapter.Source.ImagePullSecrets ?? [], "adapter-volume", path, options.PullerImage, volumes));
+                    pullSecrets.AddRange((adapter.Source.ImagePullSecrets ?? []).Select(s => new V1LocalObjectReference { Name = s }));
+                }
+                else if (adapter.Source.VolumeSource is { } source)
+                {
+                    var volume = KubernetesJson.Deserialize<V1Volume>(source.ToJsonString());
+                    volume.Name = $"adapter-{adapterName}";
+                    volumes.Add(volume);
+                    mounts.Add(new V1VolumeMount { Name = volume.Name, MountPath = path, ReadOnlyProperty = true });
+                }
+
+                if (adapter.Strength is { Length: > 0 } strength)
+                {
+                    env.Add(new V1EnvVar { Name = adapterName, Value = strength });
+                }
+            }
+        }
+
         return new V1StatefulSet
         {
             Metadata = Metadata(workspace, name, revision),
@@ -72,26 +123,25 @@ public static class InferenceWorkload
                     Metadata = new V1ObjectMeta { Labels = new Dictionary<string, string>(labels), Annotations = new Dictionary<string, string> { [Annotations.Revision] = revision } },
                     Spec = new V1PodSpec
                     {
+                        InitContainers = initContainers.Count > 0 ? initContainers : null,
+                        ImagePullSecrets = pullSecrets.Count > 0 ? pullSecrets.DistinctBy(p => p.Name).ToList() : null,
                         Containers =
                         [
                             new V1Container
                             {
                                 Name = name,
                                 Image = $"{options.ImageRegistry}/kaito-inference-server:{options.ImageTag}",
-                                Args = ["--model", Kaito.Models.ModelLayout.WeightsPath, "--served-model-name", preset.Name, "--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture)],
+                                Args = args,
+                                Env = env.Count > 0 ? env : null,
                                 Ports = [new V1ContainerPort { Name = "http", ContainerPort = Port }],
                                 Resources = resources,
                                 StartupProbe = new V1Probe { HttpGet = probe.HttpGet, PeriodSeconds = 10, FailureThreshold = StartupFailureThreshold(preset) },
                                 LivenessProbe = new V1Probe { HttpGet = probe.HttpGet, PeriodSeconds = 10, FailureThreshold = 3 },
                                 ReadinessProbe = new V1Probe { HttpGet = probe.HttpGet, PeriodSeconds = 10, InitialDelaySeconds = 30 },
-                                VolumeMounts = [new V1VolumeMount { Name = "dshm", MountPath = "/dev/shm" }, new V1VolumeMount { Name = "model-weights-volume", MountPath = Kaito.Models.ModelLayout.WeightsPath }],
+                                VolumeMounts = mounts,
                             },
                         ],
-                        Volumes =
-                        [
-                            new V1Volume { Name = "dshm", EmptyDir = new V1EmptyDirVolumeSource { Medium = "Memory" } },
-                            new V1Volume { Name = "model-weights-volume", EmptyDir = new V1EmptyDirVolumeSource() },
-                        ],
+                        Volumes = volumes,
                         Tolerations = Tolerations(),
                         Affinity = new V1Affinity { NodeAffinity = new V1NodeAffinity { RequiredDuringSchedulingIgnoredDuringExecution = NodeSelector(workspace, autoProvisioning) } },
                     },

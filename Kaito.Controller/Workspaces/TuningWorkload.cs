@@ -102,7 +102,7 @@ public static class TuningWorkload
         }
         else if (tuning.Input?.Image is { Length: > 0 } inputImage)
         {
-            initContainers.Add(DataPuller(inputImage, tuning.Input.ImagePullSecrets ?? [], options, volumes));
+            initContainers.Add(ImagePuller.Container("data-puller", inputImage, tuning.Input.ImagePullSecrets ?? [], "data-volume", DataPath, options.PullerImage, volumes));
         }
 
         return new V1Job
@@ -211,37 +211,6 @@ public static class TuningWorkload
           echo "downloaded $url to $file"
         done
         """;
-
-    /// <summary>Copies an image's <c>/data</c> into the data volume (KAITO's input puller), with its pull secrets.</summary>
-    private static V1Container DataPuller(string image, IList<string> pullSecrets, ControllerOptions options, List<V1Volume> volumes)
-    {
-        var mounts = new List<V1VolumeMount> { new() { Name = "data-volume", MountPath = DataPath } };
-        var authFiles = new List<string>();
-        foreach (var secret in pullSecrets)
-        {
-            var volume = $"pull-secret-{volumes.Count}";
-            volumes.Add(new V1Volume { Name = volume, Secret = new V1SecretVolumeSource { SecretName = secret, Items = [new V1KeyToPath { Key = ".dockerconfigjson", Path = "config.json" }] } });
-            mounts.Add(new V1VolumeMount { Name = volume, MountPath = $"/auth/{secret}", ReadOnlyProperty = true });
-            authFiles.Add($"/auth/{secret}/config.json");
-        }
-
-        var authFile = authFiles.Count > 0 ? $"--authfile {authFiles[0]} " : "";
-        return new V1Container
-        {
-            Name = "data-puller",
-            Image = options.PullerImage,
-            Command = ["/bin/sh", "-c", string.Create(CultureInfo.InvariantCulture, $$"""
-                set -e
-                skopeo copy {{authFile}}"docker://$INPUT_IMAGE" dir:/tmp/image
-                mkdir -p /tmp/root
-                for layer in /tmp/image/*; do tar -xzf "$layer" -C /tmp/root 2>/dev/null || tar -xf "$layer" -C /tmp/root 2>/dev/null || true; done
-                if [ ! -d /tmp/root/data ]; then echo "image $INPUT_IMAGE has no /data folder" | tee /dev/termination-log >&2; exit 1; fi
-                cp -r /tmp/root/data/. "{{DataPath}}/"
-                """)],
-            Env = [new V1EnvVar { Name = "INPUT_IMAGE", Value = image }],
-            VolumeMounts = mounts,
-        };
-    }
 
     /// <summary>The cause a failed tuning pod left: its containers' termination messages, else their reasons.</summary>
     public static string? FailureCause(V1Pod pod)

@@ -277,6 +277,14 @@ public sealed partial class WorkspaceReconciler(
             readyClaims >= target ? ConditionReasons.NodeClaimsReady : failed?.Reason ?? ConditionReasons.NodeClaimNotReady,
             readyClaims >= target ? "Enough NodeClaims are ready" : failed?.Message ?? $"{readyClaims} of {target} NodeClaims are ready", generation, Now);
 
+        // KAITO labels the GPU nodes it provisioned accelerator=nvidia (once; a labelled node is left alone).
+        foreach (var node in claims.Where(NodeClaims.IsReady).Select(c => c.Status?.NodeName is { } n ? nodes.Get(null, n) : null).OfType<V1Node>()
+                     .Where(n => IsNodeReady(n) && HasGpus(n, preset) && n.Metadata.Labels?.ContainsKey(Labels.Accelerator) != true))
+        {
+            await client.CoreV1.PatchNodeAsync(new V1Patch(KubernetesJson.Serialize(new { metadata = new { labels = new Dictionary<string, string> { [Labels.Accelerator] = Labels.AcceleratorNvidia } } }),
+                V1Patch.PatchType.MergePatch), node.Metadata.Name, cancellationToken: cancellationToken);
+        }
+
         var readyNodes = claims.Where(NodeClaims.IsReady).Select(c => c.Status?.NodeName is { } name ? nodes.Get(null, name) : null)
             .Count(n => n is not null && IsNodeReady(n) && HasGpus(n, preset) &&
                         (n.Metadata.Labels?.TryGetValue(Labels.InstanceType, out var type) == true ? type : null) == workspace.Resource!.InstanceType);

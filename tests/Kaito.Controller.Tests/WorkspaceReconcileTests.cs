@@ -98,6 +98,63 @@ public sealed class WorkspaceReconcileTests(ControllerFixture fixture) : IClassF
     }
 
     [Fact]
+    public async Task AdaptersAndTheInferenceConfigReachTheStatefulSetAndTheNodeIsLabelledNvidia()
+    {
+        var ns = $"t-{Guid.NewGuid():N}"[..14];
+        await _cluster.Client.CoreV1.CreateNamespaceAsync(new V1Namespace { Metadata = new V1ObjectMeta { Name = ns } });
+        await _cluster.Client.CoreV1.CreateNamespacedConfigMapAsync(new V1ConfigMap
+        {
+            Metadata = new V1ObjectMeta { Name = "serving" },
+            Data = new Dictionary<string, string> { ["inference_config.yaml"] = "vllm:\n  max-model-len: 4096\n" },
+        }, ns);
+        var yaml = """
+            apiVersion: kaito.sh/v1beta1
+            kind: Workspace
+            metadata:
+              name: with-adapters
+            resource:
+              instanceType: Standard_NC24ads_A100_v4
+              labelSelector:
+                matchLabels:
+                  apps: adapters
+            inference:
+              preset:
+                name: phi-4-mini-instruct
+              config: serving
+              adapters:
+              - source:
+                  name: phi-3-adapter
+                  image: myregistry.azurecr.io/adapters/phi-3-adapter:0.0.1
+                  imagePullSecrets: [adapter-pull]
+              - source:
+                  name: from-volume
+                  volumeSource:
+                    persistentVolumeClaim:
+                      claimName: adapters-pvc
+            """;
+        (await _cluster.Kubectl.RunAsync(["apply", "-n", ns, "-f", "-"], yaml, TimeSpan.FromSeconds(60))).EnsureSuccess();
+        var claim = Assert.Single(await UntilAsync(async () => await ClaimsAsync(ns, "with-adapters") is { Count: > 0 } c ? c : null));
+
+        var node = await ProvideNodeAsync(claim);
+        var set = await UntilAsync(async () => (await _cluster.Client.AppsV1.ListNamespacedStatefulSetAsync(ns)).Items.FirstOrDefault());
+        var labelled = await UntilAsync(async () => await _cluster.Client.CoreV1.ReadNodeAsync(node) is var n && n.Metadata.Labels.ContainsKey("accelerator") ? n : null);
+
+        var pod = set.Spec.Template.Spec;
+        var container = pod.Containers.Single();
+        var puller = pod.InitContainers.Single();
+        Assert.Equal("puller-phi-3-adapter", puller.Name);
+        Assert.Equal("myregistry.azurecr.io/adapters/phi-3-adapter:0.0.1", puller.Env.Single(e => e.Name == "SOURCE_IMAGE").Value);
+        Assert.Contains("--authfile /auth/adapter-pull/config.json", puller.Command[2], StringComparison.Ordinal);
+        Assert.Equal("/mnt/adapter/phi-3-adapter", puller.VolumeMounts[0].MountPath);
+        Assert.Equal(["adapter-pull"], pod.ImagePullSecrets.Select(s => s.Name));
+        Assert.Equal("adapters-pvc", pod.Volumes.Single(v => v.Name == "adapter-from-volume").PersistentVolumeClaim.ClaimName);
+        Assert.Contains(container.VolumeMounts, m => m.Name == "adapter-from-volume" && m.MountPath == "/mnt/adapter/from-volume");
+        Assert.Equal("serving", pod.Volumes.Single(v => v.Name == "config-volume").ConfigMap.Name);
+        Assert.Equal(["--kaito-config-file", "/mnt/config/inference_config.yaml", "--adapters-dir", "/mnt/adapter"], container.Args.Skip(6));
+        Assert.Equal("nvidia", labelled.Metadata.Labels["accelerator"]);
+    }
+
+    [Fact]
     public async Task DeletingAWorkspaceRemovesItsNodeClaimsBeforeTheFinalizerGoes()
     {
         var ns = await ApplyAsync("examples/inference/kaito_workspace_phi_4_mini.yaml");

@@ -46,6 +46,49 @@ public sealed class StartupTests
     }
 
     [Fact]
+    public async Task KaitosInferenceConfigFileSetsTheContextLengthAndNamesWhatItIgnores()
+    {
+        var root = Directory.CreateTempSubdirectory("kaito-config-file-").FullName;
+        try
+        {
+            var config = Path.Combine(root, "inference_config.yaml");
+            await File.WriteAllTextAsync(config, "vllm:\n  max-model-len: 48\n  gpu-memory-utilization: 0.84\n");
+            var port = Ports.Free();
+            await using var server = ServiceProcess.Start("Kaito.InferenceServer", root,
+                ["--tiny-model", Path.Combine(root, "tiny"), "--kaito-config-file", config, "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/") };
+            await Eventually.ValueAsync(async () => (await http.GetAsync("health")).IsSuccessStatusCode ? "up" : null, TimeSpan.FromSeconds(90), () => server.Log);
+
+            var longPrompt = string.Join(' ', Enumerable.Repeat("kubernetes", 60));
+            using var reply = await http.PostAsync("v1/completions", new StringContent(
+                $$"""{"model":"kaito-tiny","prompt":"{{longPrompt}}","max_tokens":4}""", System.Text.Encoding.UTF8, "application/json"));
+            var body = await reply.Content.ReadAsStringAsync();
+
+            Assert.Equal(System.Net.HttpStatusCode.BadRequest, reply.StatusCode);
+            Assert.Contains("48", body, StringComparison.Ordinal);
+            Assert.Contains("ignoring keys this server does not use: vllm.gpu-memory-utilization", server.Log, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task AnInvalidInferenceConfigFileStopsTheServerNamingTheLine()
+    {
+        var config = Path.Combine(Path.GetTempPath(), $"inference_config-{Guid.NewGuid():N}.yaml");
+        await File.WriteAllTextAsync(config, "vllm:\n  max-model-len: lots\n");
+        await using var server = ServiceProcess.Start("Kaito.InferenceServer", Path.GetTempPath(), ["--kaito-config-file", config, "--port", "0"]);
+
+        await Eventually.TrueAsync(() => server.HasExited, TimeSpan.FromSeconds(60));
+
+        Assert.Equal(2, server.ExitCode);
+        Assert.Contains($"{config} line 2: vllm.max-model-len is 'lots'; it must be a positive integer", server.FinalLog(), StringComparison.Ordinal);
+        File.Delete(config);
+    }
+
+    [Fact]
     public async Task GenerateTinyModelRefusesUnknownOptionsWithUsage()
     {
         await using var command = ServiceProcess.Start("Kaito.InferenceServer", Path.GetTempPath(), ["generate-tiny-model", "--bogus"]);
