@@ -67,6 +67,7 @@ public static class LocalClusterExtensions
         builder.Services.AddSingleton<ClusterStore>();
         builder.Services.AddSingleton<AdmissionWebhooks>();
         builder.Services.AddSingleton<ResourceHandler>();
+        builder.Services.AddSingleton<ApiRequestMetrics>();
         builder.Services.AddHostedService<ClusterBootstrap>();
         builder.Services.AddOptions<SimulationOptions>()
             .Bind(builder.Configuration.GetSection(SimulationOptions.SectionName))

@@ -42,6 +42,7 @@ public static class DiscoveryApi
                 ? Json(ResourceList(registry, group, version))
                 : NotFound());
         endpoints.MapGet("/healthz", () => TypedResults.Text("ok"));
+        endpoints.MapGet("/metrics", (ApiRequestMetrics metrics) => TypedResults.Text(metrics.Render(), "text/plain; version=0.0.4"));
         endpoints.MapGet("/livez", () => TypedResults.Text("ok"));
         endpoints.MapGet("/readyz", () => TypedResults.Text("ok"));
         return endpoints;

@@ -16,6 +16,7 @@ public sealed partial class ResourceHandler(
     ClusterStore store,
     ResourceRegistry registry,
     AdmissionWebhooks admission,
+    ApiRequestMetrics metrics,
     TimeProvider clock,
     Microsoft.Extensions.Options.IOptionsMonitor<FaultOptions> faults,
     ILogger<ResourceHandler> logger)
@@ -23,6 +24,22 @@ public sealed partial class ResourceHandler(
     private static readonly JsonSerializerOptions s_json = new() { WriteIndented = false };
 
     public async Task HandleAsync(HttpContext context, string group, string version, string path)
+    {
+        try
+        {
+            await HandleRequestAsync(context, group, version, path);
+        }
+        finally
+        {
+            metrics.Record(context.Items[MetricsVerb] as string ?? context.Request.Method.ToLowerInvariant(), group,
+                context.Items[MetricsResource] as string ?? "", context.Response.StatusCode, context.Request.Headers.UserAgent.ToString());
+        }
+    }
+
+    private const string MetricsVerb = "kaito.metrics.verb";
+    private const string MetricsResource = "kaito.metrics.resource";
+
+    private async Task HandleRequestAsync(HttpContext context, string group, string version, string path)
     {
         try
         {
@@ -43,6 +60,8 @@ public sealed partial class ResourceHandler(
 
             var request = ResourceRequest.Parse(registry, group, version, path);
             var method = context.Request.Method;
+            context.Items[MetricsVerb] = Verb(method, request, IsWatch(context));
+            context.Items[MetricsResource] = request.Subresource is null ? request.Type.Plural : $"{request.Type.Plural}/{request.Subresource}";
             await InjectFaultsAsync(context, Verb(method, request, IsWatch(context)));
             var result = (method, request.Name, request.Subresource) switch
             {

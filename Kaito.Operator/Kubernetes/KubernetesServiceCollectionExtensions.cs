@@ -28,8 +28,9 @@ public static class KubernetesServiceCollectionExtensions
             .Validate(o => o.ProbeTimeout > TimeSpan.Zero, "Kubernetes:ProbeTimeout must be positive.")
             .ValidateOnStart();
 
+        var userAgent = $"{builder.Environment.ApplicationName}/{typeof(KubernetesApi).Assembly.GetName().Version}";
         builder.Services.AddSingleton(services =>
-            new KubernetesApi(KubernetesClientFactory.BuildConfiguration(services.GetRequiredService<IOptions<KubernetesOptions>>().Value)));
+            new KubernetesApi(KubernetesClientFactory.BuildConfiguration(services.GetRequiredService<IOptions<KubernetesOptions>>().Value), userAgent));
         builder.Services.AddSingleton<IKubernetes>(services => services.GetRequiredService<KubernetesApi>());
 
         builder.Services.AddHealthChecks().AddCheck<KubernetesApiHealthCheck>(KubernetesApiHealthCheck.Name);

@@ -15,6 +15,19 @@ public sealed class ServiceProcess : IAsyncDisposable
 
     public int ExitCode => _process.ExitCode;
 
+    /// <summary>The OS process ID (for CPU time and memory readings).</summary>
+    public int Id => _process.Id;
+
+    /// <summary>CPU time the process has used so far.</summary>
+    public TimeSpan CpuTime
+    {
+        get
+        {
+            _process.Refresh();
+            return _process.TotalProcessorTime;
+        }
+    }
+
     public string Log
     {
         get
