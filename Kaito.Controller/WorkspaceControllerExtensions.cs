@@ -11,6 +11,9 @@ namespace Kaito.Controller;
 
 public static class WorkspaceControllerExtensions
 {
+    /// <summary>The pod cache's index by workspace (<c>namespace/name</c>).</summary>
+    public const string WorkspacePodsIndex = "workspace-pods";
+
     /// <summary>The controller's command-line switches.</summary>
     public static readonly IReadOnlyDictionary<string, string> SwitchMappings = new Dictionary<string, string>
     {
@@ -59,6 +62,13 @@ public static class WorkspaceControllerExtensions
         services.AddInformer<V1StatefulSet>(ControllerTelemetry.Name);
         services.AddInformer<V1Service>(ControllerTelemetry.Name);
         services.AddInformer<V1Job>(ControllerTelemetry.Name);
+        // Workspace pods only (they carry kaito.sh/workspace): why inference is not ready, without listing pods.
+        services.AddInformer<V1Pod>(ControllerTelemetry.Name, informer =>
+        {
+            informer.LabelSelector = Kaito.Api.Names.Labels.Workspace;
+            informer.AddIndex(WorkspacePodsIndex, pod => pod.Metadata.Labels?.TryGetValue(Kaito.Api.Names.Labels.Workspace, out var name) == true
+                ? [$"{pod.Metadata.NamespaceProperty}/{name}"] : []);
+        });
         services.AddSingleton<Expectations>();
         services.AddEventRecorder("workspace-controller");
         services.AddSingleton<WorkspaceReconciler>();
@@ -104,6 +114,7 @@ public static class WorkspaceControllerExtensions
         provider.GetRequiredService<Informer<V1StatefulSet>>().Changed += change => Owner(change.Item.Metadata);
         provider.GetRequiredService<Informer<V1Service>>().Changed += change => Owner(change.Item.Metadata);
         provider.GetRequiredService<Informer<V1Job>>().Changed += change => Owner(change.Item.Metadata);
+        provider.GetRequiredService<Informer<V1Pod>>().Changed += change => Owner(change.Item.Metadata);
         provider.GetRequiredService<Informer<V1Node>>().Changed += change =>
         {
             foreach (var key in NodeClaims.WorkspaceKeys(change.Item.Metadata))

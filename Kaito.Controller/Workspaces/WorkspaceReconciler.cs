@@ -27,6 +27,7 @@ public sealed partial class WorkspaceReconciler(
     Informer<V1StatefulSet> statefulSets,
     Informer<V1Service> services,
     Informer<V1Job> jobs,
+    Informer<V1Pod> pods,
     Expectations expectations,
     EventRecorder events,
     IOptions<ControllerOptions> options,
@@ -77,7 +78,7 @@ public sealed partial class WorkspaceReconciler(
         if (resourceReady && workspace.Inference?.Preset is not null && preset is not null)
         {
             var serving = await EnsureInferenceAsync(workspace, preset, target, cancellationToken);
-            var failure = serving ? null : await InferenceFailureAsync(workspace, cancellationToken);
+            var failure = serving ? null : InferenceFailure(workspace);
             Conditions.Set(conditions, ConditionTypes.InferenceReady, serving,
                 serving ? ConditionReasons.InferenceReady : failure?.Reason ?? ConditionReasons.InferencePending,
                 serving ? "Inference has been deployed successfully" : failure?.Message ?? "Waiting for the inference pods to be ready", generation, Now);
@@ -495,11 +496,10 @@ public sealed partial class WorkspaceReconciler(
     /// unschedulable, an image that cannot be pulled, a crash loop, OOM, a container that cannot start. Message at most
     /// 256 characters, as KAITO's.
     /// </summary>
-    private async Task<(string Reason, string Message)?> InferenceFailureAsync(Workspace workspace, CancellationToken cancellationToken)
+    private (string Reason, string Message)? InferenceFailure(Workspace workspace)
     {
-        var pods = await client.CoreV1.ListNamespacedPodAsync(workspace.Metadata.NamespaceProperty,
-            labelSelector: $"{Labels.Workspace}={workspace.Metadata.Name}", cancellationToken: cancellationToken);
-        foreach (var pod in pods.Items.OrderBy(p => p.Metadata.Name, StringComparer.Ordinal))
+        var owned = pods.ByIndex(WorkspaceControllerExtensions.WorkspacePodsIndex, $"{workspace.Metadata.NamespaceProperty}/{workspace.Metadata.Name}");
+        foreach (var pod in owned.OrderBy(p => p.Metadata.Name, StringComparer.Ordinal))
         {
             if (Classify(pod) is { } failure)
             {

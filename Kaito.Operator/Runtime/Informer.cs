@@ -45,6 +45,14 @@ public sealed partial class Informer<T> : IInformer
 
     public ResourceKind Kind { get; }
 
+    /// <summary>
+    /// Caches only objects matching this label selector (set before the informer runs), e.g. <c>kaito.sh/workspace</c>
+    /// for the pods of workspaces rather than every pod of the cluster.
+    /// </summary>
+    public string? LabelSelector { get; set; }
+
+    private string SelectorQuery => string.IsNullOrEmpty(LabelSelector) ? "" : $"&labelSelector={Uri.EscapeDataString(LabelSelector)}";
+
     /// <summary>Raised for each change, outside the cache's lock; handlers should only enqueue work.</summary>
     public event Action<InformerEvent<T>>? Changed;
 
@@ -131,7 +139,7 @@ public sealed partial class Informer<T> : IInformer
         var resourceVersion = "";
         while (true)
         {
-            var query = $"{Kind.CollectionPath}?limit={_options.PageSize}" + (continueToken is null ? "" : $"&continue={Uri.EscapeDataString(continueToken)}");
+            var query = $"{Kind.CollectionPath}?limit={_options.PageSize}{SelectorQuery}" + (continueToken is null ? "" : $"&continue={Uri.EscapeDataString(continueToken)}");
             HttpResponseMessage response;
             try
             {
@@ -176,7 +184,7 @@ public sealed partial class Informer<T> : IInformer
     private async Task WatchAsync(CancellationToken cancellationToken)
     {
         var timeout = (int)_options.WatchTimeout.TotalSeconds;
-        var query = $"{Kind.CollectionPath}?watch=true&allowWatchBookmarks=true&resourceVersion={_resourceVersion}&timeoutSeconds={timeout}";
+        var query = $"{Kind.CollectionPath}?watch=true&allowWatchBookmarks=true&resourceVersion={_resourceVersion}&timeoutSeconds={timeout}{SelectorQuery}";
         HttpResponseMessage response;
         try
         {

@@ -65,6 +65,12 @@ public sealed class LocalProviderTests : IAsyncLifetime
         await Eventually.ValueAsync(async () => (await Claims()).Count == 0 ? "gone" : null, context: Logs);
         var nodes = await _cluster.Client.CoreV1.ListNodeAsync();
         Assert.DoesNotContain(nodes.Items, n => n.Metadata.Name == node.Metadata.Name);
+        // Everything the workspace owned goes with it (ownerReference garbage collection).
+        await Eventually.ValueAsync(async () =>
+            (await _cluster.Client.AppsV1.ListNamespacedStatefulSetAsync("default")).Items.Count == 0
+            && (await _cluster.Client.CoreV1.ListNamespacedServiceAsync("default", labelSelector: "kaito.sh/workspace=workspace-phi-4-mini")).Items.Count == 0
+            && (await _cluster.Client.AppsV1.ListNamespacedControllerRevisionAsync("default")).Items.Count == 0
+            && (await _cluster.Client.CoreV1.ListNamespacedPodAsync("default")).Items.Count == 0 ? "gone" : null, context: Logs);
     }
 
     [Theory]
