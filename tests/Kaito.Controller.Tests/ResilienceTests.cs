@@ -82,7 +82,8 @@ public sealed class ResilienceTests : IAsyncLifetime
 
         await ApplyAsync("first");
         await Eventually.ValueAsync(async () => (await ClaimsByWorkspaceAsync()).ContainsKey("first") ? "claimed" : null, TimeSpan.FromSeconds(30), () => leading.Log);
-        Assert.Contains("NodeClaim", leading.Log, StringComparison.Ordinal);
+        await Eventually.ValueAsync(() => Task.FromResult(leading.Log.Contains("NodeClaim ws", StringComparison.Ordinal) ? "logged" : null),
+            TimeSpan.FromSeconds(10), () => leading.Log);
         Assert.DoesNotContain("NodeClaim ws", following.Log, StringComparison.Ordinal);
 
         var killed = System.Diagnostics.Stopwatch.StartNew();
@@ -92,9 +93,12 @@ public sealed class ResilienceTests : IAsyncLifetime
         await ApplyAsync("second");
         await Eventually.ValueAsync(async () => (await ClaimsByWorkspaceAsync()).ContainsKey("second") ? "claimed" : null, TimeSpan.FromSeconds(30), () => following.Log);
 
+        // The console logger writes asynchronously: the line may trail the claim by a moment.
+        await Eventually.ValueAsync(() => Task.FromResult(following.Log.Contains("NodeClaim ws", StringComparison.Ordinal) ? "logged" : null),
+            TimeSpan.FromSeconds(10), () => following.Log);
+
         Assert.NotEqual(leader, successor);
         Assert.True(takeover < TimeSpan.FromSeconds(20), $"the follower took over after {takeover.TotalSeconds:0.0} s");
-        Assert.Contains("NodeClaim ws", following.Log, StringComparison.Ordinal);
     }
 
     [Fact]
