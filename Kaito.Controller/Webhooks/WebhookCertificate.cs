@@ -1,13 +1,13 @@
 using System.Net;
-using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using Kaito.ServiceDefaults;
 
 namespace Kaito.Controller.Webhooks;
 
 /// <summary>
 /// The webhook's serving certificate and the CA bundle the API server trusts it by: loaded from a mounted Secret's
-/// <c>tls.crt</c>/<c>tls.key</c> (and <c>ca.crt</c>), or generated — a CA valid for a year and a serving certificate
-/// it signs for the webhook's host, the Service's DNS names and localhost.
+/// <c>tls.crt</c>/<c>tls.key</c> (and <c>ca.crt</c>), or generated with <see cref="SelfSignedCertificates"/> — a CA and
+/// a serving certificate it signs, valid for a year, for the webhook's host, the Service's DNS names and localhost.
 /// </summary>
 public sealed class WebhookCertificate : IDisposable
 {
@@ -42,47 +42,25 @@ public sealed class WebhookCertificate : IDisposable
 
     private static WebhookCertificate Generate(WebhookOptions options)
     {
-        var now = DateTimeOffset.UtcNow;
-        using var caKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var caRequest = new CertificateRequest("CN=kaito-webhook-ca", caKey, HashAlgorithmName.SHA256);
-        caRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
-        caRequest.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
-        using var ca = caRequest.CreateSelfSigned(now.AddMinutes(-5), now.AddYears(1));
-
-        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var request = new CertificateRequest("CN=kaito-webhook", key, HashAlgorithmName.SHA256);
-        var names = new SubjectAlternativeNameBuilder();
-        names.AddDnsName("localhost");
-        names.AddIpAddress(IPAddress.Loopback);
+        var dnsNames = new List<string> { "localhost" };
+        var addresses = new List<IPAddress> { IPAddress.Loopback };
         if (IPAddress.TryParse(options.Host, out var address))
         {
-            if (!address.Equals(IPAddress.Loopback))
-            {
-                names.AddIpAddress(address);
-            }
+            addresses.Add(address);
         }
-        else if (options.Host != "localhost")
+        else
         {
-            names.AddDnsName(options.Host);
+            dnsNames.Add(options.Host);
         }
 
         if (options.Service?.Split('/') is [var ns, var name])
         {
-            names.AddDnsName($"{name}.{ns}.svc");
-            names.AddDnsName($"{name}.{ns}.svc.cluster.local");
+            dnsNames.AddRange([$"{name}.{ns}.svc", $"{name}.{ns}.svc.cluster.local"]);
         }
 
-        request.CertificateExtensions.Add(names.Build());
-        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, false));
-        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, true));
-        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], false));
-        var serial = RandomNumberGenerator.GetBytes(16);
-        serial[0] &= 0x7F;
-        using var signed = request.Create(ca, now.AddMinutes(-5), now.AddYears(1), serial);
-        using var withKey = signed.CopyWithPrivateKey(key);
-        // Kestrel needs the key in a form the platform's TLS stack accepts: round-trip through PKCS#12.
-        var serving = X509CertificateLoader.LoadPkcs12(withKey.Export(X509ContentType.Pkcs12), null);
-        return new WebhookCertificate(serving, ca.ExportCertificatePem(), generated: true);
+        using var generated = SelfSignedCertificates.Create("kaito-webhook", dnsNames.Distinct(), addresses.Distinct(), TimeSpan.FromDays(365));
+        return new WebhookCertificate(X509CertificateLoader.LoadPkcs12(generated.Server.Export(X509ContentType.Pkcs12), null),
+            generated.Authority.ExportCertificatePem(), generated: true);
     }
 
     public void Dispose() => Serving.Dispose();

@@ -1,7 +1,5 @@
 using System.Collections.Concurrent;
 using System.Net.Http.Json;
-using System.Net.Security;
-using System.Security.Cryptography.X509Certificates;
 using System.Text.Json.Nodes;
 using Kaito.LocalCluster.Storage;
 
@@ -130,35 +128,9 @@ public sealed partial class AdmissionWebhooks(ClusterStore store, ILogger<Admiss
             list?.AsArray().Any(v => (string?)v is "*" || (string?)v == value) == true;
     }
 
-    private static HttpClient CreateClient(string caBundle)
-    {
-        var handler = new SocketsHttpHandler();
-        if (caBundle.Length > 0)
-        {
-            var authorities = new X509Certificate2Collection();
-            authorities.ImportFromPem(System.Text.Encoding.ASCII.GetString(Convert.FromBase64String(caBundle)));
-            handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
-            {
-                if (errors == SslPolicyErrors.None)
-                {
-                    return true;
-                }
-
-                if (certificate is null || (errors & SslPolicyErrors.RemoteCertificateNameMismatch) != 0)
-                {
-                    return false;
-                }
-
-                using var chain = new X509Chain();
-                chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-                chain.ChainPolicy.CustomTrustStore.AddRange(authorities);
-                chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-                return chain.Build(new X509Certificate2(certificate));
-            };
-        }
-
-        return new HttpClient(handler);
-    }
+    private static HttpClient CreateClient(string caBundle) =>
+        new(Kaito.ServiceDefaults.TrustedAuthorities.Handler(caBundle.Length == 0 ? null
+            : Kaito.ServiceDefaults.TrustedAuthorities.FromPem(System.Text.Encoding.ASCII.GetString(Convert.FromBase64String(caBundle)))));
 
     private static string ReasonFor(int code) => code switch
     {

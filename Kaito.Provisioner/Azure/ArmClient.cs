@@ -1,10 +1,9 @@
 using System.Net;
-using System.Net.Security;
-using System.Security.Cryptography.X509Certificates;
 using System.Text.Json.Nodes;
 using Azure.Core;
 using Azure.Core.Pipeline;
 using Azure.Identity;
+using Kaito.ServiceDefaults;
 using Microsoft.Extensions.Options;
 
 namespace Kaito.Provisioner.Azure;
@@ -37,7 +36,8 @@ public sealed class ArmClient : IDisposable
     {
         ArgumentNullException.ThrowIfNull(options);
         Options = options.Value;
-        _http = new HttpClient(Handler(Options.TrustedCaFile), disposeHandler: true);
+        _http = new HttpClient(TrustedAuthorities.Handler(Options.TrustedCaFile is null ? null : TrustedAuthorities.FromPem(File.ReadAllText(Options.TrustedCaFile))),
+            disposeHandler: true);
         var transport = new HttpClientTransport(_http);
         credential ??= Credential(Options, transport);
         var clientOptions = new ArmClientOptions { Transport = transport };
@@ -96,37 +96,6 @@ public sealed class ArmClient : IDisposable
         }
 
         return new DefaultAzureCredential(credentialOptions);
-    }
-
-    private static SocketsHttpHandler Handler(string? trustedCaFile)
-    {
-        var handler = new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) };
-        if (trustedCaFile is null)
-        {
-            return handler;
-        }
-
-        var authorities = new X509Certificate2Collection();
-        authorities.ImportFromPemFile(trustedCaFile);
-        handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, chain, errors) =>
-        {
-            if (errors == SslPolicyErrors.None)
-            {
-                return true;
-            }
-
-            if (certificate is null || (errors & SslPolicyErrors.RemoteCertificateNameMismatch) != 0)
-            {
-                return false;
-            }
-
-            using var custom = new X509Chain();
-            custom.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-            custom.ChainPolicy.CustomTrustStore.AddRange(authorities);
-            custom.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-            return custom.Build(new X509Certificate2(certificate));
-        };
-        return handler;
     }
 
     public void Dispose() => _http.Dispose();

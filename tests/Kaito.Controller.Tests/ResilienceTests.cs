@@ -39,21 +39,7 @@ public sealed class ResilienceTests : IAsyncLifetime
     {
         var controller = StartController("chaos", leaderElection: false);
         var names = Enumerable.Range(0, 20).Select(i => $"ws-{i:00}").ToList();
-        var yaml = string.Join("---\n", names.Select(n => $"""
-            apiVersion: kaito.sh/v1beta1
-            kind: Workspace
-            metadata:
-              name: {n}
-            resource:
-              instanceType: Standard_NC24ads_A100_v4
-              labelSelector:
-                matchLabels:
-                  apps: {n}
-            inference:
-              preset:
-                name: phi-4-mini-instruct
-
-            """));
+        var yaml = string.Join("---\n", names.Select(Manifest));
         (await _cluster.Kubectl.RunAsync(["apply", "-f", "-"], yaml, TimeSpan.FromSeconds(60))).EnsureSuccess();
 
         var random = new Random(20);
@@ -130,24 +116,24 @@ public sealed class ResilienceTests : IAsyncLifetime
         return controller;
     }
 
-    private async Task ApplyAsync(string name)
-    {
-        var yaml = $"""
-            apiVersion: kaito.sh/v1beta1
-            kind: Workspace
-            metadata:
-              name: {name}
-            resource:
-              instanceType: Standard_NC24ads_A100_v4
-              labelSelector:
-                matchLabels:
-                  apps: {name}
-            inference:
-              preset:
-                name: phi-4-mini-instruct
-            """;
-        (await _cluster.Kubectl.RunAsync(["apply", "-f", "-"], yaml, TimeSpan.FromSeconds(60))).EnsureSuccess();
-    }
+    private async Task ApplyAsync(string name) =>
+        (await _cluster.Kubectl.RunAsync(["apply", "-f", "-"], Manifest(name), TimeSpan.FromSeconds(60))).EnsureSuccess();
+
+    private static string Manifest(string name) => $"""
+        apiVersion: kaito.sh/v1beta1
+        kind: Workspace
+        metadata:
+          name: {name}
+        resource:
+          instanceType: Standard_NC24ads_A100_v4
+          labelSelector:
+            matchLabels:
+              apps: {name}
+        inference:
+          preset:
+            name: phi-4-mini-instruct
+
+        """;
 
     private async Task<string?> HolderAsync()
     {

@@ -95,9 +95,10 @@ public sealed partial class ArmContractServer : IAsyncDisposable
 
     public static async Task<ArmContractServer> StartAsync(IKubernetes cluster, string folder)
     {
-        var (certificate, caPem) = Certificates();
+        using var certificates = Kaito.ServiceDefaults.SelfSignedCertificates.Create("arm-contract", ["localhost"], [IPAddress.Loopback], TimeSpan.FromDays(1));
+        var certificate = X509CertificateLoader.LoadPkcs12(certificates.Server.Export(X509ContentType.Pkcs12), null);
         var caFile = Path.Combine(folder, "arm-ca.pem");
-        await File.WriteAllTextAsync(caFile, caPem);
+        await File.WriteAllTextAsync(caFile, certificates.Authority.ExportCertificatePem());
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, listen => listen.UseHttps(certificate)));
@@ -308,25 +309,6 @@ public sealed partial class ArmContractServer : IAsyncDisposable
 
     private static Reply Error(int status, string code, string message) =>
         new(status, new JsonObject { ["error"] = new JsonObject { ["code"] = code, ["message"] = message } });
-
-    private static (X509Certificate2 Certificate, string CaPem) Certificates()
-    {
-        using var caKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var caRequest = new CertificateRequest("CN=arm-contract-ca", caKey, HashAlgorithmName.SHA256);
-        caRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
-        caRequest.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign, true));
-        using var ca = caRequest.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
-        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var request = new CertificateRequest("CN=127.0.0.1", key, HashAlgorithmName.SHA256);
-        var names = new SubjectAlternativeNameBuilder();
-        names.AddIpAddress(IPAddress.Loopback);
-        names.AddDnsName("localhost");
-        request.CertificateExtensions.Add(names.Build());
-        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], false));
-        using var signed = request.Create(ca, DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1), RandomNumberGenerator.GetBytes(16));
-        using var withKey = signed.CopyWithPrivateKey(key);
-        return (X509CertificateLoader.LoadPkcs12(withKey.Export(X509ContentType.Pkcs12), null), ca.ExportCertificatePem());
-    }
 
     public async ValueTask DisposeAsync()
     {

@@ -191,13 +191,9 @@ public sealed class AzureProviderTests : IAsyncLifetime
         (await _cluster.Kubectl.RunAsync(["apply", "-f", "-"], JsonSerializer.Serialize(claim), TimeSpan.FromSeconds(30))).EnsureSuccess();
     }
 
-    private async Task<NodeClaim?> ClaimAsync(string name)
-    {
-        var result = await _cluster.Kubectl.RunAsync("get", "nodeclaim", name, "-o", "json");
-        return result.ExitCode == 0 ? KubernetesJson.Deserialize<NodeClaim>(result.Output) : null;
-    }
+    private Task<NodeClaim?> ClaimAsync(string name) => NodeClaimProbes.GetAsync(_cluster.Kubectl, name);
 
-    private static string? Condition(NodeClaim claim, string type) => claim.Status?.Conditions?.FirstOrDefault(c => c.Type == type)?.Status;
+    private static string? Condition(NodeClaim claim, string type) => NodeClaimProbes.Condition(claim, type);
 
     private Task<T> UntilAsync<T>(Func<Task<T?>> probe)
         where T : class => Eventually.ValueAsync(probe, TimeSpan.FromSeconds(60), () => $"provisioner log:\n{_provisioner.Log}\nARM requests:\n{string.Join('\n', _arm.Requests)}");
