@@ -117,7 +117,9 @@ public static class LibTorchLoader
 
         try
         {
-            var temporary = path + ".patching";
+            // Several tuners may start at once on a fresh build: each writes its own copy and renames it over the
+            // original. Renames are atomic and every copy is the same, so whoever wins, the file is whole.
+            var temporary = $"{path}.patching-{Environment.ProcessId}-{Guid.NewGuid():N}";
             File.WriteAllBytes(temporary, bytes);
             File.Move(temporary, path, overwrite: true);
         }
