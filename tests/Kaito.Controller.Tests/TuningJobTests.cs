@@ -104,6 +104,63 @@ public sealed class TuningJobTests(SimulatedClusterFixture fixture) : IClassFixt
             second.Spec.Template.Spec.InitContainers.Single(c => c.Name == "data-downloader").Env.Single(e => e.Name == "DATA_URLS").Value);
     }
 
+    [Theory]
+    [InlineData("image")]
+    [InlineData("volume")]
+    public async Task DataFromAnImageOrAVolumeAndResultsToAVolumeAreWiredIntoTheJob(string input)
+    {
+        var ns = $"t-{Guid.NewGuid():N}"[..14];
+        await _cluster.Client.CoreV1.CreateNamespaceAsync(new V1Namespace { Metadata = new V1ObjectMeta { Name = ns } });
+        var source = input == "image"
+            ? "image: myregistry.azurecr.io/datasets/dolly:1\n    imagePullSecrets: [data-pull]"
+            : "volumeSource:\n      persistentVolumeClaim:\n        claimName: training-data";
+        var yaml = $"""
+            apiVersion: kaito.sh/v1beta1
+            kind: Workspace
+            metadata:
+              name: {Workspace}
+            resource:
+              instanceType: Standard_NC6s_v3
+              labelSelector:
+                matchLabels:
+                  app: tuning-phi-3
+            tuning:
+              preset:
+                name: phi-3-mini-128k-instruct
+              method: lora
+              input:
+                {source}
+              output:
+                volumeSource:
+                  persistentVolumeClaim:
+                    claimName: adapters-out
+            """;
+        (await _cluster.Kubectl.RunAsync(["apply", "-n", ns, "-f", "-"], yaml, TimeSpan.FromSeconds(60))).EnsureSuccess();
+
+        var job = await Eventually.ValueAsync(async () => await JobAsync(ns), timeout: TimeSpan.FromSeconds(60), context: () => fixture.Logs);
+        var pod = job.Spec.Template.Spec;
+        var tuner = pod.Containers.Single();
+
+        Assert.Equal("adapters-out", pod.Volumes.Single(v => v.Name == "results-volume").PersistentVolumeClaim.ClaimName);
+        Assert.Equal("/mnt/results", tuner.VolumeMounts.Single(m => m.Name == "results-volume").MountPath);
+        Assert.DoesNotContain("--output-image", tuner.Args);
+        Assert.Equal("lora-params-template", pod.Volumes.Single(v => v.Name == "config-volume").ConfigMap.Name);
+        Assert.DoesNotContain(pod.InitContainers, c => c.Name == "data-downloader");
+        if (input == "image")
+        {
+            var puller = pod.InitContainers.Single(c => c.Name == "data-puller");
+            Assert.Equal("myregistry.azurecr.io/datasets/dolly:1", puller.Env.Single(e => e.Name == "SOURCE_IMAGE").Value);
+            Assert.Contains("--authfile /auth/data-pull/config.json", puller.Command[2], StringComparison.Ordinal);
+            Assert.Contains(pod.ImagePullSecrets, s => s.Name == "data-pull");
+            Assert.NotNull(pod.Volumes.Single(v => v.Name == "data-volume").EmptyDir);
+        }
+        else
+        {
+            Assert.DoesNotContain(pod.InitContainers, c => c.Name == "data-puller");
+            Assert.Equal("training-data", pod.Volumes.Single(v => v.Name == "data-volume").PersistentVolumeClaim.ClaimName);
+        }
+    }
+
     private async Task<string> ApplyBriefAsync()
     {
         var ns = $"t-{Guid.NewGuid():N}"[..14];
