@@ -224,7 +224,7 @@ public sealed partial class ResourceHandler(
             return (201, ForVersion(item, request));
         }
 
-        var created = store.Create(request.Type, request.Namespace ?? "", item);
+        var created = store.Create(request.Type, request.Namespace ?? "", item, request.Type.GroupResource == "batch/jobs" ? DefaultJobSelector : null);
         AfterWrite(request, created);
         return (201, ForVersion(store.Get(request.Key with { Name = (string)created["metadata"]!["name"]! }) ?? created, request));
     }
@@ -469,6 +469,35 @@ public sealed partial class ResourceHandler(
 
             item.Remove("stringData");
         }
+    }
+
+    /// <summary>
+    /// The API server's Job defaulting: without <c>manualSelector</c>, the selector is the new Job's
+    /// <c>batch.kubernetes.io/controller-uid</c> and the pod template carries it with the job-name labels, so
+    /// <c>kubectl logs job/&lt;name&gt;</c> and friends find exactly this Job's pods.
+    /// </summary>
+    private static void DefaultJobSelector(JsonObject job)
+    {
+        var spec = job["spec"] as JsonObject ?? [];
+        job["spec"] = spec;
+        if (spec["manualSelector"]?.GetValue<bool>() == true && spec["selector"] is not null)
+        {
+            return;
+        }
+
+        var uid = (string)job["metadata"]!["uid"]!;
+        var name = (string?)job["metadata"]!["name"] ?? "";
+        spec["selector"] = new JsonObject { ["matchLabels"] = new JsonObject { ["batch.kubernetes.io/controller-uid"] = uid } };
+        var template = spec["template"] as JsonObject ?? [];
+        spec["template"] = template;
+        var metadata = template["metadata"] as JsonObject ?? [];
+        template["metadata"] = metadata;
+        var labels = metadata["labels"] as JsonObject ?? [];
+        metadata["labels"] = labels;
+        labels["batch.kubernetes.io/controller-uid"] = uid;
+        labels["controller-uid"] = uid;
+        labels["batch.kubernetes.io/job-name"] = name;
+        labels["job-name"] = name;
     }
 
     /// <summary>Side effects of writes that a real cluster's controllers perform at once: CRDs become served.</summary>

@@ -8,8 +8,12 @@ public sealed partial class ClusterStore
     private const string NamespacesResource = "/namespaces";
     private const string ForegroundDeletion = "foregroundDeletion";
 
-    /// <summary>Creates an object (already defaulted, pruned and admitted) in <paramref name="namespace"/>.</summary>
-    public JsonObject Create(ResourceType type, string @namespace, JsonObject item)
+    /// <summary>
+    /// Creates <paramref name="item"/> (already defaulted, pruned and admitted) in <paramref name="namespace"/>;
+    /// <paramref name="defaults"/> is the server-side
+    /// defaulting that needs the new object's uid (a Job's selector), run once it has one.
+    /// </summary>
+    public JsonObject Create(ResourceType type, string @namespace, JsonObject item, Action<JsonObject>? defaults = null)
     {
         var metadata = item["metadata"]!.AsObject();
         var name = (string?)metadata["name"] ?? throw ApiException.Invalid(type.Kind, "", "name or generateName is required", "metadata.name");
@@ -32,6 +36,7 @@ public sealed partial class ClusterStore
             }
 
             metadata["uid"] = Guid.NewGuid().ToString();
+            defaults?.Invoke(item);
             metadata["creationTimestamp"] = Now();
             metadata["generation"] = 1L;
             metadata.Remove("deletionTimestamp");

@@ -92,6 +92,12 @@ public sealed class SimulationTests : IAsyncLifetime
         Assert.Contains("[localcluster] container tuner exited with code 1 (Error)\nout of memory\n", logs, StringComparison.Ordinal);
         Assert.Matches(@"^\d{4}-\d\d-\d\dT\S+ out of memory\n$", tail);
         Assert.Contains("container nope is not valid for pod", wrong.Error, StringComparison.Ordinal);
+
+        // The API server's Job defaulting: a selector on the Job's uid, so kubectl finds this Job's pods and no other's.
+        var byJob = (await _cluster.Kubectl.RunAsync("logs", "job/breaks")).EnsureSuccess().Output;
+        Assert.Equal(breaks.Metadata.Uid, breaks.Spec.Selector.MatchLabels["batch.kubernetes.io/controller-uid"]);
+        Assert.Contains("out of memory", byJob, StringComparison.Ordinal);
+        Assert.DoesNotContain("Completed", (await _cluster.Kubectl.RunAsync("logs", "job/breaks")).Output, StringComparison.Ordinal);
     }
 
     [Fact]
