@@ -302,14 +302,22 @@ public sealed partial class ResourceHandler(
                 throw ApiException.BadRequest("the patch did not produce an object");
             }
 
-            // A patch applies to what is stored now; the apiserver retries internally when a write raced it.
+            // A patch that names metadata.resourceVersion is conditional on it, as on the apiserver: a stale one is a 409.
+            // Otherwise the patch applies to what is stored now, and the apiserver retries internally when a write raced it.
+            var precondition = PreconditionVersion(contentType, body);
+            var stored = (string?)existing["metadata"]!["resourceVersion"];
+            if (precondition is not null && precondition != stored)
+            {
+                throw ApiException.Conflict(request.Type.GroupResource, request.Name!);
+            }
+
             patchedObject["metadata"] ??= new JsonObject();
-            patchedObject["metadata"]!["resourceVersion"] = existing["metadata"]!["resourceVersion"]!.DeepClone();
+            patchedObject["metadata"]!["resourceVersion"] = stored;
             try
             {
                 return await UpdateAsync(context, request, patchedObject);
             }
-            catch (ApiException ex) when (ex.Reason == "Conflict" && attempt < 5 && !HasPreconditionVersion(body))
+            catch (ApiException ex) when (ex.Reason == "Conflict" && attempt < 5 && precondition is null)
             {
                 LogPatchRetry(logger, request.Key, attempt + 1);
             }
@@ -585,7 +593,25 @@ public sealed partial class ResourceHandler(
         return await reader.ReadToEndAsync(context.RequestAborted);
     }
 
-    private static bool HasPreconditionVersion(string body) => body.Contains("\"resourceVersion\"", StringComparison.Ordinal);
+    /// <summary>The <c>metadata.resourceVersion</c> a merge, strategic-merge or apply patch names (JSON patches: a test or replace of it).</summary>
+    private static string? PreconditionVersion(string contentType, string body)
+    {
+        try
+        {
+            return JsonNode.Parse(body) switch
+            {
+                JsonObject patch when contentType != Patches.ApplyPatch => (string?)patch["metadata"]?["resourceVersion"],
+                JsonArray operations => operations.OfType<JsonObject>()
+                    .Where(o => (string?)o["path"] == "/metadata/resourceVersion" && (string?)o["op"] is "test" or "replace")
+                    .Select(o => (string?)o["value"]).FirstOrDefault(),
+                _ => null,
+            };
+        }
+        catch (JsonException)
+        {
+            return null; // apply bodies may be YAML; the patch itself reports malformed JSON
+        }
+    }
 
     private static bool IsDryRun(HttpContext context) => context.Request.Query["dryRun"] is ["All"];
 

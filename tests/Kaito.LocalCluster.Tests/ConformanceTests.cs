@@ -46,6 +46,27 @@ public sealed class ConformanceTests(LocalClusterFixture fixture) : IClassFixtur
     }
 
     [Fact]
+    public async Task APatchNamingAStaleResourceVersionIsAConflictAndOneWithoutItApplies()
+    {
+        var ns = await NamespaceAsync();
+        var first = await _client.CoreV1.CreateNamespacedConfigMapAsync(ConfigMap("guarded"), ns);
+        await _client.CoreV1.PatchNamespacedConfigMapAsync(new V1Patch("""{"data":{"k":"1"}}""", V1Patch.PatchType.MergePatch), "guarded", ns);
+
+        var stale = $$"""{"metadata":{"resourceVersion":"{{first.Metadata.ResourceVersion}}"},"data":{"k":"stale"} }""";
+        var error = await Assert.ThrowsAsync<HttpOperationException>(() =>
+            _client.CoreV1.PatchNamespacedConfigMapAsync(new V1Patch(stale, V1Patch.PatchType.MergePatch), "guarded", ns));
+        var current = await _client.CoreV1.ReadNamespacedConfigMapAsync("guarded", ns);
+        var fresh = $$"""{"metadata":{"resourceVersion":"{{current.Metadata.ResourceVersion}}"},"data":{"k":"2"} }""";
+        var patched = await _client.CoreV1.PatchNamespacedConfigMapAsync(new V1Patch(fresh, V1Patch.PatchType.StrategicMergePatch), "guarded", ns);
+
+        AssertStatus(error, 409, "Conflict",
+            "Operation cannot be fulfilled on configmaps \"guarded\": the object has been modified; please apply your changes to the latest version and try again",
+            """{"name":"guarded","kind":"configmaps"}""");
+        Assert.Equal("1", current.Data["k"]);
+        Assert.Equal("2", patched.Data["k"]);
+    }
+
+    [Fact]
     public async Task AMissingObjectIsNotFoundWithGroupAndKind()
     {
         var error = await Assert.ThrowsAsync<HttpOperationException>(() =>
