@@ -426,7 +426,7 @@ public sealed partial class WorkspaceReconciler(
             var recorded = status.Conditions?.FirstOrDefault(c => c.Type == ConditionTypes.WorkspaceSucceeded && c.Reason == ConditionReasons.WorkspaceFailed);
             if (recorded is null)
             {
-                var message = await FailureMessageAsync(job, cancellationToken);
+                var message = FailureMessage(job);
                 events.Record(workspace, EventRecorder.Warning, "TuningJobFailed", message);
                 return new TuningProgress(TuningPhase.Failed, message);
             }
@@ -442,10 +442,12 @@ public sealed partial class WorkspaceReconciler(
     private static bool JobCondition(V1Job job, string type) =>
         job.Status?.Conditions?.Any(c => c.Type == type && c.Status == "True") == true;
 
-    private async Task<string> FailureMessageAsync(V1Job job, CancellationToken cancellationToken)
+    private string FailureMessage(V1Job job)
     {
-        var pods = await client.CoreV1.ListNamespacedPodAsync(job.Metadata.NamespaceProperty, labelSelector: $"job-name={job.Metadata.Name}", cancellationToken: cancellationToken);
-        var cause = pods.Items.Where(p => p.Status?.Phase == "Failed").OrderByDescending(p => p.Metadata.CreationTimestamp)
+        // The Job's pods carry the workspace label, so the pod cache has them.
+        var owned = pods.ByIndex(WorkspaceControllerExtensions.WorkspacePodsIndex, $"{job.Metadata.NamespaceProperty}/{job.Metadata.Name}")
+            .Where(p => p.Metadata.OwnerReferences?.Any(o => o.Uid == job.Metadata.Uid) == true);
+        var cause = owned.Where(p => p.Status?.Phase == "Failed").OrderByDescending(p => p.Metadata.CreationTimestamp)
             .Select(TuningWorkload.FailureCause).FirstOrDefault(c => c is not null);
         var condition = job.Status!.Conditions!.First(c => c.Type == "Failed" && c.Status == "True");
         var message = $"The tuning job failed ({condition.Reason}): {cause ?? condition.Message}";
