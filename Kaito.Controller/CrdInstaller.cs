@@ -1,4 +1,5 @@
 using k8s;
+using Kaito.ServiceDefaults.Resilience;
 using k8s.Autorest;
 using Kaito.Api.Crds;
 using Microsoft.Extensions.Options;
@@ -20,6 +21,8 @@ public sealed partial class CrdInstaller(IKubernetes client, IOptions<Controller
 
         foreach (var definition in EmbeddedCrds.All())
         {
+            // the API server may still be starting: 30 tries over about three minutes
+            var backoff = new ExponentialBackoff(TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(10));
             for (var attempt = 0; ; attempt++)
             {
                 try
@@ -37,7 +40,7 @@ public sealed partial class CrdInstaller(IKubernetes client, IOptions<Controller
                 catch (Exception ex) when (ex is HttpRequestException or HttpOperationException && attempt < 30)
                 {
                     // the API server may still be starting
-                    await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
+                    await backoff.DelayAsync(TimeProvider.System, cancellationToken);
                 }
             }
 

@@ -29,10 +29,10 @@ public static partial class KaitoConfigFile
             throw new InvalidDataException($"--kaito-config-file {path} does not exist");
         }
 
-        var stream = new YamlStream();
+        YamlStream stream;
         try
         {
-            stream.Load(new StringReader(File.ReadAllText(path)));
+            stream = Kaito.Api.Serialization.BoundedYaml.Load(File.ReadAllText(path));
         }
         catch (YamlException ex)
         {

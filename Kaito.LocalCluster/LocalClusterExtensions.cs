@@ -43,18 +43,20 @@ public static class LocalClusterExtensions
             builder.WebHost.UseUrls($"https://127.0.0.1:{port}");
         }
 
-        var certificates = SelfSignedCertificates.Create(
-            "kaito-local-cluster",
-            ["localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc"],
-            [IPAddress.Loopback, IPAddress.IPv6Loopback],
-            TimeSpan.FromDays(365));
+        var dataDirectory = section.GetValue<string?>(nameof(LocalClusterOptions.DataDirectory));
+        if (!string.IsNullOrWhiteSpace(dataDirectory))
+        {
+            // It holds Secrets and the cluster's keys.
+            OwnerOnlyFile.CreateDirectory(Path.GetFullPath(dataDirectory));
+        }
+
+        var certificates = ServingCertificates(new LocalClusterOptions { DataDirectory = dataDirectory }.PkiDirectory);
         builder.Services.AddSingleton(certificates);
         builder.WebHost.ConfigureKestrel(kestrel =>
             kestrel.ConfigureHttpsDefaults(https => https.ServerCertificate = certificates.Server));
 
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<ResourceRegistry>();
-        var dataDirectory = section.GetValue<string?>(nameof(LocalClusterOptions.DataDirectory));
         if (string.IsNullOrWhiteSpace(dataDirectory))
         {
             builder.Services.AddSingleton<IObjectPersistence, InMemoryPersistence>();
@@ -84,5 +86,27 @@ public static class LocalClusterExtensions
         builder.Services.AddHostedService(services => services.GetRequiredService<KubeconfigWriter>());
         builder.Services.AddHealthChecks().AddCheck<KubeconfigHealthCheck>("kubeconfig");
         return builder;
+    }
+
+    /// <summary>The API's CA and serving certificate: kept under the data directory when there is one, else made per run.</summary>
+    private static SelfSignedCertificates ServingCertificates(string? pki)
+    {
+        if (pki is not null && SelfSignedCertificates.Load(pki) is { } kept)
+        {
+            return kept;
+        }
+
+        var certificates = SelfSignedCertificates.Create(
+            "kaito-local-cluster",
+            ["localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc"],
+            [IPAddress.Loopback, IPAddress.IPv6Loopback],
+            TimeSpan.FromDays(365));
+        if (pki is not null)
+        {
+            OwnerOnlyFile.CreateDirectory(pki);
+            certificates.Save(pki);
+        }
+
+        return certificates;
     }
 }

@@ -27,13 +27,23 @@ public sealed class LocalClusterOptions
     public string ContextName { get; set; } = "kaito-local";
 
     /// <summary>
-    /// A folder for an SQLite database (<c>--data-dir</c>) that keeps every acknowledged write across restarts; in
-    /// memory when empty.
+    /// A folder for an SQLite database (<c>--data-dir</c>) that keeps every acknowledged write across restarts, and the
+    /// cluster's CA, serving certificate and token (under <c>pki/</c>), so a kubeconfig stays valid across restarts; in
+    /// memory when empty. It holds Secrets: it is made readable by its owner only.
     /// </summary>
     public string? DataDirectory { get; set; }
 
+    /// <summary>Where the CA, certificate and token are kept, when there is a data directory.</summary>
+    public string? PkiDirectory => string.IsNullOrWhiteSpace(DataDirectory) ? null : Path.Combine(Path.GetFullPath(DataDirectory), "pki");
+
     /// <summary>How many recent changes watches can resume from; older resource versions get 410 Gone.</summary>
     public int WatchHistory { get; set; } = 10_000;
+
+    /// <summary>
+    /// How many changes a watch may have waiting for its client beyond its initial replay; a client that falls further
+    /// behind has its watch closed and resumes from its last revision.
+    /// </summary>
+    public int WatchBuffer { get; set; } = 10_000;
 
     /// <summary>The Kubernetes version LocalCluster reports; kubectl warns when its own is more than one minor away.</summary>
     public string KubernetesVersion { get; set; } = "v1.32.0";

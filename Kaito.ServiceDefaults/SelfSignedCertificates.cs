@@ -77,6 +77,44 @@ public sealed class SelfSignedCertificates : IDisposable
         return new SelfSignedCertificates(authority, server);
     }
 
+    /// <summary>
+    /// The certificates saved in <paramref name="directory"/> by <see cref="Save"/>, or null when none are (or they have
+    /// expired). The folder is expected to be its owner's only.
+    /// </summary>
+    public static SelfSignedCertificates? Load(string directory)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(directory);
+        var authorityPath = Path.Combine(directory, AuthorityFile);
+        var serverPath = Path.Combine(directory, ServerFile);
+        if (!File.Exists(authorityPath) || !File.Exists(serverPath))
+        {
+            return null;
+        }
+
+        var authority = X509Certificate2.CreateFromPem(File.ReadAllText(authorityPath));
+        var server = X509CertificateLoader.LoadPkcs12FromFile(serverPath, password: null);
+        if (server.NotAfter < DateTime.Now.AddDays(1) || authority.NotAfter < DateTime.Now.AddDays(1))
+        {
+            authority.Dispose();
+            server.Dispose();
+            return null;
+        }
+
+        return new SelfSignedCertificates(authority, server);
+    }
+
+    /// <summary>Writes the CA certificate and the server certificate with its key (readable by the owner only).</summary>
+    public void Save(string directory)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(directory);
+        Directory.CreateDirectory(directory);
+        OwnerOnlyFile.WriteAllBytes(Path.Combine(directory, ServerFile), Server.Export(X509ContentType.Pkcs12));
+        OwnerOnlyFile.WriteAllBytes(Path.Combine(directory, AuthorityFile), System.Text.Encoding.ASCII.GetBytes(Authority.ExportCertificatePem()));
+    }
+
+    private const string AuthorityFile = "ca.crt";
+    private const string ServerFile = "server.pfx";
+
     public void Dispose()
     {
         Authority.Dispose();

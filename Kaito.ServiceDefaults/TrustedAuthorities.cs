@@ -10,10 +10,14 @@ namespace Kaito.ServiceDefaults;
 /// </summary>
 public static class TrustedAuthorities
 {
-    /// <summary>An HTTP handler trusting <paramref name="authorities"/> besides the system roots (none: the system's only).</summary>
+    /// <summary>
+    /// An HTTP handler trusting <paramref name="authorities"/> besides the system roots (none: the system's only). It
+    /// follows no redirects: the clients it serves (webhook calls, ARM) are answered where they asked, as kube-apiserver's
+    /// webhook client is, and a redirect must not carry their request (or credentials) elsewhere.
+    /// </summary>
     public static SocketsHttpHandler Handler(X509Certificate2Collection? authorities)
     {
-        var handler = new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) };
+        var handler = new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5), AllowAutoRedirect = false };
         if (authorities is { Count: > 0 })
         {
             handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, errors) => Validate(authorities, certificate, errors);

@@ -8,10 +8,10 @@ internal static class YamlDocuments
 {
     public static YamlMappingNode ParseRoot(string text, string file)
     {
-        var stream = new YamlStream();
+        YamlStream stream;
         try
         {
-            stream.Load(new StringReader(text));
+            stream = Serialization.BoundedYaml.Load(text);
         }
         catch (YamlException ex)
         {

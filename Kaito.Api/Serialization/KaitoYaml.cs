@@ -18,10 +18,11 @@ public static class KaitoYaml
     public static IReadOnlyList<JsonObject> LoadAll(string yaml, string source = "<yaml>")
     {
         ArgumentNullException.ThrowIfNull(yaml);
-        var stream = new YamlStream();
+        YamlStream stream;
         try
         {
-            stream.Load(new StringReader(yaml));
+            // kube-apiserver refuses request bodies over 3 MiB; the same bound holds here.
+            stream = BoundedYaml.Load(yaml, maxCharacters: 3 * 1024 * 1024);
         }
         catch (YamlException ex)
         {

@@ -45,10 +45,10 @@ public static class InferenceConfigValidator
     {
         root = null;
         problem = null;
-        var stream = new YamlStream();
+        YamlStream stream;
         try
         {
-            stream.Load(new StringReader(yaml));
+            stream = Serialization.BoundedYaml.Load(yaml);
         }
         catch (YamlException ex)
         {

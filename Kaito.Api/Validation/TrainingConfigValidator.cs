@@ -24,10 +24,10 @@ public static class TrainingConfigValidator
         ArgumentNullException.ThrowIfNull(yaml);
         var problems = new List<string>();
 
-        var stream = new YamlStream();
+        YamlStream stream;
         try
         {
-            stream.Load(new StringReader(yaml));
+            stream = Serialization.BoundedYaml.Load(yaml);
         }
         catch (YamlException ex)
         {
@@ -96,10 +96,10 @@ public static class TrainingConfigValidator
     public static string OutputDirectory(string yaml)
     {
         ArgumentNullException.ThrowIfNull(yaml);
-        var stream = new YamlStream();
+        YamlStream stream;
         try
         {
-            stream.Load(new StringReader(yaml));
+            stream = Serialization.BoundedYaml.Load(yaml);
         }
         catch (YamlException)
         {

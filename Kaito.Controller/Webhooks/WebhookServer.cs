@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json.Nodes;
 using k8s;
+using Kaito.ServiceDefaults.Resilience;
 using k8s.Autorest;
 using k8s.Models;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -121,6 +122,8 @@ public sealed partial class WebhookServer(
     private async Task RegisterAsync(CancellationToken cancellationToken)
     {
         var desired = Configuration(_options, _certificate!.CaBundlePem, Port);
+        // the API server may still be starting: 30 tries over about three minutes
+        var backoff = new ExponentialBackoff(TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(10));
         for (var attempt = 0; ; attempt++)
         {
             try
@@ -143,7 +146,7 @@ public sealed partial class WebhookServer(
             catch (Exception ex) when (ex is HttpRequestException or HttpOperationException && attempt < 30)
             {
                 // the API server may still be starting, or another replica wrote it meanwhile (409)
-                await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
+                await backoff.DelayAsync(TimeProvider.System, cancellationToken);
             }
         }
     }

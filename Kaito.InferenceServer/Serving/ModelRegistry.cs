@@ -174,9 +174,9 @@ public sealed partial class ModelRegistry(
                 _models[name] = runtime.Load(target, name, _options.ExecutionProvider, _options.ContextLength, _options.EffectiveIntraOpThreads);
                 LogAdapterAdded(logger, name);
             }
-            catch (Exception e) when (e is IOException or InvalidDataException or NotSupportedException or KeyNotFoundException
-                or Microsoft.ML.OnnxRuntimeGenAI.OnnxRuntimeGenAIException)
+            catch (Exception e) when (e is not OperationCanceledException)
             {
+                // Whatever one adapter's files hold, the base and the other adapters keep serving.
                 LogAdapterSkipped(logger, name, e.Message);
             }
         }

@@ -8,7 +8,8 @@ namespace Kaito.LocalCluster.Apis;
 /// <summary>
 /// Honours ValidatingWebhookConfigurations: before a matching create or update, sends an AdmissionReview v1 to the
 /// webhook's URL (trusting its caBundle) and refuses the write with the webhook's message when it denies it. A webhook
-/// that cannot be reached fails the write unless its failurePolicy is Ignore.
+/// that cannot be reached, redirects, answers garbage or has an unusable caBundle fails the write unless its
+/// failurePolicy is Ignore.
 /// </summary>
 public sealed partial class AdmissionWebhooks(ClusterStore store, ILogger<AdmissionWebhooks> logger) : IDisposable
 {
@@ -45,11 +46,17 @@ public sealed partial class AdmissionWebhooks(ClusterStore store, ILogger<Admiss
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(TimeSpan.FromSeconds(JsonNumbers.ReadInt(webhook["timeoutSeconds"]) ?? 10));
             using var reply = await client.PostAsJsonAsync(url, Review(uid, request, operation, item, old), timeout.Token);
+            if ((int)reply.StatusCode is >= 300 and < 400)
+            {
+                throw new HttpRequestException($"the webhook answered {(int)reply.StatusCode} (a redirect, which is not followed)");
+            }
+
             reply.EnsureSuccessStatusCode();
             response = (await reply.Content.ReadFromJsonAsync<JsonObject>(timeout.Token))?["response"]?.AsObject()
                 ?? throw new InvalidOperationException("the webhook answered without a response");
         }
         catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException or InvalidOperationException or System.Text.Json.JsonException
+                                       or FormatException or System.Security.Cryptography.CryptographicException
                                        && !cancellationToken.IsCancellationRequested)
         {
             LogWebhookFailed(logger, name, ex.Message);

@@ -19,6 +19,7 @@ public sealed partial class ClusterStore
     private readonly IObjectPersistence _persistence;
     private readonly TimeProvider _clock;
     private readonly int _historyLimit;
+    private readonly int _watchBuffer;
     private long _revision;
 
     public ClusterStore(IOptions<LocalClusterOptions> options, TimeProvider clock, IObjectPersistence persistence)
@@ -27,6 +28,7 @@ public sealed partial class ClusterStore
         _clock = clock;
         _persistence = persistence;
         _historyLimit = options.Value.WatchHistory;
+        _watchBuffer = options.Value.WatchBuffer;
         var (items, revision) = persistence.Load();
         foreach (var (key, item) in items)
         {
@@ -72,19 +74,18 @@ public sealed partial class ClusterStore
 
     /// <summary>
     /// Starts a watch. With no revision (or "0") it first replays the current objects as ADDED; with a revision it
-    /// replays every retained change after it, or fails with 410 Gone when that part of the history is gone.
+    /// replays every retained change after it, or fails with 410 Gone when that part of the history is gone. Beyond the
+    /// replay a watch buffers at most <see cref="LocalClusterOptions.WatchBuffer"/> changes: a client that falls further
+    /// behind has its watch closed, as kube-apiserver's cache does with slow watchers, and resumes from its last revision.
     /// </summary>
     public Watch StartWatch(string groupResource, string? @namespace, string? resourceVersion)
     {
-        var channel = Channel.CreateUnbounded<StoreEvent>(new UnboundedChannelOptions { SingleReader = true });
         lock (_gate)
         {
+            List<StoreEvent> replay;
             if (string.IsNullOrEmpty(resourceVersion) || resourceVersion == "0")
             {
-                foreach (var item in Scan(groupResource, @namespace))
-                {
-                    channel.Writer.TryWrite(new StoreEvent(StoreEvent.Added, groupResource, NamespaceOf(item), RevisionOf(item), item, null));
-                }
+                replay = [.. Scan(groupResource, @namespace).Select(item => new StoreEvent(StoreEvent.Added, groupResource, NamespaceOf(item), RevisionOf(item), item, null))];
             }
             else
             {
@@ -95,10 +96,17 @@ public sealed partial class ClusterStore
                     throw ApiException.Gone($"too old resource version: {from} ({oldest - 1})");
                 }
 
-                foreach (var change in _history.Where(e => e.Revision > from && Matches(e, groupResource, @namespace)))
-                {
-                    channel.Writer.TryWrite(change);
-                }
+                replay = [.. _history.Where(e => e.Revision > from && Matches(e, groupResource, @namespace))];
+            }
+
+            var channel = Channel.CreateBounded<StoreEvent>(new BoundedChannelOptions(replay.Count + _watchBuffer)
+            {
+                SingleReader = true,
+                FullMode = BoundedChannelFullMode.Wait,
+            });
+            foreach (var change in replay)
+            {
+                channel.Writer.TryWrite(change);
             }
 
             var watcher = new Watcher(groupResource, @namespace, channel.Writer);
@@ -200,12 +208,21 @@ public sealed partial class ClusterStore
             _history.RemoveFirst();
         }
 
+        List<Watcher>? slow = null;
         foreach (var watcher in _watchers)
         {
-            if (Matches(change, watcher.GroupResource, watcher.Namespace))
+            if (Matches(change, watcher.GroupResource, watcher.Namespace) && !watcher.Writer.TryWrite(change))
             {
-                watcher.Writer.TryWrite(change);
+                // Its buffer is full: end that watch (the client re-watches from the last revision it saw) rather than
+                // hold the change, or every change after it, in memory for a client that is not reading.
+                watcher.Writer.TryComplete();
+                (slow ??= []).Add(watcher);
             }
+        }
+
+        foreach (var watcher in slow ?? [])
+        {
+            _watchers.Remove(watcher);
         }
 
         Changed?.Invoke(change);

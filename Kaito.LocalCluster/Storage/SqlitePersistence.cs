@@ -17,10 +17,18 @@ public sealed class SqlitePersistence : IObjectPersistence, IDisposable
     public SqlitePersistence(string dataDirectory)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(dataDirectory);
-        Directory.CreateDirectory(dataDirectory);
+        Kaito.ServiceDefaults.OwnerOnlyFile.CreateDirectory(dataDirectory);
+        var database = Path.Combine(dataDirectory, "cluster.db");
+        if (!File.Exists(database) && !OperatingSystem.IsWindows())
+        {
+            // Secrets live in it: SQLite gives its journal files the database's mode, so this covers them too.
+            File.Create(database, 0, FileOptions.None).Dispose();
+            File.SetUnixFileMode(database, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
+
         _connection = new SqliteConnection(new SqliteConnectionStringBuilder
         {
-            DataSource = Path.Combine(dataDirectory, "cluster.db"),
+            DataSource = database,
             Mode = SqliteOpenMode.ReadWriteCreate,
             Pooling = false,
         }.ToString());

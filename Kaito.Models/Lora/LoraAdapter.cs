@@ -1,5 +1,5 @@
-using System.Text.Json;
 using System.Text.Json.Nodes;
+using Kaito.Models.Json;
 using Kaito.Models.Safetensors;
 
 namespace Kaito.Models.Lora;
@@ -39,32 +39,28 @@ public sealed class LoraAdapter
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
         var configPath = Path.Combine(directory, ConfigFileName);
-        JsonObject config;
-        try
-        {
-            config = JsonNode.Parse(File.ReadAllText(configPath))?.AsObject() ?? throw new InvalidDataException("the file is empty");
-        }
-        catch (JsonException e)
-        {
-            throw new InvalidDataException($"{configPath}: {e.Message}", e);
-        }
-
-        var peftType = config["peft_type"]?.GetValue<string>();
+        var config = JsonFields.ParseObject(File.ReadAllBytes(configPath), configPath);
+        var peftType = JsonFields.Text(config, "peft_type", configPath);
         if (peftType is not null and not "LORA")
         {
             throw new InvalidDataException($"{configPath}: peft_type is '{peftType}'; only LORA adapters can be merged.");
         }
 
-        var rank = config["r"]?.GetValue<int>() ?? throw new InvalidDataException($"{configPath}: r is missing.");
+        var rank = JsonFields.WholeNumber(config, "r", configPath) ?? throw new InvalidDataException($"{configPath}: r is missing.");
         if (rank <= 0)
         {
             throw new InvalidDataException($"{configPath}: r must be positive, got {rank}.");
         }
 
-        if (config["fan_in_fan_out"]?.GetValue<bool>() == true)
+        if (JsonFields.Boolean(config, "fan_in_fan_out", configPath) == true)
         {
             throw new InvalidDataException($"{configPath}: fan_in_fan_out adapters (GPT-2 Conv1D layers) are not supported.");
         }
+
+        var alpha = JsonFields.Number(config, "lora_alpha", configPath) ?? rank;
+        var useRsLora = JsonFields.Boolean(config, "use_rslora", configPath) ?? false;
+        var targets = JsonFields.Strings(config, "target_modules", configPath);
+        var baseModel = JsonFields.Text(config, "base_model_name_or_path", configPath);
 
         var tensors = SafetensorsFile.Read(Path.Combine(directory, WeightsFileName));
         var modules = new Dictionary<string, (Tensor A, Tensor B)>(StringComparer.Ordinal);
@@ -78,6 +74,12 @@ public sealed class LoraAdapter
             }
 
             var a = tensors[name];
+            if (!IsFloat(a) || !IsFloat(b))
+            {
+                throw new InvalidDataException(
+                    $"{directory}: '{module}' is stored as {a.DType} and {b.DType}; LoRA weights must be F32, F16 or BF16.");
+            }
+
             if (a.Shape.Count != 2 || b.Shape.Count != 2 || a.Shape[0] != rank || b.Shape[1] != rank)
             {
                 throw new InvalidDataException(
@@ -96,10 +98,10 @@ public sealed class LoraAdapter
         {
             Name = Path.GetFileName(Path.TrimEndingDirectorySeparator(directory)),
             Rank = rank,
-            Alpha = config["lora_alpha"]?.GetValue<double>() ?? rank,
-            UseRsLora = config["use_rslora"]?.GetValue<bool>() ?? false,
-            TargetModules = ReadTargets(config["target_modules"]),
-            BaseModel = config["base_model_name_or_path"]?.GetValue<string>(),
+            Alpha = alpha,
+            UseRsLora = useRsLora,
+            TargetModules = targets,
+            BaseModel = baseModel,
             Modules = modules,
         };
     }
@@ -134,10 +136,5 @@ public sealed class LoraAdapter
         SafetensorsFile.Write(Path.Combine(directory, WeightsFileName), tensors);
     }
 
-    private static string[] ReadTargets(JsonNode? node) => node switch
-    {
-        null => [],
-        JsonArray array => [.. array.Select(t => t!.GetValue<string>())],
-        _ => [node.GetValue<string>()],
-    };
+    private static bool IsFloat(Tensor tensor) => tensor.DType is TensorDType.F32 or TensorDType.F16 or TensorDType.BF16;
 }

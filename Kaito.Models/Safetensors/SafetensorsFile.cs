@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
-using System.Text.Json;
 using System.Text.Json.Nodes;
+using Kaito.Models.Json;
 
 namespace Kaito.Models.Safetensors;
 
@@ -35,36 +35,44 @@ public static class SafetensorsFile
     public static TensorCollection Read(Stream stream)
     {
         ArgumentNullException.ThrowIfNull(stream);
+        try
+        {
+            return ReadChecked(stream);
+        }
+        catch (EndOfStreamException e)
+        {
+            throw new InvalidDataException("the file ends early (truncated?).", e);
+        }
+    }
+
+    private static TensorCollection ReadChecked(Stream stream)
+    {
         Span<byte> lengthBytes = stackalloc byte[8];
         stream.ReadExactly(lengthBytes);
         var headerLength = BinaryPrimitives.ReadInt64LittleEndian(lengthBytes);
-        if (headerLength <= 0 || headerLength > MaxHeaderLength)
+        var size = stream.CanSeek ? stream.Length : long.MaxValue;
+        if (headerLength <= 0 || headerLength > MaxHeaderLength || headerLength > size - 8)
         {
             throw new InvalidDataException($"not a safetensors file: header length {headerLength} is out of range.");
         }
 
         var headerBytes = new byte[headerLength];
         stream.ReadExactly(headerBytes);
-        JsonObject header;
-        try
-        {
-            header = JsonNode.Parse(headerBytes)?.AsObject()
-                ?? throw new InvalidDataException("the safetensors header is null.");
-        }
-        catch (Exception e) when (e is JsonException or InvalidOperationException)
-        {
-            throw new InvalidDataException($"the safetensors header is not a JSON object: {e.Message}", e);
-        }
-
+        var header = JsonFields.ParseObject(headerBytes, "the safetensors header");
         var entries = new List<(string Name, TensorDType DType, long[] Shape, long Begin, long End)>();
         var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var (name, node) in header)
         {
             if (name == MetadataKey)
             {
-                foreach (var (key, value) in node?.AsObject() ?? [])
+                if (node is not JsonObject values)
                 {
-                    metadata[key] = value?.GetValue<string>() ?? "";
+                    throw new InvalidDataException($"{MetadataKey} must be an object of strings.");
+                }
+
+                foreach (var (key, _) in values)
+                {
+                    metadata[key] = JsonFields.Text(values, key, MetadataKey) ?? "";
                 }
 
                 continue;
@@ -79,7 +87,16 @@ public static class SafetensorsFile
         foreach (var entry in entries.OrderBy(e => e.Begin))
         {
             var length = entry.End - entry.Begin;
-            var expected = checked(Tensor.ElementCountOf(entry.Shape) * TensorDTypes.SizeOf(entry.DType));
+            long expected;
+            try
+            {
+                expected = checked(Tensor.ElementCountOf(entry.Shape) * TensorDTypes.SizeOf(entry.DType));
+            }
+            catch (OverflowException)
+            {
+                throw new InvalidDataException($"tensor '{entry.Name}': shape [{string.Join(", ", entry.Shape)}] is too large.");
+            }
+
             if (length != expected)
             {
                 throw new InvalidDataException(
@@ -91,6 +108,11 @@ public static class SafetensorsFile
             {
                 throw new InvalidDataException(
                     $"tensor '{entry.Name}': data ends at byte {entry.End} but the file has {available} data bytes (truncated?).");
+            }
+
+            if (length > Array.MaxLength)
+            {
+                throw new InvalidDataException($"tensor '{entry.Name}': {length} bytes is more than one tensor can hold here.");
             }
 
             if (stream.CanSeek)
@@ -176,10 +198,13 @@ public static class SafetensorsFile
                 throw new InvalidDataException($"dtype '{dtypeName}' is not supported (F32, F16, BF16, I64, I32, U8 are)");
             }
 
-            var shape = entry["shape"]?.AsArray().Select(d => d!.GetValue<long>()).ToArray()
-                ?? throw new InvalidDataException("shape is missing");
-            var offsets = entry["data_offsets"]?.AsArray().Select(d => d!.GetValue<long>()).ToArray()
-                ?? throw new InvalidDataException("data_offsets is missing");
+            var shape = Integers(entry["shape"], "shape");
+            var offsets = Integers(entry["data_offsets"], "data_offsets");
+            if (shape.Length > 8)
+            {
+                throw new InvalidDataException($"shape has {shape.Length} dimensions; at most 8 are accepted");
+            }
+
             if (offsets.Length != 2 || offsets[0] < 0 || offsets[1] < offsets[0] || shape.Any(d => d < 0))
             {
                 throw new InvalidDataException("data_offsets or shape is invalid");
@@ -192,4 +217,8 @@ public static class SafetensorsFile
             throw new InvalidDataException($"tensor '{name}': {e.Message}.", e);
         }
     }
+
+    private static long[] Integers(JsonNode? node, string key) => node is JsonArray array
+        ? [.. array.Select(d => d is JsonValue value && value.TryGetValue<long>(out var number) ? number : throw new InvalidDataException($"{key} must be a list of integers"))]
+        : throw new InvalidDataException($"{key} is missing");
 }

@@ -64,7 +64,8 @@ public static class OperatorServiceCollectionExtensions
             provider.GetServices<IInformer>(),
             [provider.GetRequiredService<ControllerRunner>()],
             provider.GetRequiredService<IOptions<LeaderElectionOptions>>(),
-            provider.GetRequiredService<ILogger<OperatorHost>>()));
+            provider.GetRequiredService<ILogger<OperatorHost>>(),
+            provider.GetRequiredService<TimeProvider>()));
         services.AddHostedService(provider => provider.GetRequiredService<OperatorHost>());
         services.AddHealthChecks()
             .AddCheck<InformerHealthCheck>(InformerHealthCheck.Readiness)

@@ -1,12 +1,14 @@
 using k8s;
 using k8s.Models;
+using Kaito.ServiceDefaults.Resilience;
 using Microsoft.Extensions.Logging;
 
 namespace Kaito.Operator.Kubernetes;
 
 /// <summary>
 /// Waits for the API server at start-up. A control-plane component must not crash because the API server is late
-/// (LocalCluster starting, a kind cluster booting, an AKS upgrade): it retries with capped backoff and logs each wait.
+/// (LocalCluster starting, a kind cluster booting, an AKS upgrade): it retries with jittered, capped backoff and logs
+/// the wait once every 30 s.
 /// </summary>
 public static partial class ApiServerConnection
 {
@@ -17,7 +19,8 @@ public static partial class ApiServerConnection
         ArgumentNullException.ThrowIfNull(client);
         ArgumentNullException.ThrowIfNull(logger);
 
-        var delay = TimeSpan.FromMilliseconds(250);
+        var backoff = new ExponentialBackoff(TimeSpan.FromMilliseconds(250), s_maxDelay);
+        var failures = new RepeatedFailureLog(s_maxDelay);
         for (var attempt = 1; ; attempt++)
         {
             try
@@ -29,9 +32,13 @@ public static partial class ApiServerConnection
             catch (Exception ex) when (ex is HttpRequestException or k8s.Autorest.HttpOperationException
                                            || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
             {
-                LogWaiting(logger, client.BaseUri, attempt, delay.TotalSeconds, ex.Message);
+                var delay = backoff.Next();
+                if (failures.ShouldLog(out _))
+                {
+                    LogWaiting(logger, client.BaseUri, attempt, delay.TotalSeconds, ex.Message);
+                }
+
                 await Task.Delay(delay, cancellationToken);
-                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, s_maxDelay.Ticks));
             }
         }
     }

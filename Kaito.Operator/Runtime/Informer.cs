@@ -4,6 +4,7 @@ using k8s;
 using k8s.Autorest;
 using k8s.Models;
 using Kaito.Operator.Kubernetes;
+using Kaito.ServiceDefaults.Resilience;
 using Microsoft.Extensions.Logging;
 
 namespace Kaito.Operator.Runtime;
@@ -11,13 +12,18 @@ namespace Kaito.Operator.Runtime;
 /// <summary>
 /// A shared informer for one kind across all namespaces: lists, then watches from the list's resource version with
 /// bookmarks; re-lists on 410 Gone (diffing against its cache, so no change is lost or repeated); reconnects with
-/// capped backoff; delivers every cached object again each resync period. The cache is indexed by namespace and by
+/// jittered exponential backoff, also after a watch that ended at once without news (a server that accepts and drops
+/// watches must not make it spin), and logs a failure that repeats once a <see cref="InformerOptions.FailureLogInterval"/>;
+/// delivers every cached object again each resync period. The cache is indexed by namespace and by
 /// any index a controller adds.
 /// </summary>
 public sealed partial class Informer<T> : IInformer
     where T : class, IKubernetesObject<V1ObjectMeta>
 {
     public const string NamespaceIndex = "namespace";
+
+    // A watch that ends sooner than this without sending anything counts as a failure.
+    private static readonly TimeSpan MinimumQuietWatch = TimeSpan.FromSeconds(1);
 
     private readonly KubernetesApi _api;
     private readonly InformerOptions _options;
@@ -100,9 +106,11 @@ public sealed partial class Informer<T> : IInformer
 
     private async Task ListAndWatchAsync(CancellationToken cancellationToken)
     {
-        var backoff = _options.InitialBackoff;
+        var backoff = new ExponentialBackoff(_options.InitialBackoff, _options.MaxBackoff);
+        var failures = new RepeatedFailureLog(_clock, _options.FailureLogInterval);
         while (!cancellationToken.IsCancellationRequested)
         {
+            string? failure;
             try
             {
                 if (_resourceVersion.Length == 0)
@@ -110,8 +118,16 @@ public sealed partial class Informer<T> : IInformer
                     await ListAsync(cancellationToken);
                 }
 
-                await WatchAsync(cancellationToken);
-                backoff = _options.InitialBackoff;
+                var opened = _clock.GetTimestamp();
+                var events = await WatchAsync(cancellationToken);
+                if (events > 0 || _clock.GetElapsedTime(opened) >= MinimumQuietWatch)
+                {
+                    backoff.Reset();
+                    failures.Reset();
+                    continue;
+                }
+
+                failure = "the watch ended at once without an event";
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
@@ -121,14 +137,21 @@ public sealed partial class Informer<T> : IInformer
             {
                 LogExpired(_logger, Kind, _resourceVersion);
                 _resourceVersion = "";
+                continue;
             }
             catch (Exception ex) when (ex is HttpRequestException or HttpOperationException or IOException or JsonException or KubernetesException
-                                           or OperationCanceledException)
+                                           or OperationCanceledException or InvalidOperationException or KeyNotFoundException)
             {
-                LogRetrying(_logger, Kind, backoff.TotalSeconds, ex.Message);
-                await Task.Delay(backoff, _clock, cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-                backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, _options.MaxBackoff.Ticks));
+                failure = ex.Message;
             }
+
+            var delay = backoff.Next();
+            if (failures.ShouldLog(out var suppressed))
+            {
+                LogRetrying(_logger, Kind, delay.TotalSeconds, suppressed, failure);
+            }
+
+            await Task.Delay(delay, _clock, cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
     }
 
@@ -181,8 +204,10 @@ public sealed partial class Informer<T> : IInformer
         LogListed(_logger, Kind, listed.Count, resourceVersion);
     }
 
-    private async Task WatchAsync(CancellationToken cancellationToken)
+    /// <summary>Watches until the server ends the stream; returns how many lines (events and bookmarks) it sent.</summary>
+    private async Task<int> WatchAsync(CancellationToken cancellationToken)
     {
+        var received = 0;
         var timeout = (int)_options.WatchTimeout.TotalSeconds;
         var query = $"{Kind.CollectionPath}?watch=true&allowWatchBookmarks=true&resourceVersion={_resourceVersion}&timeoutSeconds={timeout}{SelectorQuery}";
         HttpResponseMessage response;
@@ -207,6 +232,7 @@ public sealed partial class Informer<T> : IInformer
                 }
 
                 Touch();
+                received++;
                 using var document = JsonDocument.Parse(line);
                 var type = document.RootElement.GetProperty("type").GetString();
                 var element = document.RootElement.GetProperty("object");
@@ -231,6 +257,8 @@ public sealed partial class Informer<T> : IInformer
                 }
             }
         }
+
+        return received;
     }
 
     private async Task ResyncAsync(CancellationToken cancellationToken)
@@ -378,8 +406,9 @@ public sealed partial class Informer<T> : IInformer
     [LoggerMessage(Level = LogLevel.Information, Message = "Watch of {Kind} expired at resource version {ResourceVersion}; listing again")]
     private static partial void LogExpired(ILogger logger, ResourceKind kind, string resourceVersion);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Watch of {Kind} failed; reconnecting in {DelaySeconds:0.##} s: {Reason}")]
-    private static partial void LogRetrying(ILogger logger, ResourceKind kind, double delaySeconds, string reason);
+    [LoggerMessage(Level = LogLevel.Warning,
+        Message = "Watch of {Kind} failed; reconnecting in {DelaySeconds:0.##} s ({Suppressed} more failures since the last report): {Reason}")]
+    private static partial void LogRetrying(ILogger logger, ResourceKind kind, double delaySeconds, int suppressed, string reason);
 
     private sealed class ResourceVersionExpiredException : Exception;
 }

@@ -16,4 +16,7 @@ public sealed class InformerOptions
     public TimeSpan InitialBackoff { get; set; } = TimeSpan.FromMilliseconds(200);
 
     public TimeSpan MaxBackoff { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>A failure that keeps repeating is logged at most once per this interval.</summary>
+    public TimeSpan FailureLogInterval { get; set; } = TimeSpan.FromSeconds(30);
 }

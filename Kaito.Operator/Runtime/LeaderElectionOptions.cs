@@ -22,4 +22,10 @@ public sealed class LeaderElectionOptions
     public TimeSpan RenewDeadline { get; set; } = TimeSpan.FromSeconds(10);
 
     public TimeSpan RetryPeriod { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Failed elections back off from <see cref="RetryPeriod"/>, doubling up to this.</summary>
+    public TimeSpan MaxRetryBackoff { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>A failure that keeps repeating is logged at most once per this interval.</summary>
+    public TimeSpan FailureLogInterval { get; set; } = TimeSpan.FromSeconds(30);
 }

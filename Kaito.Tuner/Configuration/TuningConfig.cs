@@ -80,10 +80,10 @@ public sealed class TuningConfig
     public static TuningConfig Parse(string yaml, string source = "training_config.yaml")
     {
         ArgumentNullException.ThrowIfNull(yaml);
-        var stream = new YamlStream();
+        YamlStream stream;
         try
         {
-            stream.Load(new StringReader(yaml));
+            stream = Kaito.Api.Serialization.BoundedYaml.Load(yaml);
         }
         catch (YamlException e)
         {

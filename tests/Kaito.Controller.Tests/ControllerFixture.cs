@@ -14,6 +14,8 @@ public sealed class ControllerFixture : IAsyncLifetime
 
     public string ControllerLog => _controller.Log;
 
+    public bool ControllerRunning => !_controller.HasExited;
+
     public async Task InitializeAsync()
     {
         // Jobs and pods are not part of these tests; the controller only needs the API.

@@ -92,6 +92,27 @@ public sealed class WebhookTests(ControllerFixture fixture) : IClassFixture<Cont
     }
 
     [Fact]
+    public async Task ANestedYamlBombInTheTrainingConfigIsRefusedAndTheControllerLives()
+    {
+        // 100,000 nested sequences (about 200 KB) overflowed the stack of a recursive YAML loader and killed the controller.
+        var ns = await NamespaceAsync();
+        var bomb = "training_config:\n  TrainingArguments: " + new string('[', 100_000) + new string(']', 100_000) + "\n";
+        await fixture.Cluster.Client.CoreV1.CreateNamespacedConfigMapAsync(new k8s.Models.V1ConfigMap
+        {
+            Metadata = new k8s.Models.V1ObjectMeta { Name = "bomb" },
+            Data = new Dictionary<string, string> { ["training_config.yaml"] = bomb },
+        }, ns);
+
+        var (exitCode, output) = await ApplyAsync("bomb", Tune().Replace("  method: qlora", "  method: qlora\n  config: bomb", StringComparison.Ordinal), ns);
+        var after = await ApplyAsync("after-bomb", Workspace(), ns);
+
+        Assert.NotEqual(0, exitCode);
+        Assert.Contains("tuning.config: ConfigMap bomb: training_config.yaml line 2: invalid YAML: nesting is deeper than 64 levels", output, StringComparison.Ordinal);
+        Assert.True(fixture.ControllerRunning, fixture.ControllerLog);
+        after.EnsureApplied();
+    }
+
+    [Fact]
     public async Task TheExamplesAndTheBriefPass()
     {
         foreach (var example in new[] { "examples/inference/kaito_workspace_phi_4_mini.yaml", "examples/fine-tuning/kaito_workspace_tuning_phi_3.yaml" })

@@ -121,6 +121,16 @@ public sealed class OpenAiClientTests(InferenceServerFixture server)
     }
 
     [Fact]
+    public void MalformedAdaptersBesideTheGoodOneAreSkippedWithTheirReason()
+    {
+        foreach (var (name, reason) in InferenceServerFixture.BadAdapters)
+        {
+            Assert.Contains($"Adapter {name} is not served: ", server.ServerLog, StringComparison.Ordinal);
+            Assert.Contains(reason, server.ServerLog, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
     public async Task TextCompletionReturnsTextWithUsage()
     {
         var response = await server.Http.PostAsJsonAsync("v1/completions", new { model = InferenceServerFixture.ModelName, prompt = "The quick brown fox", max_tokens = 5, temperature = 0 });

@@ -89,6 +89,20 @@ public sealed class StartupTests
     }
 
     [Fact]
+    public async Task ANestedYamlBombInTheInferenceConfigFileStopsTheServerWithItsReason()
+    {
+        var config = Path.Combine(Path.GetTempPath(), $"inference_config-{Guid.NewGuid():N}.yaml");
+        await File.WriteAllTextAsync(config, "vllm: " + new string('[', 100_000) + new string(']', 100_000) + "\n");
+        await using var server = ServiceProcess.Start("Kaito.InferenceServer", Path.GetTempPath(), ["--kaito-config-file", config, "--port", "0"]);
+
+        await Eventually.TrueAsync(() => server.HasExited, TimeSpan.FromSeconds(60));
+
+        Assert.Equal(2, server.ExitCode);
+        Assert.Contains($"{config} line 1: invalid YAML: nesting is deeper than 64 levels", server.FinalLog(), StringComparison.Ordinal);
+        File.Delete(config);
+    }
+
+    [Fact]
     public async Task GenerateTinyModelRefusesUnknownOptionsWithUsage()
     {
         await using var command = ServiceProcess.Start("Kaito.InferenceServer", Path.GetTempPath(), ["generate-tiny-model", "--bogus"]);

@@ -12,6 +12,11 @@ public sealed class BadInputTests(TuningFixture fixture) : IClassFixture<TuningF
         await AssertFailsAsync(config: "training_config:\n  LoraConfig: [r: 8\n", expectedExit: 2, expected: "line");
 
     [Fact]
+    public async Task ANestedYamlBombIsRefusedNamingTheLimit() =>
+        await AssertFailsAsync(config: "training_config:\n  LoraConfig: " + new string('[', 100_000) + new string(']', 100_000) + "\n", expectedExit: 2,
+            expected: "line 2: invalid YAML: nesting is deeper than 64 levels");
+
+    [Fact]
     public async Task AnInvalidValueNamesSectionAndKey() =>
         await AssertFailsAsync(config: TuningFixture.LoraConfig(10).Replace("r: 8", "r: eight", StringComparison.Ordinal), expectedExit: 2, expected: "LoraConfig.r is 'eight'; it must be an integer");
 
