@@ -15,7 +15,14 @@ public static partial class TunerExtensions
         ["--docker-config"] = Key(nameof(TunerOptions.DockerConfig)),
         ["--insecure-registry"] = Key(nameof(TunerOptions.InsecureRegistry)),
         ["--device"] = Key(nameof(TunerOptions.Device)),
+        ["--allowed-data-hosts"] = Key(nameof(TunerOptions.AllowedDataHosts)),
+        ["--resolve"] = Key(nameof(TunerOptions.Resolve)),
+        ["--max-download-bytes"] = Key(nameof(TunerOptions.MaxDownloadBytes)),
+        ["--download-timeout"] = Key(nameof(TunerOptions.DownloadTimeout)),
     };
+
+    /// <summary>The verb that only downloads the dataset URLs (the tuning Job's data-downloader init container).</summary>
+    public const string DownloadCommand = "download";
 
     /// <summary>Adds the command line with the tuner's switches mapped to <see cref="TunerOptions"/>.</summary>
     public static IConfigurationBuilder AddTunerCommandLine(this IConfigurationBuilder configuration, string[] args)
@@ -42,7 +49,14 @@ public static partial class TunerExtensions
     /// Runs the job to completion and returns the process exit code. On failure the one-line cause is logged and
     /// written to the termination log; telemetry is flushed by stopping the host either way.
     /// </summary>
-    public static async Task<int> RunTuningJobAsync(this IHost host)
+    public static Task<int> RunTuningJobAsync(this IHost host) =>
+        RunAsync(host, "Tuning job", (services, cancellationToken) => services.GetRequiredService<TuningJob>().RunAsync(cancellationToken));
+
+    /// <summary>Downloads the dataset URLs into the data folder and exits (<c>kaito-tuner download ...</c>), as <see cref="RunTuningJobAsync"/> reports.</summary>
+    public static Task<int> RunDownloadAsync(this IHost host) =>
+        RunAsync(host, "Dataset download", (services, cancellationToken) => services.GetRequiredService<TuningJob>().DownloadDataAsync(cancellationToken));
+
+    private static async Task<int> RunAsync(IHost host, string what, Func<IServiceProvider, CancellationToken, Task> work)
     {
         ArgumentNullException.ThrowIfNull(host);
 
@@ -54,27 +68,34 @@ public static partial class TunerExtensions
         var clock = Stopwatch.StartNew();
         try
         {
-            await host.Services.GetRequiredService<TuningJob>().RunAsync(lifetime.ApplicationStopping);
-            LogSucceeded(logger, clock.Elapsed.TotalSeconds);
+            await work(host.Services, lifetime.ApplicationStopping);
+            LogSucceeded(logger, what, clock.Elapsed.TotalSeconds);
         }
         catch (TuningFailedException failure)
         {
             exitCode = failure.ExitCode;
-            Fail(logger, options, failure.Message, exitCode);
+            Fail(logger, options, what, failure.Message, exitCode);
         }
         catch (OperationCanceledException) when (lifetime.ApplicationStopping.IsCancellationRequested)
         {
             exitCode = ExitCodes.Failed;
-            Fail(logger, options, "tuning was stopped before it finished", exitCode);
+            Fail(logger, options, what, $"{what.ToLowerInvariant()} was stopped before it finished", exitCode);
+        }
+        catch (Exception unexpected)
+        {
+            // A bug or an environment fault (a full disk): still one line in the termination log, and the stack in the log.
+            exitCode = ExitCodes.Failed;
+            LogUnexpected(logger, unexpected);
+            Fail(logger, options, what, $"unexpected {unexpected.GetType().Name}: {unexpected.Message}", exitCode);
         }
 
         await host.StopAsync();
         return exitCode;
     }
 
-    private static void Fail(ILogger logger, TunerOptions options, string cause, int exitCode)
+    private static void Fail(ILogger logger, TunerOptions options, string what, string cause, int exitCode)
     {
-        LogFailed(logger, exitCode, cause);
+        LogFailed(logger, what, exitCode, cause);
         // Kubelet creates the file when it mounts it; elsewhere (a laptop, CI) there is nothing to write to.
         if (File.Exists(options.TerminationLog))
         {
@@ -91,11 +112,14 @@ public static partial class TunerExtensions
 
     private static string Key(string property) => $"{TunerOptions.SectionName}:{property}";
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Tuning job finished in {Seconds:0.0} s")]
-    private static partial void LogSucceeded(ILogger logger, double seconds);
+    [LoggerMessage(Level = LogLevel.Information, Message = "{What} finished in {Seconds:0.0} s")]
+    private static partial void LogSucceeded(ILogger logger, string what, double seconds);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Tuning job failed (exit code {ExitCode}): {Cause}")]
-    private static partial void LogFailed(ILogger logger, int exitCode, string cause);
+    [LoggerMessage(Level = LogLevel.Error, Message = "{What} failed (exit code {ExitCode}): {Cause}")]
+    private static partial void LogFailed(ILogger logger, string what, int exitCode, string cause);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Unexpected failure")]
+    private static partial void LogUnexpected(ILogger logger, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not write the termination log {Path}: {Reason}")]
     private static partial void LogTerminationLogUnwritable(ILogger logger, string path, string reason);

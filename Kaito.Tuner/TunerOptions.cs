@@ -17,6 +17,21 @@ public sealed class TunerOptions
     /// </summary>
     public string? DataUrls { get; set; }
 
+    /// <summary>
+    /// <c>host:port</c> origins (comma-separated, <c>--allowed-data-hosts</c>) that dataset downloads may reach although
+    /// they are not public addresses, e.g. a dataset server on a developer's machine. Nothing else internal is reachable.
+    /// </summary>
+    public string? AllowedDataHosts { get; set; }
+
+    /// <summary>Static name resolution for downloads (<c>--resolve name=address,...</c>, as curl's): air-gapped mirrors.</summary>
+    public string? Resolve { get; set; }
+
+    /// <summary>The largest dataset file accepted (<c>--max-download-bytes</c>, 20 GiB).</summary>
+    public long MaxDownloadBytes { get; set; } = 20L * 1024 * 1024 * 1024;
+
+    /// <summary>How long one try of one dataset download may take (<c>--download-timeout</c>, 2 hours).</summary>
+    public TimeSpan DownloadTimeout { get; set; } = TimeSpan.FromHours(2);
+
     /// <summary>The base model weights in HF layout (<c>--model</c>).</summary>
     public string Model { get; set; } = Kaito.Models.ModelLayout.WeightsPath;
 

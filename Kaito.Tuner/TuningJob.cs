@@ -1,3 +1,4 @@
+using Kaito.Api.Networking;
 using System.Text.Json.Nodes;
 using Kaito.Models.Decoder;
 using Kaito.Models.Json;
@@ -63,12 +64,7 @@ public sealed partial class TuningJob(IOptions<TunerOptions> options, TunerTelem
         var weights = Invalid(() => DecoderWeights.Load(settings.Model));
         var tokenizer = Invalid(() => BpeTokenizer.Load(settings.Model));
         var format = Invalid(() => new ChatFormat(tokenizer, TokenizerConfig.Load(settings.Model).ChatTemplate));
-        if (!string.IsNullOrWhiteSpace(settings.DataUrls))
-        {
-            using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(30) };
-            var urls = settings.DataUrls.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-            await InvalidAsync(() => new DatasetDownloader(http, logger).DownloadAsync(urls, settings.Data, cancellationToken));
-        }
+        await DownloadDataAsync(cancellationToken);
 
         var warnings = new List<string>();
         var file = Invalid(() => DatasetFiles.Find(settings.Data, config.DatasetPath, config.DatasetExtension));
@@ -115,6 +111,22 @@ public sealed partial class TuningJob(IOptions<TunerOptions> options, TunerTelem
         LogDone(logger, trainer.TotalSteps, trainer.Losses[0], trainer.Losses[^1], settings.Output);
     }
 
+    /// <summary>Downloads <see cref="TunerOptions.DataUrls"/> into the data folder (nothing when there are none).</summary>
+    public async Task DownloadDataAsync(CancellationToken cancellationToken)
+    {
+        var settings = options.Value;
+        if (string.IsNullOrWhiteSpace(settings.DataUrls))
+        {
+            return;
+        }
+
+        var policy = Invalid(() => OutboundPolicy.FromOptions(settings.AllowedDataHosts, settings.Resolve));
+        using var http = new HttpClient(policy.CreateHandler()) { Timeout = Timeout.InfiniteTimeSpan };
+        var urls = settings.DataUrls.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var limits = new DownloadLimits(settings.MaxDownloadBytes, settings.DownloadTimeout, TimeSpan.FromSeconds(2));
+        await InvalidAsync(() => new DatasetDownloader(http, policy, logger, limits).DownloadAsync(urls, settings.Data, cancellationToken));
+    }
+
     private async Task PushAsync(TunerOptions settings, ImageReference image, CancellationToken cancellationToken)
     {
         using var activity = telemetry.ActivitySource.StartActivity("tuner.push");
@@ -127,7 +139,7 @@ public sealed partial class TuningJob(IOptions<TunerOptions> options, TunerTelem
             var digest = await new RegistryClient(http, logger).PushAsync(adapter, image, settings.DockerConfig, settings.InsecureRegistry, cancellationToken);
             LogPushed(logger, image, digest);
         }
-        catch (Exception e) when (e is IOException or InvalidDataException or FormatException)
+        catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException)
         {
             throw new TuningFailedException(ExitCodes.Failed, $"pushing the adapter to {image} failed: {e.Message}");
         }

@@ -125,7 +125,7 @@ public sealed class LoraAdapter
             ["inference_mode"] = true,
             ["target_modules"] = new JsonArray([.. TargetModules.Select(t => (JsonNode)t)]),
         };
-        File.WriteAllText(Path.Combine(directory, ConfigFileName), config.ToJsonString(Json.ModelJson.Options));
+        DurableFile.WriteAllText(Path.Combine(directory, ConfigFileName), config.ToJsonString(Json.ModelJson.Options));
         var tensors = new TensorCollection();
         foreach (var (module, (a, b)) in Modules.OrderBy(m => m.Key, StringComparer.Ordinal))
         {

@@ -131,14 +131,8 @@ public static class SafetensorsFile
     public static void Write(string path, TensorCollection tensors)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        // Written beside the target and renamed, so a crash never leaves a half-written weights file in place.
-        var temporary = path + ".tmp";
-        using (var stream = File.Create(temporary))
-        {
-            Write(stream, tensors);
-        }
-
-        File.Move(temporary, path, overwrite: true);
+        // Written beside the target, flushed and renamed: a crash never leaves a half-written weights file in place.
+        DurableFile.Write(path, stream => Write(stream, tensors));
     }
 
     public static void Write(Stream stream, TensorCollection tensors)

@@ -7,7 +7,21 @@ namespace Kaito.Tuner.Publishing;
 /// <summary>Credentials from a docker config JSON (a <c>kubernetes.io/dockerconfigjson</c> secret, mounted).</summary>
 public static class DockerConfig
 {
+    /// <summary>The credentials the config holds for <paramref name="registry"/>, or null.</summary>
+    /// <exception cref="InvalidDataException">The file is not a docker config (naming what is wrong), or cannot be read.</exception>
     public static (string User, string Password)? CredentialsFor(string path, string registry)
+    {
+        try
+        {
+            return Read(path, registry);
+        }
+        catch (Exception e) when (e is InvalidOperationException or FormatException or ArgumentException or IOException or UnauthorizedAccessException)
+        {
+            throw new InvalidDataException($"docker config {path} cannot be used: {e.Message}", e);
+        }
+    }
+
+    private static (string User, string Password)? Read(string path, string registry)
     {
         JsonObject root;
         try

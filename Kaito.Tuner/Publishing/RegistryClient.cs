@@ -2,20 +2,26 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json.Nodes;
+using Kaito.ServiceDefaults.Resilience;
 
 namespace Kaito.Tuner.Publishing;
 
 /// <summary>
 /// Pushes an <see cref="AdapterImage"/> with the OCI distribution API: blobs (skipped when present) by monolithic
 /// upload, then the manifest. Authenticates with the docker config's credentials for the registry — Basic, or a Bearer
-/// token from the realm the 401 challenge names — retries 5xx and timeouts three times, and speaks plain HTTP only to
-/// the registry marked insecure. A refused credential is an error naming registry and user.
+/// token from the realm the 401 challenge names — retries 5xx and timeouts three times with backoff, and speaks plain
+/// HTTP only to the registry marked insecure. Credentials go only to the registry's own origin and to a token realm
+/// that is https (or the registry itself): a challenge naming another plain-HTTP host, or an upload Location on another
+/// host, gets no credentials. Every failure is an <see cref="IOException"/> naming the registry; a refused credential
+/// names the user.
 /// </summary>
 public sealed partial class RegistryClient(HttpClient http, ILogger logger)
 {
     private const int Attempts = 3;
+    private const int MaxTokenResponseBytes = 1024 * 1024;
     private AuthenticationHeaderValue? _authorization;
     private (string User, string Password)? _credentials;
+    private Uri _origin = null!;
 
     public async Task<string> PushAsync(AdapterImage image, ImageReference reference, string? dockerConfig, string? insecureRegistry,
         CancellationToken cancellationToken)
@@ -25,6 +31,7 @@ public sealed partial class RegistryClient(HttpClient http, ILogger logger)
         _credentials = dockerConfig is null ? null : DockerConfig.CredentialsFor(dockerConfig, reference.Registry);
         var scheme = string.Equals(insecureRegistry, reference.Registry, StringComparison.OrdinalIgnoreCase) ? "http" : "https";
         var root = new Uri($"{scheme}://{reference.Registry}/v2/{reference.Repository}/");
+        _origin = new Uri(root.GetLeftPart(UriPartial.Authority));
 
         await PushBlobAsync(root, image.Config, reference, cancellationToken);
         await PushBlobAsync(root, image.Layer, reference, cancellationToken);
@@ -64,10 +71,13 @@ public sealed partial class RegistryClient(HttpClient http, ILogger logger)
 
     private async Task<HttpResponseMessage> SendAsync(Func<HttpRequestMessage> create, ImageReference reference, CancellationToken cancellationToken)
     {
+        var backoff = new ExponentialBackoff(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(8));
         for (var attempt = 1; ; attempt++)
         {
             using var request = create();
-            request.Headers.Authorization = _authorization;
+            // The registry's credentials (or its token) go to the registry's own origin only, never to an upload
+            // Location on another host.
+            request.Headers.Authorization = SameOrigin(request.RequestUri!) ? _authorization : null;
             HttpResponseMessage response;
             try
             {
@@ -76,10 +86,10 @@ public sealed partial class RegistryClient(HttpClient http, ILogger logger)
             catch (Exception e) when (attempt < Attempts && (e is HttpRequestException || (e is TaskCanceledException && !cancellationToken.IsCancellationRequested)))
             {
                 LogRetry(logger, reference.Registry, attempt, e.Message);
-                await Task.Delay(TimeSpan.FromSeconds(attempt), cancellationToken);
+                await Task.Delay(backoff.Next(), cancellationToken);
                 continue;
             }
-            catch (HttpRequestException e)
+            catch (Exception e) when (e is HttpRequestException || (e is TaskCanceledException && !cancellationToken.IsCancellationRequested))
             {
                 throw new IOException($"registry {reference.Registry} is unreachable: {e.Message}", e);
             }
@@ -96,7 +106,7 @@ public sealed partial class RegistryClient(HttpClient http, ILogger logger)
             {
                 LogRetry(logger, reference.Registry, attempt, $"{(int)response.StatusCode} {response.ReasonPhrase}");
                 response.Dispose();
-                await Task.Delay(TimeSpan.FromSeconds(attempt), cancellationToken);
+                await Task.Delay(backoff.Next(), cancellationToken);
                 continue;
             }
 
@@ -123,7 +133,19 @@ public sealed partial class RegistryClient(HttpClient http, ILogger logger)
         }
 
         var parameters = ParseChallenge(challenge.Parameter ?? "");
-        var realm = parameters.GetValueOrDefault("realm") ?? throw new IOException($"registry {reference.Registry} sent a Bearer challenge without a realm");
+        var realmText = parameters.GetValueOrDefault("realm") ?? throw new IOException($"registry {reference.Registry} sent a Bearer challenge without a realm");
+        if (!Uri.TryCreate(realmText, UriKind.Absolute, out var realm) || realm.Scheme is not ("https" or "http"))
+        {
+            throw new IOException($"registry {reference.Registry} names token realm '{realmText}', which is not an http(s) URL");
+        }
+
+        if (realm.Scheme != Uri.UriSchemeHttps && !SameOrigin(realm))
+        {
+            throw new IOException(
+                $"registry {reference.Registry} names token realm {realm.GetLeftPart(UriPartial.Path)}, which is neither https nor the registry itself; " +
+                $"the credentials of user {credentials.User} are not sent there");
+        }
+
         var query = new List<string>();
         if (parameters.TryGetValue("service", out var service))
         {
@@ -131,18 +153,48 @@ public sealed partial class RegistryClient(HttpClient http, ILogger logger)
         }
 
         query.Add("scope=" + Uri.EscapeDataString($"repository:{reference.Repository}:pull,push"));
-        using var request = new HttpRequestMessage(HttpMethod.Get, $"{realm}?{string.Join('&', query)}");
+        var separator = realm.Query.Length > 1 ? "&" : "?";
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"{realm}{separator}{string.Join('&', query)}");
         request.Headers.Authorization = basic;
-        using var response = await http.SendAsync(request, cancellationToken);
-        if (!response.IsSuccessStatusCode)
+        try
         {
-            throw new IOException($"registry {reference.Registry} refused the credentials of user {credentials.User}: token endpoint answered {(int)response.StatusCode}");
+            using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+            if (!response.IsSuccessStatusCode)
+            {
+                throw new IOException($"registry {reference.Registry} refused the credentials of user {credentials.User}: token endpoint answered {(int)response.StatusCode}");
+            }
+
+            var body = JsonNode.Parse(await ReadLimitedAsync(response.Content, MaxTokenResponseBytes, cancellationToken));
+            var token = body?["token"] is JsonValue t && t.TryGetValue<string>(out var value) ? value
+                : body?["access_token"] is JsonValue a && a.TryGetValue<string>(out var access) ? access
+                : throw new IOException($"registry {reference.Registry}'s token endpoint returned no token");
+            return new AuthenticationHeaderValue("Bearer", token);
+        }
+        catch (Exception e) when (e is HttpRequestException or System.Text.Json.JsonException || (e is TaskCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            throw new IOException($"registry {reference.Registry}'s token endpoint {realm.GetLeftPart(UriPartial.Path)} failed: {e.Message}", e);
+        }
+    }
+
+    private bool SameOrigin(Uri uri) => Uri.Compare(uri, _origin, UriComponents.SchemeAndServer, UriFormat.Unescaped, StringComparison.OrdinalIgnoreCase) == 0;
+
+    private static async Task<byte[]> ReadLimitedAsync(HttpContent content, int limit, CancellationToken cancellationToken)
+    {
+        await using var stream = await content.ReadAsStreamAsync(cancellationToken);
+        using var buffer = new MemoryStream();
+        var chunk = new byte[16384];
+        int read;
+        while ((read = await stream.ReadAsync(chunk, cancellationToken)) > 0)
+        {
+            if (buffer.Length + read > limit)
+            {
+                throw new IOException($"the answer is larger than {limit} bytes");
+            }
+
+            buffer.Write(chunk, 0, read);
         }
 
-        var body = JsonNode.Parse(await response.Content.ReadAsStringAsync(cancellationToken));
-        var token = body?["token"]?.GetValue<string>() ?? body?["access_token"]?.GetValue<string>()
-            ?? throw new IOException($"registry {reference.Registry}'s token endpoint returned no token");
-        return new AuthenticationHeaderValue("Bearer", token);
+        return buffer.ToArray();
     }
 
     private async Task EnsureAsync(HttpResponseMessage response, HttpStatusCode expected, string what, CancellationToken cancellationToken)
@@ -152,7 +204,16 @@ public sealed partial class RegistryClient(HttpClient http, ILogger logger)
             return;
         }
 
-        var detail = (await response.Content.ReadAsStringAsync(cancellationToken)).Trim();
+        string detail;
+        try
+        {
+            detail = System.Text.Encoding.UTF8.GetString(await ReadLimitedAsync(response.Content, 4096, cancellationToken)).Trim();
+        }
+        catch (IOException)
+        {
+            detail = "(a long answer)";
+        }
+
         if (response.StatusCode == HttpStatusCode.Unauthorized)
         {
             throw new IOException($"registry refused the credentials{(_credentials is { } c ? $" of user {c.User}" : "")} to {what}: 401 {detail}");

@@ -240,19 +240,35 @@ public sealed partial class LoraTrainer(TuningConfig config, LoraDecoder model, 
         }
 
         SafetensorsFile.Write(Path.Combine(temporary, OptimizerFile), state);
-        File.WriteAllText(Path.Combine(temporary, TrainerStateFile),
+        Models.DurableFile.WriteAllText(Path.Combine(temporary, TrainerStateFile),
             new JsonObject { ["global_step"] = step, ["total_steps"] = TotalSteps, ["losses"] = new JsonArray([.. Losses.Select(l => (JsonNode)l)]) }
                 .ToJsonString(ModelJson.Options));
-        // A checkpoint appears whole or not at all: a kill mid-save leaves only a .partial folder.
-        Directory.Move(temporary, directory);
-        foreach (var old in Directory.GetDirectories(outputDirectory, "checkpoint-*").Where(d => d != directory && !d.EndsWith(".partial", StringComparison.Ordinal)))
+        // A checkpoint appears whole or not at all: a kill mid-save leaves only a .partial folder. The previous one is
+        // kept, so a checkpoint damaged after it was written (a bad disk, a full volume) still leaves one to resume from.
+        if (Directory.Exists(directory))
         {
-            Directory.Delete(old, recursive: true);
+            // one a run before this one left (damaged, or from a different run): this step's state replaces it
+            Directory.Delete(directory, recursive: true);
+        }
+
+        Directory.Move(temporary, directory);
+        foreach (var old in Checkpoints(outputDirectory).Skip(2))
+        {
+            Directory.Delete(old.Path, recursive: true);
         }
 
         LogCheckpoint(logger, step, directory);
     }
 
+    /// <summary>The complete checkpoints under the output folder, newest first.</summary>
+    private static List<(string Path, int Step)> Checkpoints(string outputDirectory) =>
+        [.. Directory.GetDirectories(outputDirectory, "checkpoint-*")
+            .Where(d => !d.EndsWith(".partial", StringComparison.Ordinal))
+            .Select(d => (Path: d, Step: int.TryParse(Path.GetFileName(d)["checkpoint-".Length..], out var s) ? s : -1))
+            .Where(c => c.Step > 0)
+            .OrderByDescending(c => c.Step)];
+
+    /// <summary>Resumes from the newest checkpoint that loads; a damaged one is reported and the one before it tried.</summary>
     private int Resume(string outputDirectory)
     {
         if (!Directory.Exists(outputDirectory))
@@ -260,35 +276,60 @@ public sealed partial class LoraTrainer(TuningConfig config, LoraDecoder model, 
             return 0;
         }
 
-        var latest = Directory.GetDirectories(outputDirectory, "checkpoint-*")
-            .Where(d => !d.EndsWith(".partial", StringComparison.Ordinal) && File.Exists(Path.Combine(d, TrainerStateFile)))
-            .Select(d => (Path: d, Step: int.TryParse(Path.GetFileName(d)["checkpoint-".Length..], out var s) ? s : -1))
-            .Where(c => c.Step > 0)
-            .OrderByDescending(c => c.Step)
-            .FirstOrDefault();
-        if (latest.Path is null)
+        foreach (var (path, step) in Checkpoints(outputDirectory))
         {
-            return 0;
-        }
-
-        model.Load(LoraAdapter.Load(latest.Path));
-        var state = SafetensorsFile.Read(Path.Combine(latest.Path, OptimizerFile));
-        var index = 0;
-        using (no_grad())
-        {
-            foreach (var parameter in model.Parameters)
+            try
             {
-                var (m, v) = _moments[parameter];
-                m.copy_(FromSafetensor(state[$"{index}.m"]));
-                v.copy_(FromSafetensor(state[$"{index}.v"]));
-                index++;
+                var losses = LoadCheckpoint(path);
+                Losses.AddRange(losses);
+                LogResumed(logger, step, path);
+                return step;
+            }
+            catch (Exception e) when (e is InvalidDataException or IOException or KeyNotFoundException or System.Text.Json.JsonException
+                                           or InvalidOperationException or ArgumentException or FormatException)
+            {
+                LogCheckpointUnusable(logger, path, e.Message);
             }
         }
 
-        var trainerState = JsonNode.Parse(File.ReadAllText(Path.Combine(latest.Path, TrainerStateFile)))!;
-        Losses.AddRange(trainerState["losses"]!.AsArray().Select(l => l!.GetValue<double>()));
-        LogResumed(logger, latest.Step, latest.Path);
-        return latest.Step;
+        return 0;
+    }
+
+    private List<double> LoadCheckpoint(string path)
+    {
+        var trainerState = Models.Json.JsonFields.ParseObject(File.ReadAllBytes(Path.Combine(path, TrainerStateFile)), TrainerStateFile);
+        var losses = trainerState["losses"] is JsonArray list
+            ? list.Select(l => l is JsonValue v && v.TryGetValue<double>(out var loss) ? loss : throw new InvalidDataException($"{TrainerStateFile}: losses must be numbers")).ToList()
+            : throw new InvalidDataException($"{TrainerStateFile}: losses is missing");
+        var adapter = LoraAdapter.Load(path);
+        var state = SafetensorsFile.Read(Path.Combine(path, OptimizerFile));
+        var moments = new List<(Tensor Target, Models.Safetensors.Tensor Value)>();
+        var index = 0;
+        foreach (var parameter in model.Parameters)
+        {
+            var (m, v) = _moments[parameter];
+            var (savedM, savedV) = (state[$"{index}.m"], state[$"{index}.v"]);
+            if (!savedM.Shape.SequenceEqual(m.shape) || !savedV.Shape.SequenceEqual(v.shape))
+            {
+                throw new InvalidDataException($"{OptimizerFile}: moment {index} has the wrong shape");
+            }
+
+            moments.Add((m, savedM));
+            moments.Add((v, savedV));
+            index++;
+        }
+
+        // Everything was read and checked before anything is changed: a damaged checkpoint leaves the model untouched.
+        model.Load(adapter);
+        using (no_grad())
+        {
+            foreach (var (target, value) in moments)
+            {
+                target.copy_(FromSafetensor(value));
+            }
+        }
+
+        return losses;
     }
 
     private static Tensor FromSafetensor(Models.Safetensors.Tensor value) => tensor(value.ToFloats(), [.. value.Shape]);
@@ -301,6 +342,9 @@ public sealed partial class LoraTrainer(TuningConfig config, LoraDecoder model, 
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Checkpoint at step {Step}: {Directory}")]
     private static partial void LogCheckpoint(ILogger logger, int step, string directory);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Checkpoint {Directory} cannot be used ({Reason}); trying the one before it")]
+    private static partial void LogCheckpointUnusable(ILogger logger, string directory, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Resuming from step {Step} ({Directory})")]
     private static partial void LogResumed(ILogger logger, int step, string directory);

@@ -34,6 +34,36 @@ public sealed class RegistryProcess : IAsyncDisposable
         var root = Directory.CreateTempSubdirectory("kaito-registry-").FullName;
         var htpasswd = Path.Combine(root, "htpasswd");
         await RunAsync("htpasswd", ["-Bbc", htpasswd, user, password]);
+        return await StartAsync(root, user, password, $"""
+              htpasswd:
+                realm: kaito-test
+                path: {htpasswd}
+            """);
+    }
+
+    /// <summary>
+    /// The registry with token authentication whose challenges name <paramref name="realm"/> as the token endpoint, as
+    /// a registry (or whoever controls its configuration) may: clients must decide whether to send credentials there.
+    /// </summary>
+    public static async Task<RegistryProcess> StartWithTokenRealmAsync(string realm, string user = "kaito", string password = "s3cret")
+    {
+        var root = Directory.CreateTempSubdirectory("kaito-registry-").FullName;
+        using var key = System.Security.Cryptography.ECDsa.Create();
+        using var signer = new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=kaito-token-issuer", key,
+            System.Security.Cryptography.HashAlgorithmName.SHA256).CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
+        var bundle = Path.Combine(root, "token-issuer.pem");
+        await File.WriteAllTextAsync(bundle, signer.ExportCertificatePem());
+        return await StartAsync(root, user, password, $"""
+              token:
+                realm: {realm}
+                service: kaito-test
+                issuer: kaito-test
+                rootcertbundle: {bundle}
+            """);
+    }
+
+    private static async Task<RegistryProcess> StartAsync(string root, string user, string password, string auth)
+    {
         var port = Ports.Free();
         var config = Path.Combine(root, "config.yml");
         await File.WriteAllTextAsync(config, $"""
@@ -46,9 +76,7 @@ public sealed class RegistryProcess : IAsyncDisposable
             http:
               addr: 127.0.0.1:{port}
             auth:
-              htpasswd:
-                realm: kaito-test
-                path: {htpasswd}
+            {auth}
             """);
         var info = new ProcessStartInfo("docker-registry") { RedirectStandardOutput = true, RedirectStandardError = true };
         info.ArgumentList.Add("serve");

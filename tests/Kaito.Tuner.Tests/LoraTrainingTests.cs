@@ -126,6 +126,33 @@ public sealed class LoraTrainingTests(TuningFixture fixture) : IClassFixture<Tun
         Assert.Equal(300, summary["losses"]!.AsArray().Count);
     }
 
+    [Fact]
+    public async Task ADamagedLatestCheckpointIsReportedAndTheRunResumesFromTheOneBefore()
+    {
+        var output = Path.Combine(fixture.Root, "out-damaged");
+        var config = fixture.Config("damaged", TuningFixture.LoraConfig(maxSteps: 1000, saveSteps: 20, batch: 1));
+        string[] arguments = ["--config", config, "--data", fixture.Data, "--model", fixture.Model, "--output", output];
+        await using (var first = ServiceProcess.Start("Kaito.Tuner", fixture.Root, arguments))
+        {
+            await Eventually.TrueAsync(() => first.HasExited || (Directory.Exists(output) && Directory.GetDirectories(output, "checkpoint-*")
+                .Count(d => !d.EndsWith(".partial", StringComparison.Ordinal)) >= 2), TimeSpan.FromMinutes(2));
+            Assert.False(first.HasExited, $"the first run ended before it could be killed:\n{first.Log}");
+            first.Kill();
+        }
+
+        var checkpoints = Directory.GetDirectories(output, "checkpoint-*").Where(d => !d.EndsWith(".partial", StringComparison.Ordinal))
+            .OrderByDescending(d => int.Parse(Path.GetFileName(d)["checkpoint-".Length..], System.Globalization.CultureInfo.InvariantCulture)).ToList();
+        var optimizer = Directory.GetFiles(checkpoints[0], "*.safetensors").First(f => !f.EndsWith("adapter_model.safetensors", StringComparison.Ordinal));
+        File.WriteAllBytes(optimizer, File.ReadAllBytes(optimizer)[..100]);
+
+        var (exit, log) = await TunerRun.RunAsync(fixture.Root, arguments);
+
+        Assert.True(exit == 0, log);
+        Assert.Contains($"Checkpoint {checkpoints[0]} cannot be used", log, StringComparison.Ordinal);
+        Assert.Contains($"Resuming from step {Path.GetFileName(checkpoints[1])["checkpoint-".Length..]} ({checkpoints[1]})", log, StringComparison.Ordinal);
+        Assert.Equal(1000, (int)JsonNode.Parse(File.ReadAllText(Path.Combine(output, "training_summary.json")))!["steps"]!);
+    }
+
     private async Task<List<int>> ServeAsync(string adapterDirectory, int[] prompt, int tokens, string? modelRoot = null)
     {
         modelRoot ??= fixture.Root;

@@ -69,4 +69,38 @@ public sealed class PushTests(TuningFixture fixture) : IClassFixture<TuningFixtu
         Assert.NotEqual(0, inspectExit);
         Assert.False(File.Exists(Path.Combine(fixture.Root, "out-refused", "fine_tuning_completed.txt")));
     }
+
+    [Fact]
+    public async Task ATokenRealmOnAnotherPlainHttpHostGetsNoCredentials()
+    {
+        using var realm = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        realm.Start();
+        var realmUrl = $"http://127.0.0.1:{((System.Net.IPEndPoint)realm.LocalEndpoint).Port}/token";
+        await using var registry = await RegistryProcess.StartWithTokenRealmAsync(realmUrl);
+        var image = $"{registry.Address}/adapters/phished:0.0.1";
+
+        var (exit, log) = await TunerRun.RunAsync(fixture.Root, "--config", fixture.Config("phished", TuningFixture.LoraConfig(maxSteps: 3)),
+            "--data", fixture.Data, "--model", fixture.Model, "--output", Path.Combine(fixture.Root, "out-phished"),
+            "--output-image", image, "--docker-config", registry.DockerConfig(), "--insecure-registry", registry.Address);
+
+        Assert.Equal(1, exit);
+        Assert.Contains($"names token realm {realmUrl}, which is neither https nor the registry itself; the credentials of user {registry.User} are not sent there",
+            log, StringComparison.Ordinal);
+        Assert.False(realm.Pending(), "the tuner connected to the foreign token realm");
+    }
+
+    [Fact]
+    public async Task AMalformedDockerConfigFailsTheJobWithItsReason()
+    {
+        var image = $"{_registry.Address}/adapters/bad-config:0.0.1";
+        var config = Path.Combine(fixture.Root, $"docker-config-{Guid.NewGuid():N}.json");
+        await File.WriteAllTextAsync(config, "{\"auths\":{\"" + _registry.Address + "\":{\"auth\":5}}}");
+
+        var (exit, log) = await TunerRun.RunAsync(fixture.Root, "--config", fixture.Config("bad-config", TuningFixture.LoraConfig(maxSteps: 3)),
+            "--data", fixture.Data, "--model", fixture.Model, "--output", Path.Combine(fixture.Root, "out-bad-config"),
+            "--output-image", image, "--docker-config", config, "--insecure-registry", _registry.Address);
+
+        Assert.Equal(1, exit);
+        Assert.Contains($"Tuning job failed (exit code 1): pushing the adapter to {image} failed: docker config {config} cannot be used", log, StringComparison.Ordinal);
+    }
 }
