@@ -35,8 +35,14 @@ public sealed class ControllerOptions
     /// <summary>The tag of the model weight images.</summary>
     public string ModelImageTag { get; set; } = "latest";
 
-    /// <summary>The image that downloads tuning data from URLs (needs sh and curl).</summary>
-    public string DownloaderImage { get; set; } = "curlimages/curl:8.11.1";
+    /// <summary>
+    /// <c>host:port</c> origins (comma-separated) that tuning data may be downloaded from although they are not public
+    /// addresses, e.g. a dataset server for local development; admission and the downloader both honour it. Empty: none.
+    /// </summary>
+    public string? AllowedDataHosts { get; set; }
+
+    /// <summary>The longest a tuning Job may run, downloads and push included (its <c>activeDeadlineSeconds</c>).</summary>
+    public TimeSpan TuningActiveDeadline { get; set; } = TimeSpan.FromDays(7);
 
     /// <summary>The image that extracts an OCI image's <c>/data</c> (tuning input images; needs sh, skopeo and tar).</summary>
     public string PullerImage { get; set; } = "mcr.microsoft.com/aks/skopeo:1.14.4-6";

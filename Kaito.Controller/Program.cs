@@ -12,6 +12,7 @@ var builder = WebApplication.CreateBuilder(args);
 builder.Configuration.AddKubernetesCommandLine(args);
 builder.Configuration.AddCommandLine(args, WorkspaceControllerExtensions.SwitchMappings.ToDictionary());
 
+builder.UseDefaultPort(DefaultPorts.Controller);
 builder.AddServiceDefaults();
 builder.AddKubernetesClient();
 builder.AddWorkspaceController();

@@ -25,6 +25,8 @@ public static class WorkspaceControllerExtensions
         ["--register-webhook"] = $"{WebhookOptions.SectionName}:{nameof(WebhookOptions.Register)}",
         ["--webhook-cert-dir"] = $"{WebhookOptions.SectionName}:{nameof(WebhookOptions.CertificateDirectory)}",
         ["--webhook-service"] = $"{WebhookOptions.SectionName}:{nameof(WebhookOptions.Service)}",
+        ["--webhook-listen-address"] = $"{WebhookOptions.SectionName}:{nameof(WebhookOptions.ListenAddress)}",
+        ["--allowed-data-hosts"] = $"{ControllerOptions.SectionName}:{nameof(ControllerOptions.AllowedDataHosts)}",
     };
 
     /// <summary>

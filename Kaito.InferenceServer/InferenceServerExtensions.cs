@@ -1,7 +1,9 @@
 using Kaito.InferenceServer.Engine;
 using Kaito.InferenceServer.Scheduling;
+using Kaito.InferenceServer.Security;
 using Kaito.InferenceServer.Serving;
 using Kaito.InferenceServer.Telemetry;
+using Kaito.ServiceDefaults;
 using Microsoft.Extensions.Options;
 
 namespace Kaito.InferenceServer;
@@ -9,7 +11,7 @@ namespace Kaito.InferenceServer;
 public static class InferenceServerExtensions
 {
     /// <summary>KAITO's inference port: the Service maps 80 to it.</summary>
-    public const int DefaultPort = 5000;
+    public const int DefaultPort = Kaito.ServiceDefaults.DefaultPorts.InferenceServer;
 
     private static readonly Dictionary<string, string> s_switchMappings = new()
     {
@@ -26,6 +28,10 @@ public static class InferenceServerExtensions
         ["--intra-op-threads"] = Key(nameof(InferenceServerOptions.IntraOpThreads)),
         ["--max-batch-size"] = Key(nameof(InferenceServerOptions.MaxBatchSize)),
         ["--max-queue"] = Key(nameof(InferenceServerOptions.MaxQueuedRequests)),
+        ["--api-keys-file"] = Key(nameof(InferenceServerOptions.ApiKeysFile)),
+        ["--tls-cert-file"] = Key(nameof(InferenceServerOptions.TlsCertificateFile)),
+        ["--tls-key-file"] = Key(nameof(InferenceServerOptions.TlsKeyFile)),
+        ["--cors-allowed-origins"] = Key(nameof(InferenceServerOptions.CorsAllowedOrigins)),
         ["--port"] = "Inference:Port",
         ["--kaito-config-file"] = "Inference:KaitoConfigFile",
     };
@@ -51,9 +57,10 @@ public static class InferenceServerExtensions
         }
 
         var port = builder.Configuration["Inference:Port"];
-        if (port is not null || string.IsNullOrEmpty(builder.Configuration["urls"]))
+        if (port is not null || !builder.AddressConfigured())
         {
-            builder.WebHost.UseUrls($"http://+:{port ?? DefaultPort.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
+            var scheme = string.IsNullOrEmpty(builder.Configuration[Key(nameof(InferenceServerOptions.TlsCertificateFile))]) ? "http" : "https";
+            builder.WebHost.UseUrls($"{scheme}://+:{port ?? DefaultPort.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
         }
 
         return builder;
@@ -88,6 +95,7 @@ public static class InferenceServerExtensions
         builder.Services.AddHostedService(sp => sp.GetRequiredService<GenerationScheduler>());
         builder.Services.AddHostedService<InferenceStartup>();
         builder.Services.AddHealthChecks().AddCheck<ModelRegistry>(ModelRegistry.HealthCheckName);
+        builder.AddInferenceSecurity();
         return builder;
     }
 

@@ -75,4 +75,29 @@ public sealed class InferenceServerOptions
 
     /// <summary>Most stop sequences per request (OpenAI allows 4).</summary>
     public int MaxStopSequences { get; set; } = 4;
+
+    /// <summary>Longest stop sequence, in characters: the matcher's work per token grows with it.</summary>
+    public int MaxStopSequenceLength { get; set; } = 256;
+
+    /// <summary>
+    /// A file of API keys, one per line (<c>--api-keys-file</c>, a mounted Secret); when set, every request must carry one
+    /// as <c>Authorization: Bearer</c>, except the probes and metrics unless <see cref="ApiKeyForHealth"/> and
+    /// <see cref="ApiKeyForMetrics"/> say otherwise.
+    /// </summary>
+    public string? ApiKeysFile { get; set; }
+
+    /// <summary>Put <c>/health</c> and <c>/alive</c> behind the API key too (kubelet probes then need it).</summary>
+    public bool ApiKeyForHealth { get; set; }
+
+    /// <summary>Put <c>/metrics</c> behind the API key too (Prometheus then sends it).</summary>
+    public bool ApiKeyForMetrics { get; set; }
+
+    /// <summary>A PEM certificate to serve HTTPS with (<c>--tls-cert-file</c>, e.g. a mounted <c>kubernetes.io/tls</c> Secret's tls.crt).</summary>
+    public string? TlsCertificateFile { get; set; }
+
+    /// <summary>The certificate's PEM private key (<c>--tls-key-file</c>).</summary>
+    public string? TlsKeyFile { get; set; }
+
+    /// <summary>Browser origins allowed to call the API (<c>--cors-allowed-origins</c>, comma-separated); none by default.</summary>
+    public string? CorsAllowedOrigins { get; set; }
 }

@@ -1,5 +1,6 @@
 using Kaito.InferenceServer;
 using Kaito.InferenceServer.Apis;
+using Kaito.InferenceServer.Security;
 using Kaito.ServiceDefaults;
 
 if (args.FirstOrDefault() == TinyModelCommand.Name)
@@ -19,12 +20,21 @@ catch (InvalidDataException ex)
     return 2;
 }
 
-builder.AddServiceDefaults();
-builder.AddInferenceServer();
+try
+{
+    builder.AddServiceDefaults();
+    builder.AddInferenceServer();
+}
+catch (Exception ex) when (ex is InvalidDataException or IOException or System.Security.Cryptography.CryptographicException)
+{
+    Console.Error.WriteLine($"kaito-inference-server: {ex.Message}");
+    return 2;
+}
 
 var app = builder.Build();
 KaitoConfigFile.LogIgnoredKeys(app);
 
+app.UseInferenceSecurity();
 app.MapDefaultEndpoints();
 app.MapRootApi();
 app.MapChatCompletionsApi();

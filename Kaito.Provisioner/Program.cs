@@ -6,6 +6,7 @@ var builder = WebApplication.CreateBuilder(args);
 builder.Configuration.AddKubernetesCommandLine(args);
 builder.Configuration.AddCommandLine(args, NodeProvisionerExtensions.SwitchMappings.ToDictionary());
 
+builder.UseDefaultPort(DefaultPorts.Provisioner);
 builder.AddServiceDefaults();
 builder.AddKubernetesClient();
 builder.AddNodeProvisioner();

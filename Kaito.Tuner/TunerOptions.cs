@@ -12,7 +12,8 @@ public sealed class TunerOptions
     public string Data { get; set; } = "/mnt/data";
 
     /// <summary>
-    /// Dataset URLs (<c>--data-urls</c>, comma-separated: the Workspace's <c>tuning.input.urls</c>) downloaded into
+    /// Dataset URLs (<c>--data-urls</c>, separated by spaces or commas — escape a comma inside a URL as <c>%2C</c>: the
+    /// Workspace's <c>tuning.input.urls</c>) downloaded into
     /// <see cref="Data"/> before training.
     /// </summary>
     public string? DataUrls { get; set; }

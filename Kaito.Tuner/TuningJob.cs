@@ -122,7 +122,7 @@ public sealed partial class TuningJob(IOptions<TunerOptions> options, TunerTelem
 
         var policy = Invalid(() => OutboundPolicy.FromOptions(settings.AllowedDataHosts, settings.Resolve));
         using var http = new HttpClient(policy.CreateHandler()) { Timeout = Timeout.InfiniteTimeSpan };
-        var urls = settings.DataUrls.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var urls = settings.DataUrls.Split([',', ' ', '\n', '\t'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         var limits = new DownloadLimits(settings.MaxDownloadBytes, settings.DownloadTimeout, TimeSpan.FromSeconds(2));
         await InvalidAsync(() => new DatasetDownloader(http, policy, logger, limits).DownloadAsync(urls, settings.Data, cancellationToken));
     }

@@ -15,6 +15,21 @@ public static class Annotations
     /// <summary><c>"True"</c> makes the main Service a LoadBalancer (testing only).</summary>
     public const string EnableLoadBalancer = "kaito.sh/enablelb";
 
+    /// <summary>
+    /// With <see cref="EnableLoadBalancer"/>: <c>internal</c> (default: a load balancer on the cluster's virtual network)
+    /// or <c>public</c> (an internet-facing one; set API keys too). Ours; KAITO's load balancer is always public.
+    /// </summary>
+    public const string LoadBalancerScope = "kaito.sh/load-balancer-scope";
+
+    /// <summary>
+    /// A Secret in the workspace's namespace whose key <c>api-keys</c> holds API keys, one per line: the inference server
+    /// then requires one as <c>Authorization: Bearer</c>. Ours; KAITO's endpoints have no authentication.
+    /// </summary>
+    public const string ApiKeysSecret = "kaito.sh/api-keys-secret";
+
+    /// <summary>A <c>kubernetes.io/tls</c> Secret in the workspace's namespace: the inference server then speaks HTTPS only. Ours.</summary>
+    public const string TlsSecret = "kaito.sh/tls-secret";
+
     /// <summary>Present: GPU-memory validation failures become warnings.</summary>
     public const string BypassResourceChecks = "kaito.sh/bypass-resource-checks";
 

@@ -21,6 +21,12 @@ public sealed class ValidationContext
     public GpuSkuCatalog Skus { get; init; } = GpuSkuCatalog.Default;
 
     /// <summary>
+    /// <c>host:port</c> origins that tuning data URLs may name although they are not public (a dataset server for local
+    /// development, set by the operator, never by a workspace); the downloader is given the same list.
+    /// </summary>
+    public IReadOnlyCollection<string> AllowedDataOrigins { get; init; } = [];
+
+    /// <summary>
     /// Looks up a ConfigMap's data by name in the workspace's namespace; null when it does not exist. When this
     /// lookup is not given, ConfigMap contents are not checked.
     /// </summary>

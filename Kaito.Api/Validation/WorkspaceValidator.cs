@@ -115,6 +115,14 @@ public static partial class WorkspaceValidator
         OneOf(Annotations.PerformanceMode, s_performanceModes);
         OneOf(Annotations.UseLocalWeights, s_booleans);
         OneOf(Annotations.Runtime, s_runtimes);
+        OneOf(Annotations.LoadBalancerScope, ["internal", "public"]);
+        foreach (var secret in new[] { Annotations.ApiKeysSecret, Annotations.TlsSecret })
+        {
+            if (annotations.TryGetValue(secret, out var name) && !KubernetesNames.IsDns1123Subdomain(name))
+            {
+                result.Error($"metadata.annotations[{secret}]", $"'{name}' is not a Secret name (a DNS-1123 subdomain)");
+            }
+        }
 
         void OneOf(string key, string[] allowed)
         {
@@ -308,6 +316,7 @@ public static partial class WorkspaceValidator
             }
 
             ValidateImageOrVolume(source.Image, source.VolumeSource is not null, $"{path}.source", result);
+            CheckVolume(source.VolumeSource, $"{path}.source.volumeSource", result);
             ValidateSecretNames(source.ImagePullSecrets, $"{path}.source.imagePullSecrets", result);
 
             if (adapter.Strength is { } strength)
@@ -360,7 +369,7 @@ public static partial class WorkspaceValidator
             result.Error("resource.partition", "partition is not supported for tuning");
         }
 
-        ValidateTuningInput(tuning.Input, result);
+        ValidateTuningInput(tuning.Input, context, result);
         ValidateTuningOutput(tuning.Output, result);
         if (tuning.Config is { } config)
         {
@@ -370,7 +379,7 @@ public static partial class WorkspaceValidator
         return model;
     }
 
-    private static void ValidateTuningInput(DataSource? input, ValidationResult result)
+    private static void ValidateTuningInput(DataSource? input, ValidationContext context, ValidationResult result)
     {
         const string Path = "tuning.input";
         if (input is null)
@@ -385,9 +394,10 @@ public static partial class WorkspaceValidator
             result.Error(Path, "Exactly one of URLs, Image or VolumeSource must be specified");
         }
 
+        var policy = new Networking.OutboundPolicy(context.AllowedDataOrigins);
         for (var i = 0; i < (input.Urls?.Count ?? 0); i++)
         {
-            if (DataSourceUrls.Problem(input.Urls![i]) is { } problem)
+            if ((Uri.TryCreate(input.Urls![i], UriKind.Absolute, out var uri) ? policy.Problem(uri) : DataSourceUrls.Problem(input.Urls[i])) is { } problem)
             {
                 result.Error($"{Path}.urls[{i}]", problem);
             }
@@ -397,6 +407,8 @@ public static partial class WorkspaceValidator
         {
             CheckImage(image, $"{Path}.image", result);
         }
+
+        CheckVolume(input.VolumeSource, $"{Path}.volumeSource", result);
 
         if (input.Name is { } name && !KubernetesNames.IsDns1123Subdomain(name))
         {
@@ -416,6 +428,7 @@ public static partial class WorkspaceValidator
         }
 
         ValidateImageOrVolume(output.Image, output.VolumeSource is not null, Path, result);
+        CheckVolume(output.VolumeSource, $"{Path}.volumeSource", result);
         if (output.Image is { Length: > 0 })
         {
             if (string.IsNullOrEmpty(output.ImagePushSecret))
@@ -567,6 +580,14 @@ public static partial class WorkspaceValidator
         if (hasImage)
         {
             CheckImage(image!, $"{path}.image", result);
+        }
+    }
+
+    private static void CheckVolume(System.Text.Json.Nodes.JsonObject? source, string path, ValidationResult result)
+    {
+        if (VolumeSources.Problem(source) is { } problem)
+        {
+            result.Error(path, problem);
         }
     }
 

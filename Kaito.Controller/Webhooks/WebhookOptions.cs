@@ -34,4 +34,17 @@ public sealed class WebhookOptions
 
     /// <summary>The host the API server reaches the webhook at without a Service, and the serving certificate's name.</summary>
     public string Host { get; set; } = "127.0.0.1";
+
+    /// <summary>
+    /// The address to listen on (<c>--webhook-listen-address</c>). Unset: every address of the pod when a
+    /// <see cref="Service"/> fronts it (restrict who reaches it with a NetworkPolicy), else <see cref="Host"/> when it is
+    /// an IP address, else loopback — never more than the API server needs.
+    /// </summary>
+    public string? ListenAddress { get; set; }
+
+    public System.Net.IPAddress EffectiveListenAddress =>
+        ListenAddress is { Length: > 0 } configured ? System.Net.IPAddress.Parse(configured)
+        : Service is { Length: > 0 } ? System.Net.IPAddress.IPv6Any
+        : System.Net.IPAddress.TryParse(Host, out var host) ? host
+        : System.Net.IPAddress.Loopback;
 }

@@ -41,13 +41,18 @@ public sealed partial class WebhookServer(
         builder.Logging.ClearProviders();
         builder.Services.AddSingleton(loggerFactory);
         builder.WebHost.ConfigureKestrel(kestrel =>
-            kestrel.ListenAnyIP(_options.Port, listen => listen.UseHttps(_certificate.Serving)));
+        {
+            // Only where the API server reaches it: the pod's addresses behind a Service, else the address it is registered at.
+            kestrel.Listen(_options.EffectiveListenAddress, _options.Port, listen => listen.UseHttps(_certificate.Serving));
+            // An AdmissionReview carries the object and its old version; kube-apiserver's objects are at most 3 MiB.
+            kestrel.Limits.MaxRequestBodySize = 8 * 1024 * 1024;
+        });
         _app = builder.Build();
         _app.MapPost(WebhookOptions.Path, (Delegate)ReviewAsync);
         await _app.StartAsync(cancellationToken);
 
         var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        Port = new Uri(address.Replace("[::]", "localhost", StringComparison.Ordinal)).Port;
+        Port = new Uri(address.Replace("[::]", "localhost", StringComparison.Ordinal).Replace("0.0.0.0", "localhost", StringComparison.Ordinal)).Port;
         LogListening(logger, Port, _certificate.Generated ? "generated" : _options.CertificateDirectory);
         if (_options.Register)
         {

@@ -30,13 +30,16 @@ public sealed partial class WorkspaceAdmission(IKubernetes client, IOptions<Cont
         {
             var workspace = KubernetesJson.Deserialize<Workspace>(item.ToJsonString());
             var old = request["oldObject"] is JsonObject previous ? KubernetesJson.Deserialize<Workspace>(previous.ToJsonString()) : null;
-            workspace.Metadata.NamespaceProperty ??= (string?)request["namespace"];
+            // The namespace is the API server's word (the request's), never the object's own claim: ConfigMaps are read
+            // from where the workspace will live, not from a namespace its author names.
+            workspace.Metadata.NamespaceProperty = (string?)request["namespace"] ?? workspace.Metadata.NamespaceProperty;
             var configMaps = await ConfigMapsAsync(workspace, cancellationToken);
             var context = new ValidationContext
             {
                 NodeAutoProvisioning = options.Value.AutoProvisioning,
                 Cloud = options.Value.Cloud,
                 ConfigMaps = name => configMaps.GetValueOrDefault(name),
+                AllowedDataOrigins = (options.Value.AllowedDataHosts ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
             };
             var result = WorkspaceValidator.Validate(workspace, old, context);
             var warnings = result.Warnings.Select(w => w.ToString()).ToList();

@@ -11,14 +11,16 @@ public static class ImagePuller
 {
     /// <summary>
     /// The init container <paramref name="name"/> copying <paramref name="image"/>'s <c>/data</c> into
-    /// <paramref name="target"/> of <paramref name="volume"/> with <paramref name="pullerImage"/> (sh, skopeo, tar); each
-    /// pull secret is added to <paramref name="volumes"/> and mounted for skopeo.
+    /// <paramref name="target"/>, where it mounts <paramref name="volume"/> (its <paramref name="subPath"/> folder when
+    /// given, so that several images share one volume each in its own folder), with <paramref name="pullerImage"/> (sh,
+    /// skopeo, tar); each pull secret is added to <paramref name="volumes"/> and mounted for skopeo.
     /// </summary>
-    public static V1Container Container(string name, string image, IEnumerable<string> pullSecrets, string volume, string target, string pullerImage, List<V1Volume> volumes)
+    public static V1Container Container(string name, string image, IEnumerable<string> pullSecrets, string volume, string target, string pullerImage,
+        List<V1Volume> volumes, string? subPath = null)
     {
         ArgumentNullException.ThrowIfNull(pullSecrets);
         ArgumentNullException.ThrowIfNull(volumes);
-        var mounts = new List<V1VolumeMount> { new() { Name = volume, MountPath = target } };
+        var mounts = new List<V1VolumeMount> { new() { Name = volume, MountPath = target, SubPath = subPath } };
         var authFile = "";
         foreach (var secret in pullSecrets)
         {

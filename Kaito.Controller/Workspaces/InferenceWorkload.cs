@@ -15,14 +15,31 @@ public static class InferenceWorkload
 {
     public const int Port = 5000;
 
+    /// <summary>Where the inference server finds its API keys and TLS certificate when the workspace names their Secrets.</summary>
+    public const string ApiKeysPath = "/mnt/api-keys";
+
+    public const string TlsPath = "/mnt/tls";
+
     public static V1Service Service(Workspace workspace)
     {
         ArgumentNullException.ThrowIfNull(workspace);
         var name = workspace.Metadata.Name;
-        var loadBalancer = workspace.Metadata.Annotations?.TryGetValue(Annotations.EnableLoadBalancer, out var lb) == true && lb == "True";
+        var annotations = workspace.Metadata.Annotations ?? new Dictionary<string, string>();
+        var loadBalancer = annotations.TryGetValue(Annotations.EnableLoadBalancer, out var lb) && lb == "True";
+        var metadata = Metadata(workspace, name);
+        if (loadBalancer && !(annotations.TryGetValue(Annotations.LoadBalancerScope, out var scope) && scope.Equals("public", StringComparison.OrdinalIgnoreCase)))
+        {
+            // Internal unless asked otherwise: the model is reachable from the virtual network, not from the internet.
+            metadata.Annotations = new Dictionary<string, string>
+            {
+                ["service.beta.kubernetes.io/azure-load-balancer-internal"] = "true",
+                ["service.beta.kubernetes.io/aws-load-balancer-scheme"] = "internal",
+            };
+        }
+
         return new V1Service
         {
-            Metadata = Metadata(workspace, name),
+            Metadata = metadata,
             Spec = new V1ServiceSpec
             {
                 Type = loadBalancer ? "LoadBalancer" : "ClusterIP",
@@ -57,7 +74,9 @@ public static class InferenceWorkload
         var labels = new Dictionary<string, string> { [Labels.Workspace] = name };
         var resources = GpuResources(preset, sku);
 
-        var probe = new V1Probe { HttpGet = new V1HTTPGetAction { Path = "/health", Port = Port }, PeriodSeconds = 10 };
+        IReadOnlyDictionary<string, string> annotations = workspace.Metadata.Annotations?.AsReadOnly() ?? new Dictionary<string, string>().AsReadOnly();
+        var tls = annotations.GetValueOrDefault(Annotations.TlsSecret);
+        var probe = new V1Probe { HttpGet = new V1HTTPGetAction { Path = "/health", Port = Port, Scheme = tls is null ? null : "HTTPS" }, PeriodSeconds = 10 };
         var args = new List<string> { "--model", Kaito.Models.ModelLayout.WeightsPath, "--served-model-name", preset.Name, "--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture) };
         var mounts = new List<V1VolumeMount> { new() { Name = "dshm", MountPath = "/dev/shm" }, new() { Name = "model-weights-volume", MountPath = Kaito.Models.ModelLayout.WeightsPath } };
         var volumes = new List<V1Volume>
@@ -68,6 +87,20 @@ public static class InferenceWorkload
         var initContainers = new List<V1Container>();
         var env = new List<V1EnvVar>();
         var pullSecrets = new List<V1LocalObjectReference>();
+
+        if (annotations.GetValueOrDefault(Annotations.ApiKeysSecret) is { } keys)
+        {
+            volumes.Add(new V1Volume { Name = "api-keys", Secret = new V1SecretVolumeSource { SecretName = keys, Items = [new V1KeyToPath { Key = "api-keys", Path = "api-keys" }] } });
+            mounts.Add(new V1VolumeMount { Name = "api-keys", MountPath = ApiKeysPath, ReadOnlyProperty = true });
+            args.AddRange(["--api-keys-file", $"{ApiKeysPath}/api-keys"]);
+        }
+
+        if (tls is not null)
+        {
+            volumes.Add(new V1Volume { Name = "tls", Secret = new V1SecretVolumeSource { SecretName = tls } });
+            mounts.Add(new V1VolumeMount { Name = "tls", MountPath = TlsPath, ReadOnlyProperty = true });
+            args.AddRange(["--tls-cert-file", $"{TlsPath}/tls.crt", "--tls-key-file", $"{TlsPath}/tls.key"]);
+        }
 
         // KAITO's inference ConfigMap (inference_config.yaml) at /mnt/config.
         if (workspace.Inference?.Config is { Length: > 0 } config)
@@ -90,13 +123,14 @@ public static class InferenceWorkload
                 var path = $"{Kaito.Models.ModelLayout.AdaptersPath}/{adapterName}";
                 if (adapter.Source.Image is { Length: > 0 } image)
                 {
-                    initContainers.Add(ImagePuller.Container($"puller-{adapterName}", image, adapter.Source.ImagePullSecrets ?? [], "adapter-volume", path, options.PullerImage, volumes));
+                    // The adapter lands in its own folder of the shared adapter volume, which the server sees at /mnt/adapter/<name>.
+                    initContainers.Add(ImagePuller.Container($"puller-{adapterName}", image, adapter.Source.ImagePullSecrets ?? [], "adapter-volume", path,
+                        options.PullerImage, volumes, subPath: adapterName));
                     pullSecrets.AddRange((adapter.Source.ImagePullSecrets ?? []).Select(s => new V1LocalObjectReference { Name = s }));
                 }
                 else if (adapter.Source.VolumeSource is { } source)
                 {
-                    var volume = KubernetesJson.Deserialize<V1Volume>(source.ToJsonString());
-                    volume.Name = $"adapter-{adapterName}";
+                    var volume = TuningWorkload.UserVolume($"adapter-{adapterName}", source);
                     volumes.Add(volume);
                     mounts.Add(new V1VolumeMount { Name = volume.Name, MountPath = path, ReadOnlyProperty = true });
                 }
@@ -121,7 +155,7 @@ public static class InferenceWorkload
                 Template = new V1PodTemplateSpec
                 {
                     Metadata = new V1ObjectMeta { Labels = new Dictionary<string, string>(labels), Annotations = new Dictionary<string, string> { [Annotations.Revision] = revision } },
-                    Spec = new V1PodSpec
+                    Spec = PodSecurity.Harden(new V1PodSpec
                     {
                         InitContainers = initContainers.Count > 0 ? initContainers : null,
                         ImagePullSecrets = pullSecrets.Count > 0 ? pullSecrets.DistinctBy(p => p.Name).ToList() : null,
@@ -144,7 +178,7 @@ public static class InferenceWorkload
                         Volumes = volumes,
                         Tolerations = Tolerations(),
                         Affinity = new V1Affinity { NodeAffinity = new V1NodeAffinity { RequiredDuringSchedulingIgnoredDuringExecution = NodeSelector(workspace, autoProvisioning) } },
-                    },
+                    }),
                 },
             },
         };

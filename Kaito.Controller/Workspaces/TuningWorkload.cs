@@ -111,6 +111,8 @@ public static class TuningWorkload
             Spec = new V1JobSpec
             {
                 BackoffLimit = options.TuningBackoffLimit,
+                // A bound on the whole Job (downloads, training, push), so a stuck run cannot hold its GPUs for ever.
+                ActiveDeadlineSeconds = (long)options.TuningActiveDeadline.TotalSeconds,
                 // Bad input (2) and what the build cannot do (3) fail at once: retrying cannot help.
                 PodFailurePolicy = new V1PodFailurePolicy
                 {
@@ -126,7 +128,7 @@ public static class TuningWorkload
                 Template = new V1PodTemplateSpec
                 {
                     Metadata = new V1ObjectMeta { Labels = new Dictionary<string, string>(labels), Annotations = new Dictionary<string, string> { [Annotations.Revision] = revision } },
-                    Spec = new V1PodSpec
+                    Spec = PodSecurity.Harden(new V1PodSpec
                     {
                         RestartPolicy = "Never",
                         InitContainers = initContainers,
@@ -135,7 +137,7 @@ public static class TuningWorkload
                             new V1Container
                             {
                                 Name = name,
-                                Image = $"{options.ImageRegistry}/kaito-tuner:{options.ImageTag}",
+                                Image = TunerImage(options),
                                 Args = args,
                                 Env = [new V1EnvVar { Name = "PYTORCH_CUDA_ALLOC_CONF", Value = "expandable_segments:True" }],
                                 Resources = InferenceWorkload.GpuResources(preset, sku),
@@ -148,7 +150,7 @@ public static class TuningWorkload
                         ImagePullSecrets = pullSecrets.Count > 0 ? pullSecrets.DistinctBy(s => s.Name).ToList() : null,
                         Tolerations = InferenceWorkload.Tolerations(),
                         Affinity = new V1Affinity { NodeAffinity = new V1NodeAffinity { RequiredDuringSchedulingIgnoredDuringExecution = InferenceWorkload.NodeSelector(workspace, autoProvisioning) } },
-                    },
+                    }),
                 },
             },
         };
@@ -160,6 +162,20 @@ public static class TuningWorkload
         if (source is null)
         {
             return new V1Volume { Name = name, EmptyDir = new V1EmptyDirVolumeSource() };
+        }
+
+        return UserVolume(name, source);
+    }
+
+    /// <summary>
+    /// A volume of the workspace's own choosing, re-checked against the admission rule: a workspace admitted without the
+    /// webhook (or before it) still never mounts hostPath or the like into a pod.
+    /// </summary>
+    internal static V1Volume UserVolume(string name, JsonObject source)
+    {
+        if (VolumeSources.Problem(source) is { } problem)
+        {
+            throw new InvalidOperationException($"volume {name}: {problem}");
         }
 
         var volume = KubernetesJson.Deserialize<V1Volume>(source.ToJsonString());
@@ -176,41 +192,36 @@ public static class TuningWorkload
     };
 
     /// <summary>
-    /// KAITO's data-downloader: each URL in turn, three tries two seconds apart, HTTP 200 and a non-empty file required,
-    /// saved under the URL path's last segment without the query. The reason of a failure goes to the termination log.
+    /// KAITO's data-downloader, run by the tuner image itself (<c>kaito-tuner download</c>) rather than a shell and curl:
+    /// each URL in turn with KAITO's rules (three tries, HTTP 200, a non-empty file named after the URL's path), and
+    /// every connection and redirect checked against the address rule, which curl cannot do. The reason of a failure
+    /// goes to the termination log. URLs are passed space-separated, with any comma in them escaped.
     /// </summary>
-    private static V1Container DataDownloader(IList<string> urls, ControllerOptions options) => new()
+    private static V1Container DataDownloader(IList<string> urls, ControllerOptions options)
     {
-        Name = "data-downloader",
-        Image = options.DownloaderImage,
-        Command = ["/bin/sh", "-c", DownloadScript],
-        Env =
-        [
-            new V1EnvVar { Name = "DATA_URLS", Value = string.Join(' ', urls) },
-            new V1EnvVar { Name = "DATA_VOLUME_PATH", Value = DataPath },
-        ],
-        VolumeMounts = [new V1VolumeMount { Name = "data-volume", MountPath = DataPath }],
-    };
+        List<string> args = ["download", "--data-urls", string.Join(' ', urls.Select(u => u.Replace(",", "%2C", StringComparison.Ordinal))), "--data", DataPath];
+        if (!string.IsNullOrWhiteSpace(options.AllowedDataHosts))
+        {
+            args.AddRange(["--allowed-data-hosts", options.AllowedDataHosts]);
+        }
 
-    internal const string DownloadScript = """
-        mkdir -p "$DATA_VOLUME_PATH"
-        for url in $DATA_URLS; do
-          path="${url%%\?*}"
-          file="$DATA_VOLUME_PATH/${path##*/}"
-          ok=0
-          for attempt in 1 2 3; do
-            code=$(curl -sSL -o "$file" -w '%{http_code}' "$url") || code=000
-            if [ "$code" = "200" ] && [ -s "$file" ]; then ok=1; break; fi
-            echo "attempt $attempt: $url answered HTTP $code" >&2
-            [ "$attempt" = 3 ] || sleep 2
-          done
-          if [ "$ok" != 1 ]; then
-            echo "downloading $url failed after 3 attempts (last HTTP status $code)" | tee /dev/termination-log >&2
-            exit 1
-          fi
-          echo "downloaded $url to $file"
-        done
-        """;
+        return new V1Container
+        {
+            Name = "data-downloader",
+            Image = TunerImage(options),
+            Args = args,
+            VolumeMounts = [new V1VolumeMount { Name = "data-volume", MountPath = DataPath }],
+            TerminationMessagePath = "/dev/termination-log",
+            TerminationMessagePolicy = "FallbackToLogsOnError",
+        };
+    }
+
+    /// <summary>Kaito's tuner image, which trains and also downloads tuning data.</summary>
+    public static string TunerImage(ControllerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return $"{options.ImageRegistry}/kaito-tuner:{options.ImageTag}";
+    }
 
     /// <summary>The cause a failed tuning pod left: its containers' termination messages, else their reasons.</summary>
     public static string? FailureCause(V1Pod pod)

@@ -31,11 +31,12 @@ public static class ChatCompletionsApi
         var aborted = context.RequestAborted;
         var messages = ParseMessages(body);
         var parameters = GenerationParameters.Parse(body, options.Value);
+        using var admission = Generation.Admit(scheduler, model);
         var prompt = model.ApplyChatTemplate(messages, addGenerationPrompt: true);
         var request = Generation.Create(model, prompt, "messages", parameters.MaxTokens, 0, parameters.Sampling, parameters.Stop, aborted,
             parameters.ReturnTokenIds);
 
-        await Generation.RespondAsync(context, scheduler, telemetry, "chat", request, parameters, options.Value.StreamInterval);
+        await Generation.RespondAsync(context, scheduler, telemetry, "chat", request, parameters, options.Value.StreamInterval, admission);
     });
 
     /// <summary>Messages with a known role and text content (a string, or text parts joined).</summary>

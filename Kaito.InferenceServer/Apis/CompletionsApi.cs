@@ -32,11 +32,12 @@ public static class CompletionsApi
         }
 
         var parameters = GenerationParameters.Parse(body, options.Value);
+        using var admission = Generation.Admit(scheduler, model);
         // OpenAI's completions default to 16 tokens.
         var request = Generation.Create(model, prompt, "prompt", parameters.MaxTokens ?? 16, 0, parameters.Sampling, parameters.Stop, aborted,
             parameters.ReturnTokenIds);
 
-        await Generation.RespondAsync(context, scheduler, telemetry, "text_completion", request, parameters, options.Value.StreamInterval);
+        await Generation.RespondAsync(context, scheduler, telemetry, "text_completion", request, parameters, options.Value.StreamInterval, admission);
     });
 
     private static string ParsePrompt(JsonElement body)

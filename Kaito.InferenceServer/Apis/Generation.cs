@@ -60,29 +60,42 @@ public static class Generation
         };
     }
 
-    public static void Enqueue(GenerationScheduler scheduler, GenerationRequest request)
+    /// <summary>
+    /// Holds a place in the queue before the request is prepared (templated, tokenized, constrained): a server at
+    /// capacity answers 429 before doing that work.
+    /// </summary>
+    public static GenerationScheduler.Admission Admit(GenerationScheduler scheduler, ILanguageModel model)
     {
         ArgumentNullException.ThrowIfNull(scheduler);
-        if (!scheduler.TryEnqueue(request))
+        ArgumentNullException.ThrowIfNull(model);
+        return scheduler.TryAdmit(model.Name) ?? throw AtCapacity();
+    }
+
+    public static void Enqueue(GenerationScheduler scheduler, GenerationRequest request, GenerationScheduler.Admission? admission = null)
+    {
+        ArgumentNullException.ThrowIfNull(scheduler);
+        if (!scheduler.TryEnqueue(request, admission))
         {
-            throw new OpenAiException(StatusCodes.Status429TooManyRequests,
-                "The server is at capacity: too many requests are waiting. Retry after the time in Retry-After.", null, "rate_limit_exceeded");
+            throw AtCapacity();
         }
     }
+
+    private static OpenAiException AtCapacity() => new(StatusCodes.Status429TooManyRequests,
+        "The server is at capacity: too many requests are waiting. Retry after the time in Retry-After.", null, "rate_limit_exceeded");
 
     /// <summary>
     /// Queues <paramref name="request"/> under a span and answers with the whole completion or its stream; chat or
     /// text completion by <paramref name="operation"/> (<c>chat</c> or <c>text_completion</c>).
     /// </summary>
     public static async Task RespondAsync(HttpContext context, GenerationScheduler scheduler, Telemetry.InferenceTelemetry telemetry,
-        string operation, GenerationRequest request, GenerationParameters parameters, TimeSpan streamInterval)
+        string operation, GenerationRequest request, GenerationParameters parameters, TimeSpan streamInterval, GenerationScheduler.Admission? admission = null)
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(parameters);
         var aborted = context.RequestAborted;
         using var activity = Start(telemetry, operation, request.Model, request);
-        Enqueue(scheduler, request);
+        Enqueue(scheduler, request, admission);
         var writer = new CompletionWriter(chat: operation == "chat", request.Model.Name, streamInterval);
         if (parameters.Stream)
         {

@@ -61,7 +61,16 @@ public sealed record GenerationParameters(
             throw OpenAiException.Invalid("return_token_ids", "'return_token_ids' is only supported without 'stream'.");
         }
 
-        return new GenerationParameters(maxTokens, sampling, ParseStop(body, options.MaxStopSequences), stream, includeUsage, returnTokenIds);
+        return new GenerationParameters(maxTokens, sampling, ParseStop(body, options.MaxStopSequences, options.MaxStopSequenceLength), stream, includeUsage, returnTokenIds);
+    }
+
+    private static List<string> ParseStop(JsonElement body, int maxStops, int maxLength)
+    {
+        var stops = ParseStop(body, maxStops);
+        var index = stops.FindIndex(s => s.Length > maxLength);
+        return index < 0 ? stops
+            : throw OpenAiException.Invalid(stops.Count == 1 && body.GetProperty("stop").ValueKind == JsonValueKind.String ? "stop" : $"stop[{index}]",
+                $"A stop sequence may be at most {maxLength} characters long, got {stops[index].Length}.");
     }
 
     private static List<string> ParseStop(JsonElement body, int maxStops)

@@ -12,6 +12,13 @@ public static class JsonRequest
     public static async Task<JsonDocument> ReadAsync(HttpRequest request, long maxBytes, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
+        // Only JSON: a text/plain body is what a web page may send cross-origin without a preflight.
+        if (!request.HasJsonContentType())
+        {
+            throw new OpenAiException(StatusCodes.Status415UnsupportedMediaType,
+                $"The request body must be JSON: send 'Content-Type: application/json' (got '{request.ContentType ?? "none"}').", null, "unsupported_media_type");
+        }
+
         if (request.ContentLength > maxBytes)
         {
             throw TooLarge(maxBytes);

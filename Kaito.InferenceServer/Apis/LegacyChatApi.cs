@@ -57,6 +57,7 @@ public static class LegacyChatApi
         using var document = await JsonRequest.ReadAsync(context.Request, options.MaxRequestBodyBytes, aborted);
         var body = document.RootElement;
         var model = Generation.ResolveModel(registry, null);
+        using var admission = Generation.Admit(scheduler, model);
 
         string prompt;
         var conversational = body.TryGetProperty("messages", out var messages) && messages.ValueKind != JsonValueKind.Null;
@@ -105,7 +106,7 @@ public static class LegacyChatApi
         var request = Generation.Create(model, prompt, conversational ? "messages" : "prompt", maxNewTokens,
             Math.Min(minNewTokens, maxNewTokens), sampling, [], aborted);
         using var activity = Generation.Start(telemetry, "chat", model, request);
-        Generation.Enqueue(scheduler, request);
+        Generation.Enqueue(scheduler, request, admission);
         var (generated, tokens, reason, _) = await Generation.CollectAsync(request, aborted);
         Generation.Tag(activity, request, tokens, reason);
 

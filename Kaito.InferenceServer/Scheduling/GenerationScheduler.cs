@@ -18,6 +18,7 @@ public sealed partial class GenerationScheduler : IHostedService
     private readonly InferenceServerOptions _options;
     private readonly InferenceMetrics _metrics;
     private readonly ILogger<GenerationScheduler> _logger;
+    private int _admitting;
     private readonly object _gate = new();
     private readonly LinkedList<GenerationRequest> _waiting = new();
     private readonly List<Thread> _workers = [];
@@ -46,16 +47,46 @@ public sealed partial class GenerationScheduler : IHostedService
         }
     }
 
+    /// <summary>
+    /// Takes a place in the queue for a request that is still being prepared (chat template, tokenizing, guidance), so
+    /// that the preparation of requests beyond the queue's bound is refused before it costs anything. Null when the
+    /// queue is full (the caller answers 429); dispose the place when the request is not queued after all.
+    /// </summary>
+    public Admission? TryAdmit(string model)
+    {
+        lock (_gate)
+        {
+            if (_stopping || _waiting.Count + _admitting >= _options.MaxQueuedRequests)
+            {
+                _metrics.Rejected(model);
+                return null;
+            }
+
+            _admitting++;
+            return new Admission(this);
+        }
+    }
+
     /// <summary>Queues a request; false when the queue is full (the caller answers 429).</summary>
-    public bool TryEnqueue(GenerationRequest request)
+    public bool TryEnqueue(GenerationRequest request) => TryEnqueue(request, null);
+
+    /// <summary>Queues a request into the place <paramref name="admission"/> holds (or a free one when null).</summary>
+    public bool TryEnqueue(GenerationRequest request, Admission? admission)
     {
         ArgumentNullException.ThrowIfNull(request);
         lock (_gate)
         {
-            if (_stopping || _waiting.Count >= _options.MaxQueuedRequests)
+            var reserved = admission is { Used: false } && admission.Owner == this;
+            if (_stopping || (!reserved && _waiting.Count + _admitting >= _options.MaxQueuedRequests))
             {
                 _metrics.Rejected(request.Model.Name);
                 return false;
+            }
+
+            if (reserved)
+            {
+                admission!.Used = true;
+                _admitting--;
             }
 
             request.EnqueuedAt = Stopwatch.GetTimestamp();
@@ -68,6 +99,30 @@ public sealed partial class GenerationScheduler : IHostedService
         // A client that leaves while queued gives its place back at once.
         request.Cancellation.Register(() => Withdraw(request));
         return true;
+    }
+
+    private void Release(Admission admission)
+    {
+        lock (_gate)
+        {
+            if (!admission.Used)
+            {
+                admission.Used = true;
+                _admitting--;
+            }
+        }
+    }
+
+    /// <summary>A place in the queue held while a request is prepared; disposing an unused one gives it back.</summary>
+    public sealed class Admission : IDisposable
+    {
+        internal Admission(GenerationScheduler owner) => Owner = owner;
+
+        internal GenerationScheduler Owner { get; }
+
+        internal bool Used { get; set; }
+
+        public void Dispose() => Owner.Release(this);
     }
 
     public Task StartAsync(CancellationToken cancellationToken)

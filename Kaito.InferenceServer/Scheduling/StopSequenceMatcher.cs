@@ -58,7 +58,8 @@ internal sealed class StopSequenceMatcher(IReadOnlyList<string> stops)
         {
             for (var length = Math.Min(stop.Length - 1, text.Length); length > longest; length--)
             {
-                if (text.AsSpan(text.Length - length).SequenceEqual(stop.AsSpan(0, length)))
+                // the last character decides most candidates without a comparison of the whole span
+                if (stop[length - 1] == text[^1] && text.AsSpan(text.Length - length).SequenceEqual(stop.AsSpan(0, length)))
                 {
                     longest = length;
                     break;

@@ -26,8 +26,10 @@ public sealed class TuningJobTests(SimulatedClusterFixture fixture) : IClassFixt
         Assert.Equal(Workspace, job.Metadata.Labels["kaito.sh/workspace"]);
         Assert.Equal("1", job.Metadata.Annotations["workspace.kaito.io/revision"]);
         Assert.True(job.Metadata.OwnerReferences.Single().Controller);
-        Assert.Equal(BriefUrl, downloader.Env.Single(e => e.Name == "DATA_URLS").Value);
+        Assert.Equal(["download", "--data-urls", BriefUrl, "--data", "/mnt/data"], downloader.Args);
+        Assert.Equal(tuner.Image, downloader.Image);
         Assert.Equal("/mnt/data", downloader.VolumeMounts.Single().MountPath);
+        Assert.Equal(7 * 24 * 3600, job.Spec.ActiveDeadlineSeconds);
         Assert.Contains("load_in_4bit: true", config.Data["training_config.yaml"], StringComparison.Ordinal);
         Assert.Equal("qlora-params-template", pod.Volumes.Single(v => v.Name == "config-volume").ConfigMap.Name);
         Assert.Equal(
@@ -41,6 +43,7 @@ public sealed class TuningJobTests(SimulatedClusterFixture fixture) : IClassFixt
         Assert.Equal("1", tuner.Resources.Limits["nvidia.com/gpu"].ToString());
         Assert.Equal([2, 3], job.Spec.PodFailurePolicy.Rules.Single().OnExitCodes.Values);
         Assert.Contains(pod.Tolerations, t => t.Key == "sku" && t.Value == "gpu");
+        PodSecurityAssert.Hardened(pod);
 
         await UntilStateAsync(ns, "Running");
         var running = await ConditionAsync(ns, "JobStarted");
@@ -101,7 +104,7 @@ public sealed class TuningJobTests(SimulatedClusterFixture fixture) : IClassFixt
         Assert.Contains("https://example.com/data/train.jsonl", System.Text.Json.JsonSerializer.Serialize(revisions[1].Data), StringComparison.Ordinal);
         Assert.True(revisions[1].Metadata.OwnerReferences.Single().Controller);
         Assert.Equal("https://example.com/data/train.jsonl",
-            second.Spec.Template.Spec.InitContainers.Single(c => c.Name == "data-downloader").Env.Single(e => e.Name == "DATA_URLS").Value);
+            second.Spec.Template.Spec.InitContainers.Single(c => c.Name == "data-downloader").Args[2]);
     }
 
     [Theory]

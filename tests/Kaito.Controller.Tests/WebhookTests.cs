@@ -113,6 +113,19 @@ public sealed class WebhookTests(ControllerFixture fixture) : IClassFixture<Cont
     }
 
     [Fact]
+    public async Task AHostPathVolumeIsRefusedThroughKubectl()
+    {
+        var yaml = Tune().Replace("    urls:\n      - \"https://example.com/data/train.parquet?download=true\"",
+            "    volumeSource:\n      hostPath:\n        path: /", StringComparison.Ordinal);
+        Assert.Contains("hostPath", yaml, StringComparison.Ordinal);
+
+        var (exitCode, output) = await ApplyAsync("host-path", yaml);
+
+        Assert.NotEqual(0, exitCode);
+        Assert.Contains("tuning.input.volumeSource: volume type hostPath is not allowed for workspaces", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task TheExamplesAndTheBriefPass()
     {
         foreach (var example in new[] { "examples/inference/kaito_workspace_phi_4_mini.yaml", "examples/fine-tuning/kaito_workspace_tuning_phi_3.yaml" })

@@ -146,6 +146,9 @@ public sealed class WorkspaceReconcileTests(ControllerFixture fixture) : IClassF
         Assert.Equal("myregistry.azurecr.io/adapters/phi-3-adapter:0.0.1", puller.Env.Single(e => e.Name == "SOURCE_IMAGE").Value);
         Assert.Contains("--authfile /auth/adapter-pull/config.json", puller.Command[2], StringComparison.Ordinal);
         Assert.Equal("/mnt/adapter/phi-3-adapter", puller.VolumeMounts[0].MountPath);
+        Assert.Equal("phi-3-adapter", puller.VolumeMounts[0].SubPath);
+        Assert.Contains(container.VolumeMounts, m => m.Name == "adapter-volume" && m.MountPath == "/mnt/adapter" && m.SubPath is null);
+        PodSecurityAssert.Hardened(pod);
         Assert.Equal(["adapter-pull"], pod.ImagePullSecrets.Select(s => s.Name));
         Assert.Equal("adapters-pvc", pod.Volumes.Single(v => v.Name == "adapter-from-volume").PersistentVolumeClaim.ClaimName);
         Assert.Contains(container.VolumeMounts, m => m.Name == "adapter-from-volume" && m.MountPath == "/mnt/adapter/from-volume");

@@ -37,6 +37,7 @@ public sealed class BadRequestTests(InferenceServerFixture server)
         { Chat, $$"""{"messages":{{User}},"n":2}""", 400, "n" },
         { Chat, $$"""{"messages":{{User}},"stop":["a","b","c","d","e"]}""", 400, "stop" },
         { Chat, $$"""{"messages":{{User}},"stop":[1]}""", 400, "stop[0]" },
+        { Chat, $$"""{"messages":{{User}},"stop":["a","{{new string('x', 257)}}"]}""", 400, "stop[1]" },
         { Chat, $$"""{"messages":{{User}},"stream":"yes"}""", 400, "stream" },
         { Chat, $$"""{"messages":{{User}},"stream_options":{"include_usage":true} }""", 400, "stream_options" },
         { Chat, $$"""{"messages":{{User}},"response_format":{"type":"xml"} }""", 400, "response_format.type" },
@@ -59,6 +60,34 @@ public sealed class BadRequestTests(InferenceServerFixture server)
 
         await AssertOpenAiErrorAsync(response, status, param);
         Assert.Equal(HttpStatusCode.OK, (await server.Http.GetAsync("health")).StatusCode);
+    }
+
+    [Theory]
+    [InlineData(Chat, "text/plain")]
+    [InlineData(Completions, "application/x-www-form-urlencoded")]
+    [InlineData("chat", "text/plain")]
+    public async Task ABodyThatIsNotDeclaredJsonIsRefusedWith415(string path, string contentType)
+    {
+        // What a web page may send to a local server cross-origin without a CORS preflight.
+        using var content = new StringContent($$"""{"messages":{{User}},"prompt":"hi"}""", Encoding.UTF8, contentType);
+
+        var response = await server.Http.PostAsync(path, content);
+
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, response.StatusCode);
+        Assert.Contains("Content-Type: application/json", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task NoOriginIsAllowedCrossOriginUnlessConfigured()
+    {
+        using var preflight = new HttpRequestMessage(HttpMethod.Options, Chat);
+        preflight.Headers.Add("Origin", "https://evil.example");
+        preflight.Headers.Add("Access-Control-Request-Method", "POST");
+        preflight.Headers.Add("Access-Control-Request-Headers", "content-type");
+
+        var response = await server.Http.SendAsync(preflight);
+
+        Assert.False(response.Headers.Contains("Access-Control-Allow-Origin"));
     }
 
     [Fact]

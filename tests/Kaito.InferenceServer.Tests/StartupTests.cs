@@ -103,6 +103,53 @@ public sealed class StartupTests
     }
 
     [Fact]
+    public async Task WithACertificateTheServerSpeaksOnlyTls()
+    {
+        var root = Directory.CreateTempSubdirectory("kaito-tls-").FullName;
+        try
+        {
+            using var key = System.Security.Cryptography.ECDsa.Create();
+            var request = new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=localhost", key, System.Security.Cryptography.HashAlgorithmName.SHA256);
+            var names = new System.Security.Cryptography.X509Certificates.SubjectAlternativeNameBuilder();
+            names.AddIpAddress(System.Net.IPAddress.Loopback);
+            request.CertificateExtensions.Add(names.Build());
+            using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
+            await File.WriteAllTextAsync(Path.Combine(root, "tls.crt"), certificate.ExportCertificatePem());
+            await File.WriteAllTextAsync(Path.Combine(root, "tls.key"), key.ExportPkcs8PrivateKeyPem());
+            var port = Ports.Free();
+            await using var server = ServiceProcess.Start("Kaito.InferenceServer", root,
+                ["--tiny-model", Path.Combine(root, "tiny"), "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                 "--tls-cert-file", Path.Combine(root, "tls.crt"), "--tls-key-file", Path.Combine(root, "tls.key")]);
+            using var https = new HttpClient(new HttpClientHandler
+            {
+                ServerCertificateCustomValidationCallback = (_, presented, _, _) => presented?.Thumbprint == certificate.Thumbprint,
+            }) { BaseAddress = new Uri($"https://127.0.0.1:{port}/") };
+
+            await Eventually.ValueAsync(async () => (await https.GetAsync("health")).IsSuccessStatusCode ? "up" : null, TimeSpan.FromSeconds(90), () => server.Log);
+            using var plain = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/") };
+            var cleartext = await Record.ExceptionAsync(() => plain.GetAsync("health"));
+
+            Assert.NotNull(cleartext);
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task AMissingApiKeysFileStopsTheServerNamingIt()
+    {
+        var missing = Path.Combine(Path.GetTempPath(), $"no-keys-{Guid.NewGuid():N}");
+        await using var server = ServiceProcess.Start("Kaito.InferenceServer", Path.GetTempPath(), ["--api-keys-file", missing, "--port", "0"]);
+
+        await Eventually.TrueAsync(() => server.HasExited, TimeSpan.FromSeconds(60));
+
+        Assert.Equal(2, server.ExitCode);
+        Assert.Contains($"--api-keys-file {missing} does not exist", server.FinalLog(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task GenerateTinyModelRefusesUnknownOptionsWithUsage()
     {
         await using var command = ServiceProcess.Start("Kaito.InferenceServer", Path.GetTempPath(), ["generate-tiny-model", "--bogus"]);
