@@ -9,7 +9,8 @@ namespace Kaito.Api.Serialization;
 /// expanded node count are checked on YamlDotNet's event stream, which is iterative, before any node tree is built
 /// (building one is recursive: 100,000 nested <c>[</c> overflow the stack and kill the process). Aliases count as the
 /// nodes they expand to, so a "billion laughs" document is refused rather than expanded. Mapping keys must be scalars,
-/// which every Kaito consumer expects. A refusal is a <see cref="YamlException"/> with the line, as a syntax error is.
+/// which every Kaito consumer expects. A refusal is a <see cref="YamlException"/> with the line, as a syntax error is —
+/// also where YamlDotNet itself throws something else for malformed input.
 /// </summary>
 public static class BoundedYaml
 {
@@ -32,10 +33,18 @@ public static class BoundedYaml
             throw new YamlException(Mark.Empty, Mark.Empty, $"the document is {text.Length} characters long; at most {maxCharacters} are accepted");
         }
 
-        Check(text, maxDepth, maxNodes);
-        var stream = new YamlStream();
-        stream.Load(new StringReader(text));
-        return stream;
+        try
+        {
+            Check(text, maxDepth, maxNodes);
+            var stream = new YamlStream();
+            stream.Load(new StringReader(text));
+            return stream;
+        }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException or FormatException or OverflowException)
+        {
+            // YamlDotNet reports some malformed input with these instead of a YamlException: it is still the input's fault.
+            throw new YamlException(Mark.Empty, Mark.Empty, $"the document cannot be parsed ({e.Message})", e);
+        }
     }
 
     private static void Check(string text, int maxDepth, int maxNodes)

@@ -422,16 +422,18 @@ public sealed partial class WorkspaceReconciler(
 
         if (JobCondition(job, "Failed"))
         {
-            // The cause is read from the pods once; later passes keep what the status already says.
+            // The cause comes from the failed pod (the tuner's termination message). The pod cache can trail the Job's:
+            // then the Job's own message stands until the pod arrives, whose event brings another pass; once the pods
+            // are gone (TTL, a replaced Job) the status keeps what it says.
             var recorded = status.Conditions?.FirstOrDefault(c => c.Type == ConditionTypes.WorkspaceSucceeded && c.Reason == ConditionReasons.WorkspaceFailed);
+            var (message, fromPod) = FailureMessage(job);
             if (recorded is null)
             {
-                var message = FailureMessage(job);
                 events.Record(workspace, EventRecorder.Warning, "TuningJobFailed", message);
                 return new TuningProgress(TuningPhase.Failed, message);
             }
 
-            return new TuningProgress(TuningPhase.Failed, recorded.Message);
+            return new TuningProgress(TuningPhase.Failed, fromPod ? message : recorded.Message);
         }
 
         return job.Status?.Active > 0
@@ -442,7 +444,7 @@ public sealed partial class WorkspaceReconciler(
     private static bool JobCondition(V1Job job, string type) =>
         job.Status?.Conditions?.Any(c => c.Type == type && c.Status == "True") == true;
 
-    private string FailureMessage(V1Job job)
+    private (string Message, bool FromPod) FailureMessage(V1Job job)
     {
         // The Job's pods carry the workspace label, so the pod cache has them.
         var owned = pods.ByIndex(WorkspaceControllerExtensions.WorkspacePodsIndex, $"{job.Metadata.NamespaceProperty}/{job.Metadata.Name}")
@@ -451,7 +453,7 @@ public sealed partial class WorkspaceReconciler(
             .Select(TuningWorkload.FailureCause).FirstOrDefault(c => c is not null);
         var condition = job.Status!.Conditions!.First(c => c.Type == "Failed" && c.Status == "True");
         var message = $"The tuning job failed ({condition.Reason}): {cause ?? condition.Message}";
-        return message.Length <= 1024 ? message : message[..1021] + "...";
+        return (message.Length <= 1024 ? message : message[..1021] + "...", cause is not null);
     }
 
     /// <summary>

@@ -16,13 +16,51 @@ public static class JsonFields
         try
         {
             using var document = JsonDocument.Parse(utf8.ToArray(), new JsonDocumentOptions { AllowDuplicateProperties = false, MaxDepth = 64 });
-            return document.RootElement.ValueKind == JsonValueKind.Object
-                ? JsonObject.Create(document.RootElement.Clone())!
-                : throw new InvalidDataException($"{source}: expected a JSON object, found {document.RootElement.ValueKind}");
+            if (document.RootElement.ValueKind != JsonValueKind.Object)
+            {
+                throw new InvalidDataException($"{source}: expected a JSON object, found {document.RootElement.ValueKind}");
+            }
+
+            // JsonDocument checks strings only when they are read: read every one now, so that bad UTF-8 (or an escaped
+            // lone surrogate) is this file's error rather than an InvalidOperationException wherever a value is used.
+            CheckStrings(document.RootElement, source);
+            return JsonObject.Create(document.RootElement.Clone())!;
         }
         catch (JsonException e)
         {
             throw new InvalidDataException($"{source}: not valid JSON: {e.Message}", e);
+        }
+    }
+
+    private static void CheckStrings(JsonElement element, string source)
+    {
+        try
+        {
+            switch (element.ValueKind)
+            {
+                case JsonValueKind.Object:
+                    foreach (var property in element.EnumerateObject())
+                    {
+                        _ = property.Name;
+                        CheckStrings(property.Value, source);
+                    }
+
+                    break;
+                case JsonValueKind.Array:
+                    foreach (var item in element.EnumerateArray())
+                    {
+                        CheckStrings(item, source);
+                    }
+
+                    break;
+                case JsonValueKind.String:
+                    _ = element.GetString();
+                    break;
+            }
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new InvalidDataException($"{source}: not valid JSON text: {e.Message}", e);
         }
     }
 

@@ -28,6 +28,13 @@ public sealed class BpeTokenizer
         ArgumentNullException.ThrowIfNull(specialTokens);
         _vocabulary = new Dictionary<string, int>(vocabulary, StringComparer.Ordinal);
         _special = new Dictionary<string, int>(specialTokens, StringComparer.Ordinal);
+        // Real vocabularies stay far below this; an id beyond it (or negative) is a broken or hostile file.
+        const int MaxId = 16 * 1024 * 1024;
+        if (_vocabulary.Concat(_special).FirstOrDefault(t => t.Value is < 0 or >= MaxId) is { Key: { } bad, Value: var badId })
+        {
+            throw new InvalidDataException($"token '{bad}' has id {badId}; ids must be between 0 and {MaxId - 1}");
+        }
+
         var size = Math.Max(_vocabulary.Values.DefaultIfEmpty(-1).Max(), _special.Values.DefaultIfEmpty(-1).Max()) + 1;
         _tokens = new string[size];
         foreach (var (token, id) in _vocabulary)
@@ -120,8 +127,7 @@ public sealed class BpeTokenizer
         var path = Path.Combine(modelDirectory, FileName);
         try
         {
-            var root = JsonNode.Parse(File.ReadAllText(path))?.AsObject()
-                ?? throw new InvalidDataException("the file is empty");
+            var root = Json.JsonFields.ParseObject(File.ReadAllBytes(path), "the file");
             var model = root["model"]?.AsObject() ?? throw new InvalidDataException("'model' is missing");
             var type = model["type"]?.GetValue<string>();
             if (type != "BPE")
@@ -136,7 +142,7 @@ public sealed class BpeTokenizer
                 .ToDictionary(t => t["content"]!.GetValue<string>(), t => t["id"]!.GetValue<int>(), StringComparer.Ordinal);
             return new BpeTokenizer(vocabulary, merges, special);
         }
-        catch (Exception e) when (e is JsonException or InvalidOperationException or NullReferenceException or KeyNotFoundException)
+        catch (Exception e) when (e is JsonException or InvalidOperationException or NullReferenceException or KeyNotFoundException or ArgumentException or FormatException)
         {
             throw new InvalidDataException($"{path}: {e.Message}", e);
         }

@@ -53,9 +53,9 @@ public static class DatasetFiles
                 _ => throw new InvalidDataException($"{path}: {kind} datasets are not supported; use parquet, jsonl, json, csv or arrow"),
             };
         }
-        catch (Exception e) when (e is IOException or NotSupportedException or FormatException or InvalidOperationException
-            or ArgumentException or Parquet.ParquetException)
+        catch (Exception e) when (e is not OperationCanceledException and not InvalidDataException)
         {
+            // The readers (Parquet.Net's Thrift decoder among them) report a corrupt file with whatever exception they meet.
             throw new InvalidDataException($"{path}: cannot read as {kind}: {e.Message}", e);
         }
     }
@@ -76,6 +76,16 @@ public static class DatasetFiles
     private static async Task<List<JsonObject>> ReadParquetAsync(string path, CancellationToken cancellationToken)
     {
         await using var stream = File.OpenRead(path);
+        // Parquet.Net trusts the file's Thrift structures (a corrupt footer made it spin for ever): check them first.
+        try
+        {
+            ParquetStructure.Validate(stream);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new InvalidDataException($"{path}: cannot read as parquet: {e.Message}", e);
+        }
+
         var result = await ParquetSerializer.DeserializeUntypedAsync(stream, cancellationToken: cancellationToken);
         return [.. result.Data.Select(row => (JsonObject)ToJson(row)!)];
     }

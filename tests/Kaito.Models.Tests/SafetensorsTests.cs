@@ -72,7 +72,7 @@ public sealed class SafetensorsTests
     [InlineData("""{"t":{"dtype":"Q4","shape":[1],"data_offsets":[0,4]}}""", "dtype 'Q4' is not supported")]
     [InlineData("""{"t":{"dtype":"F32","shape":[2],"data_offsets":[0,4]}}""", "needs 8")]
     [InlineData("""{"t":{"dtype":"F32","data_offsets":[0,4]}}""", "shape is missing")]
-    [InlineData("""[1,2]""", "not a JSON object")]
+    [InlineData("""[1,2]""", "expected a JSON object, found Array")]
     public void InvalidHeaderIsRefusedWithTheReason(string header, string expected)
     {
         var json = Encoding.UTF8.GetBytes(header);

@@ -56,6 +56,20 @@ public sealed class BadInputTests(TuningFixture fixture) : IClassFixture<TuningF
         await AssertFailsAsync(files: [("data-00000-of-00001.arrow", "ARROW1 but nothing after it")], expectedExit: 2,
             expected: "data-00000-of-00001.arrow: cannot read as arrow");
 
+    [Theory]
+    [InlineData("self-referencing-field.arrow", "the Arrow message at byte 4 is corrupt")]
+    [InlineData("looping-footer.parquet", "cannot read as parquet: the footer is corrupt")]
+    public async Task AHostileDatasetFileIsRefusedInsteadOfCrashingOrSpinning(string file, string expected)
+    {
+        // Found by the fuzz tests: an Arrow schema whose field is its own child overflowed Apache.Arrow's stack (the process
+        // died with no message), and a parquet footer made Parquet.Net's Thrift reader loop for ever at full CPU.
+        var data = Path.Combine(fixture.Root, $"data-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(data);
+        File.Copy(Path.Combine(AppContext.BaseDirectory, "Data", file), Path.Combine(data, file));
+
+        await AssertFailsAsync(dataDirectory: data, expectedExit: 2, expected: expected);
+    }
+
     [Fact]
     public async Task CudaOnTheCpuBuildIsUnsupported() =>
         await AssertFailsAsync(arguments: ["--device", "cuda"], expectedExit: 3, expected: "--device cuda: no CUDA device is usable");
@@ -95,7 +109,7 @@ public sealed class BadInputTests(TuningFixture fixture) : IClassFixture<TuningF
     }
 
     /// <summary>A <c>messages</c> column of <c>list&lt;struct&lt;role: string, content: string&gt;&gt;</c> in Arrow's streaming format.</summary>
-    private static async Task WriteArrowMessagesAsync(string path, (string User, string Assistant)[] conversations)
+    internal static async Task WriteArrowMessagesAsync(string path, (string User, string Assistant)[] conversations)
     {
         var roles = new StringArray.Builder();
         var contents = new StringArray.Builder();
@@ -119,9 +133,9 @@ public sealed class BadInputTests(TuningFixture fixture) : IClassFixture<TuningF
     }
 
     private async Task AssertFailsAsync(string? config = null, (string Name, string Content)[]? files = null, int expectedExit = 2, string expected = "",
-        string[]? arguments = null)
+        string[]? arguments = null, string? dataDirectory = null)
     {
-        var data = fixture.Data;
+        var data = dataDirectory ?? fixture.Data;
         if (files is not null)
         {
             data = Path.Combine(fixture.Root, $"data-{Guid.NewGuid():N}");
