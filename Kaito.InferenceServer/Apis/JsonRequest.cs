@@ -39,6 +39,12 @@ public static class JsonRequest
                 throw new OpenAiException(StatusCodes.Status400BadRequest, "The request body must be a JSON object.", null, "invalid_request_body");
             }
 
+            if (InvalidText(document.RootElement) is { } where)
+            {
+                document.Dispose();
+                throw new OpenAiException(StatusCodes.Status400BadRequest, $"The request body holds text that is not valid UTF-8 (at {where}).", null, "invalid_json");
+            }
+
             return document;
         }
         catch (JsonException e)
@@ -49,6 +55,50 @@ public static class JsonRequest
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
             throw TooLarge(maxBytes);
+        }
+    }
+
+    /// <summary>
+    /// The path of the first string (or key) that is not valid UTF-8, or null. JsonDocument checks strings only when one is
+    /// read, which would otherwise be a 500 wherever a handler reads it.
+    /// </summary>
+    private static string? InvalidText(JsonElement element, string path = "$")
+    {
+        try
+        {
+            switch (element.ValueKind)
+            {
+                case JsonValueKind.String:
+                    _ = element.GetString();
+                    return null;
+                case JsonValueKind.Array:
+                    var index = 0;
+                    foreach (var item in element.EnumerateArray())
+                    {
+                        if (InvalidText(item, $"{path}[{index++}]") is { } found)
+                        {
+                            return found;
+                        }
+                    }
+
+                    return null;
+                case JsonValueKind.Object:
+                    foreach (var property in element.EnumerateObject())
+                    {
+                        if (InvalidText(property.Value, $"{path}.{property.Name}") is { } found)
+                        {
+                            return found;
+                        }
+                    }
+
+                    return null;
+                default:
+                    return null;
+            }
+        }
+        catch (InvalidOperationException)
+        {
+            return path;
         }
     }
 

@@ -68,16 +68,16 @@ public sealed partial class AdmissionWebhooks(ClusterStore store, ILogger<Admiss
             throw new ApiException(500, "InternalError", $"Internal error occurred: failed calling webhook \"{name}\": {ex.Message}");
         }
 
-        foreach (var warning in (response["warnings"]?.AsArray() ?? []).Select(w => (string?)w))
+        foreach (var warning in (response["warnings"]?.AsArray() ?? []).Take(32).Select(w => w is JsonValue v && v.TryGetValue<string>(out var text) ? text : ""))
         {
-            context.Response.Headers.Append("Warning", $"299 - \"{warning?.Replace("\"", "\\\"", StringComparison.Ordinal)}\"");
+            WarningHeaders.Add(context, warning);
         }
 
-        if (response["allowed"]?.GetValue<bool>() != true)
+        if (!(response["allowed"] is JsonValue allowed && allowed.TryGetValue<bool>(out var isAllowed) && isAllowed))
         {
             var status = response["status"];
-            var code = JsonNumbers.ReadInt(status?["code"]) is > 0 and var c ? c : 400;
-            var message = (string?)status?["message"] ?? "";
+            var code = JsonNumbers.ReadInt(status?["code"]) is >= 400 and < 600 and var c ? c : 400;
+            var message = status?["message"] is JsonValue m && m.TryGetValue<string>(out var text) ? text : "";
             throw new ApiException(code, ReasonFor(code), $"admission webhook \"{name}\" denied the request: {message}");
         }
     }

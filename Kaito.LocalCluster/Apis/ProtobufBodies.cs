@@ -151,7 +151,8 @@ public static class ProtobufBodies
             json["kind"] = kind;
             return json;
         }
-        catch (Exception ex) when (ex is IndexOutOfRangeException or ArgumentOutOfRangeException or InvalidDataException)
+        catch (Exception ex) when (ex is IndexOutOfRangeException or ArgumentOutOfRangeException or InvalidDataException or OverflowException
+                                       or ArgumentException or FormatException)
         {
             throw new ApiException(400, "BadRequest", $"malformed protobuf body: {ex.Message}");
         }

@@ -288,11 +288,11 @@ public sealed partial class ResourceHandler(
             var current = ForVersion(existing, request);
             JsonNode? patched = contentType switch
             {
-                Patches.JsonPatch => Patches.ApplyJsonPatch(current, JsonNode.Parse(body) as JsonArray ?? throw ApiException.BadRequest("a json patch must be an array")),
-                Patches.MergePatch => Patches.ApplyMergePatch(current, JsonNode.Parse(body)),
+                Patches.JsonPatch => Patches.ApplyJsonPatch(current, JsonBodies.Parse(body) as JsonArray ?? throw ApiException.BadRequest("a json patch must be an array")),
+                Patches.MergePatch => Patches.ApplyMergePatch(current, JsonBodies.Parse(body)),
                 Patches.StrategicMergePatch when request.Type.DefinedBy is not null =>
                     throw new ApiException(415, "UnsupportedMediaType", "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml"),
-                Patches.StrategicMergePatch => Patches.ApplyStrategicMergePatch(current, JsonNode.Parse(body)),
+                Patches.StrategicMergePatch => Patches.ApplyStrategicMergePatch(current, JsonBodies.Parse(body)),
                 Patches.ApplyPatch => Patches.ApplyStrategicMergePatch(current, ParseApplyBody(body)),
                 _ => throw ApiException.UnsupportedMediaType(contentType),
             };
@@ -334,7 +334,7 @@ public sealed partial class ResourceHandler(
         var policy = (string?)context.Request.Query["propagationPolicy"];
         if (context.Request.ContentLength is > 0 || context.Request.Headers.TransferEncoding.Count > 0)
         {
-            var options = JsonNode.Parse(await ReadBodyAsync(context)) as JsonObject;
+            var options = JsonBodies.Parse(await ReadBodyAsync(context)) as JsonObject;
             policy ??= (string?)options?["propagationPolicy"];
             if (options?["orphanDependents"]?.GetValue<bool>() == true)
             {
@@ -433,7 +433,7 @@ public sealed partial class ResourceHandler(
             {
                 foreach (var field in unknown)
                 {
-                    context.Response.Headers.Append("Warning", $"299 - \"unknown field \\\"{field}\\\"\"");
+                    WarningHeaders.Add(context, $"unknown field \"{field}\"");
                 }
             }
 
@@ -580,7 +580,7 @@ public sealed partial class ResourceHandler(
     {
         var body = await ReadBodyAsync(context);
         var contentType = context.Request.ContentType ?? "";
-        var node = contentType.Contains("yaml", StringComparison.Ordinal) ? ParseApplyBody(body) : JsonNode.Parse(body);
+        var node = contentType.Contains("yaml", StringComparison.Ordinal) ? ParseApplyBody(body) : JsonBodies.Parse(body);
         return node as JsonObject ?? throw ApiException.BadRequest("the request body must be an object");
     }
 
@@ -598,7 +598,7 @@ public sealed partial class ResourceHandler(
     {
         try
         {
-            return JsonNode.Parse(body) switch
+            return JsonBodies.Parse(body) switch
             {
                 JsonObject patch when contentType != Patches.ApplyPatch => (string?)patch["metadata"]?["resourceVersion"],
                 JsonArray operations => operations.OfType<JsonObject>()
@@ -607,7 +607,7 @@ public sealed partial class ResourceHandler(
                 _ => null,
             };
         }
-        catch (JsonException)
+        catch (ApiException)
         {
             return null; // apply bodies may be YAML; the patch itself reports malformed JSON
         }

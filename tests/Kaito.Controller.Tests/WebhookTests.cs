@@ -7,8 +7,14 @@ namespace Kaito.Controller.Tests;
 /// The controller's admission webhook registered in LocalCluster: kubectl applies of invalid workspaces are refused
 /// with KAITO's messages, valid ones pass, and updates are checked against the old object.
 /// </summary>
-public sealed class WebhookTests(ControllerFixture fixture) : IClassFixture<ControllerFixture>
+public sealed class WebhookTests(ControllerFixture fixture, Xunit.Abstractions.ITestOutputHelper output) : IClassFixture<ControllerFixture>
 {
+    private static readonly string[] s_fuzzSeeds =
+    [
+        "examples/inference/kaito_workspace_phi_4_mini.yaml", "examples/fine-tuning/kaito_workspace_tuning_phi_3.yaml",
+        "examples/inference/kaito_workspace_phi_3_with_adapters.yaml",
+    ];
+
     private const string Inference = """
         apiVersion: kaito.sh/v1beta1
         kind: Workspace
@@ -123,6 +129,36 @@ public sealed class WebhookTests(ControllerFixture fixture) : IClassFixture<Cont
 
         Assert.NotEqual(0, exitCode);
         Assert.Contains("tuning.input.volumeSource: volume type hostPath is not allowed for workspaces", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task MutatedWorkspacesGetAnAnswerFromTheWebhookNeverAnError()
+    {
+        // Every write of a workspace goes through the webhook: mutated objects (seeded, repeatable) must be admitted or
+        // denied — a webhook error would be LocalCluster's 500 "failed calling webhook" — and the controller lives on.
+        var ns = await NamespaceAsync();
+        using var http = RawApi.Create(fixture.Cluster.Kubeconfig);
+        var seeds = s_fuzzSeeds
+            .Select(p => Kaito.Api.Serialization.KaitoYaml.LoadAll(File.ReadAllText(Repository.PathOf(p.Split('/'))))[0])
+            .Select(json =>
+            {
+                json["metadata"]!.AsObject().Remove("name");
+                json["metadata"]!["generateName"] = "fuzz-";
+                return System.Text.Encoding.UTF8.GetBytes(json.ToJsonString());
+            })
+            .ToList();
+
+        var report = await Fuzzer.RunAsync("Workspace writes through the admission webhook", seeds, 2000, 51, async bytes =>
+        {
+            using var content = new ByteArrayContent(bytes);
+            content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+            using var response = await http.PostAsync($"apis/kaito.sh/v1beta1/namespaces/{ns}/workspaces", content);
+            var status = (int)response.StatusCode;
+            return status < 500 ? status < 300 : throw new InvalidOperationException($"HTTP {status}: {await response.Content.ReadAsStringAsync()}");
+        });
+
+        output.WriteLine(report.ToString());
+        Assert.True(fixture.ControllerRunning, fixture.ControllerLog);
     }
 
     [Fact]
