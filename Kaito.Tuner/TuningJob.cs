@@ -105,7 +105,7 @@ public sealed partial class TuningJob(IOptions<TunerOptions> options, TunerTelem
             await PushAsync(settings, image, cancellationToken);
         }
 
-        await File.WriteAllTextAsync(Path.Combine(settings.Output, CompletedSentinel), "Fine-Tuning completed\n", cancellationToken);
+        Kaito.Models.DurableFile.WriteAllText(Path.Combine(settings.Output, CompletedSentinel), "Fine-Tuning completed\n");
         activity?.SetTag("tuner.steps", trainer.TotalSteps);
         activity?.SetTag("tuner.final_loss", trainer.Losses[^1]);
         LogDone(logger, trainer.TotalSteps, trainer.Losses[0], trainer.Losses[^1], settings.Output);
@@ -186,7 +186,7 @@ public sealed partial class TuningJob(IOptions<TunerOptions> options, TunerTelem
                 ["greedy_after"] = Ints(after),
             },
         };
-        File.WriteAllText(Path.Combine(output, SummaryFile), summary.ToJsonString(ModelJson.Options));
+        Kaito.Models.DurableFile.WriteAllText(Path.Combine(output, SummaryFile), summary.ToJsonString(ModelJson.Options));
     }
 
     private static T Invalid<T>(Func<T> action)

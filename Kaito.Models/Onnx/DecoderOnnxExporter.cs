@@ -56,6 +56,7 @@ public static class DecoderOnnxExporter
         try
         {
             BuildGraph(builder, weights, context);
+            external?.Flush(flushToDisk: true);
         }
         finally
         {
@@ -70,25 +71,23 @@ public static class DecoderOnnxExporter
             Graph = builder.Graph,
         };
         model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = 17 });
-        var temporary = Path.Combine(outputDirectory, ModelFileName + ".tmp");
-        using (var stream = File.Create(temporary))
-        {
-            model.WriteTo(stream);
-        }
-
-        File.Move(temporary, Path.Combine(outputDirectory, ModelFileName), overwrite: true);
+        DurableFile.Write(Path.Combine(outputDirectory, ModelFileName), model.WriteTo);
 
         var tokenizerConfig = TokenizerConfig.Load(tokenizerDirectory);
-        GenAiConfig.For(config, tokenizerConfig, BpeTokenizer.Load(tokenizerDirectory), context).Save(outputDirectory);
-        foreach (var file in new[] { BpeTokenizer.FileName, TokenizerConfig.FileName, "special_tokens_map.json", "generation_config.json" })
+        foreach (var file in s_tokenizerFiles)
         {
             var source = Path.Combine(tokenizerDirectory, file);
             if (File.Exists(source))
             {
-                File.Copy(source, Path.Combine(outputDirectory, file), overwrite: true);
+                DurableFile.WriteAllBytes(Path.Combine(outputDirectory, file), File.ReadAllBytes(source));
             }
         }
+
+        // Last: readers (the server's export cache) take genai_config.json as the sign that the folder is complete.
+        GenAiConfig.For(config, tokenizerConfig, BpeTokenizer.Load(tokenizerDirectory), context).Save(outputDirectory);
     }
+
+    private static readonly string[] s_tokenizerFiles = [BpeTokenizer.FileName, TokenizerConfig.FileName, "special_tokens_map.json", "generation_config.json"];
 
     private static void BuildGraph(OnnxGraphBuilder g, DecoderWeights weights, int context)
     {

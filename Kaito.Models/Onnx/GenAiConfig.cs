@@ -106,6 +106,6 @@ public sealed class GenAiConfig
     public void Save(string modelDirectory)
     {
         ArgumentException.ThrowIfNullOrEmpty(modelDirectory);
-        File.WriteAllText(Path.Combine(modelDirectory, FileName), Root.ToJsonString(Json.ModelJson.Options));
+        DurableFile.WriteAllText(Path.Combine(modelDirectory, FileName), Root.ToJsonString(Json.ModelJson.Options));
     }
 }

@@ -8,12 +8,18 @@ using Microsoft.Extensions.Options;
 
 namespace Kaito.Provisioner.Azure;
 
-/// <summary>A reply from ARM: status, the JSON body, and the headers long-running operations and throttling use.</summary>
-public sealed record ArmResponse(int Status, JsonObject? Body, string? AsyncOperation, string? Location, TimeSpan? RetryAfter)
+/// <summary>
+/// A reply from ARM: status, the JSON body (null when there was none, or it was not JSON — a gateway's HTML error page —
+/// whose start is kept in <see cref="Text"/>), and the headers long-running operations and throttling use.
+/// </summary>
+public sealed record ArmResponse(int Status, JsonObject? Body, string? AsyncOperation, string? Location, TimeSpan? RetryAfter, string? Text = null)
 {
-    /// <summary>ARM's error body: <c>{"error":{"code","message"}}</c>.</summary>
+    /// <summary>ARM's error body: <c>{"error":{"code","message"}}</c>, or what was answered instead.</summary>
     public (string Code, string Message) Error =>
-        ((string?)Body?["error"]?["code"] ?? $"HTTP{Status}", (string?)Body?["error"]?["message"] ?? $"ARM answered HTTP {Status}");
+        (Body?["error"]?["code"] is JsonValue code && code.TryGetValue<string>(out var c) ? c : $"HTTP{Status}",
+         Body?["error"]?["message"] is JsonValue message && message.TryGetValue<string>(out var m) ? m
+         : Text is { Length: > 0 } ? $"a non-JSON answer: {Text}"
+         : $"ARM answered HTTP {Status}");
 }
 
 /// <summary>
@@ -70,12 +76,13 @@ public sealed class ArmClient : IDisposable
             await _pipeline.SendAsync(message, cancellationToken);
             var response = message.Response;
             var text = response.Content?.ToString();
-            var json = string.IsNullOrWhiteSpace(text) ? null : JsonNode.Parse(text) as JsonObject;
+            var json = Parse(text);
             var reply = new ArmResponse(response.Status, json,
                 response.Headers.TryGetValue("Azure-AsyncOperation", out var operation) ? operation : null,
                 response.Headers.TryGetValue("Location", out var location) ? location : null,
                 response.Headers.TryGetValue("Retry-After", out var retry) && int.TryParse(retry, System.Globalization.CultureInfo.InvariantCulture, out var seconds)
-                    ? TimeSpan.FromSeconds(seconds) : null);
+                    ? TimeSpan.FromSeconds(seconds) : null,
+                json is null && !string.IsNullOrWhiteSpace(text) ? text.Trim()[..Math.Min(200, text.Trim().Length)] : null);
             if (reply.Status != (int)HttpStatusCode.TooManyRequests || attempt >= 5)
             {
                 return reply;
@@ -83,6 +90,24 @@ public sealed class ArmClient : IDisposable
 
             // Throttled: wait as ARM asks (capped), then try again.
             await Task.Delay(reply.RetryAfter is { } wait && wait < TimeSpan.FromMinutes(1) ? wait : TimeSpan.FromSeconds(10), cancellationToken);
+        }
+    }
+
+    /// <summary>The body as a JSON object; null when empty or not JSON (proxies and gateways answer with HTML).</summary>
+    private static JsonObject? Parse(string? text)
+    {
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return null;
+        }
+
+        try
+        {
+            return JsonNode.Parse(text) as JsonObject;
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return null;
         }
     }
 

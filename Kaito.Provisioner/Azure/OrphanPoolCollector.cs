@@ -32,9 +32,10 @@ public sealed partial class OrphanPoolCollector(
                 var owned = claims.List().Select(c => c.Metadata.Name).ToHashSet(StringComparer.Ordinal);
                 await pools.CollectOrphansAsync(owned, clock.GetUtcNow().UtcDateTime, stoppingToken);
             }
-            catch (Exception ex) when (ex is HttpRequestException or global::Azure.RequestFailedException or global::Azure.Identity.AuthenticationFailedException
-                                           or Provisioner.NodeClaims.LaunchFailedException)
+            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
             {
+                // Whatever ARM (or a gateway in front of it) answered, the next interval tries again: a background loop
+                // that dies leaves orphaned GPU pools billing for ever.
                 LogFailed(logger, ex.Message);
             }
         }

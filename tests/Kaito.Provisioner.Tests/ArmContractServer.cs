@@ -42,6 +42,7 @@ public sealed partial class ArmContractServer : IAsyncDisposable
     private readonly ConcurrentDictionary<string, (int Status, string Code, string Message)> _failingSizes = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<(string Method, string Path, string? Body, int Status)> _requests = new();
     private int _throttle;
+    private int _gatewayErrors;
     private int _conflicts;
 
     private ArmContractServer(WebApplication app, IKubernetes cluster, string caFile, string assertion)
@@ -74,6 +75,12 @@ public sealed partial class ArmContractServer : IAsyncDisposable
 
     /// <summary>The next <paramref name="count"/> ARM requests answer 429 with <c>Retry-After: 1</c>.</summary>
     public void Throttle(int count) => Interlocked.Exchange(ref _throttle, count);
+
+    /// <summary>
+    /// The next <paramref name="count"/> requests get what a gateway in front of ARM answers when ARM is down: 502 with
+    /// an HTML page, not ARM's JSON error body.
+    /// </summary>
+    public void GatewayErrors(int count) => Interlocked.Exchange(ref _gatewayErrors, count);
 
     /// <summary>The next <paramref name="count"/> PUTs answer 409 "in progress create node pool operation".</summary>
     public void ConflictOnCreate(int count) => Interlocked.Exchange(ref _conflicts, count);
@@ -137,6 +144,12 @@ public sealed partial class ArmContractServer : IAsyncDisposable
     private async Task<IResult> AgentPoolsAsync(string subscription, string group, string cluster, string? name, HttpContext context)
     {
         var body = context.Request.ContentLength > 0 ? await new StreamReader(context.Request.Body).ReadToEndAsync() : null;
+        if (Interlocked.Decrement(ref _gatewayErrors) >= 0)
+        {
+            _requests.Enqueue((context.Request.Method, context.Request.Path, body, 502));
+            return Results.Content("<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>", "text/html", statusCode: 502);
+        }
+
         var result = Handle(subscription, group, cluster, name, context, body);
         _requests.Enqueue((context.Request.Method, context.Request.Path, body, result.Status));
         foreach (var (header, value) in result.Headers)

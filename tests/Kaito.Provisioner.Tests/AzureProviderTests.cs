@@ -146,6 +146,20 @@ public sealed class AzureProviderTests : IAsyncLifetime
         Assert.Equal(["userpool"], _arm.PoolNames);
     }
 
+    [Fact]
+    public async Task AGatewayErrorPageFromArmDoesNotStopTheOrphanCollector()
+    {
+        // More than the pipeline's retries: the collector sees the HTML page itself.
+        _arm.GatewayErrors(12);
+        _arm.Seed("wsorphan0002", "Standard_NC24ads_A100_v4", new() { ["karpenter.sh/nodepool"] = "kaito", ["kaito.sh/creation-timestamp"] = "2026-01-01T00-00-00Z" });
+
+        await UntilAsync(() => Task.FromResult(_provisioner.Log.Contains("Looking for orphan agent pools failed", StringComparison.Ordinal) ? "reported" : null));
+        await UntilAsync(() => Task.FromResult(_arm.PoolNames.Contains("wsorphan0002") ? null : "collected"));
+
+        Assert.False(_provisioner.HasExited, _provisioner.Log);
+        Assert.Contains("ARM answered 502 (HTTP502) for agent pool *: a non-JSON answer: <html><head><title>502 Bad Gateway", _provisioner.Log, StringComparison.Ordinal);
+    }
+
     private ServiceProcess StartProvisioner() => ServiceProcess.Start("Kaito.Provisioner", _folder,
         ["--kubeconfig", _cluster.Kubeconfig, "--provider", "azure", "--LeaderElection:Enabled=false", "--urls", "http://127.0.0.1:0",
          "--subscription", ArmContractServer.Subscription, "--resource-group", ArmContractServer.ResourceGroup, "--cluster", ArmContractServer.Cluster,
