@@ -72,21 +72,7 @@ public sealed class ApiServerOutageTests(ITestOutputHelper output) : IAsyncLifet
     private string Logs() => $"controller log:\n{_controller.Log}\nprovisioner log:\n{_provisioner.Log}";
 
     private async Task ApplyAsync(string name) =>
-        (await _cluster.Kubectl.RunAsync(["apply", "-f", "-"], $"""
-            apiVersion: kaito.sh/v1beta1
-            kind: Workspace
-            metadata:
-              name: {name}
-            resource:
-              instanceType: Standard_NC24ads_A100_v4
-              labelSelector:
-                matchLabels:
-                  apps: {name}
-            inference:
-              preset:
-                name: phi-4-mini-instruct
-
-            """, TimeSpan.FromSeconds(60))).EnsureSuccess();
+        (await _cluster.Kubectl.RunAsync(["apply", "-f", "-"], ResilienceTests.Manifest(name), TimeSpan.FromSeconds(60))).EnsureSuccess();
 
     private async Task WaitReadyAsync(string name) =>
         await Eventually.ValueAsync(async () =>

@@ -119,7 +119,8 @@ public sealed class ResilienceTests : IAsyncLifetime
     private async Task ApplyAsync(string name) =>
         (await _cluster.Kubectl.RunAsync(["apply", "-f", "-"], Manifest(name), TimeSpan.FromSeconds(60))).EnsureSuccess();
 
-    private static string Manifest(string name) => $"""
+    /// <summary>A phi-4-mini workspace on one A100 node, named <paramref name="name"/>, selecting nodes labelled apps=name.</summary>
+    internal static string Manifest(string name) => $"""
         apiVersion: kaito.sh/v1beta1
         kind: Workspace
         metadata:

@@ -108,13 +108,7 @@ public sealed class LoraTrainingTests(TuningFixture fixture) : IClassFixture<Tun
         var output = Path.Combine(fixture.Root, "out-resume");
         var config = fixture.Config("resume", TuningFixture.LoraConfig(maxSteps: 300, saveSteps: 20, batch: 1));
         string[] arguments = ["--config", config, "--data", fixture.Data, "--model", fixture.Model, "--output", output];
-        await using (var first = ServiceProcess.Start("Kaito.Tuner", fixture.Root, arguments))
-        {
-            await Eventually.TrueAsync(() => first.HasExited || (Directory.Exists(output) && Directory.GetDirectories(output, "checkpoint-*")
-                .Any(d => !d.EndsWith(".partial", StringComparison.Ordinal))), TimeSpan.FromMinutes(2));
-            Assert.False(first.HasExited, $"the first run ended before it could be killed:\n{first.Log}");
-            first.Kill();
-        }
+        await KillAfterCheckpointsAsync(output, arguments, 1);
 
         var (exit, log) = await TunerRun.RunAsync(fixture.Root, arguments);
 
@@ -132,13 +126,7 @@ public sealed class LoraTrainingTests(TuningFixture fixture) : IClassFixture<Tun
         var output = Path.Combine(fixture.Root, "out-damaged");
         var config = fixture.Config("damaged", TuningFixture.LoraConfig(maxSteps: 1000, saveSteps: 20, batch: 1));
         string[] arguments = ["--config", config, "--data", fixture.Data, "--model", fixture.Model, "--output", output];
-        await using (var first = ServiceProcess.Start("Kaito.Tuner", fixture.Root, arguments))
-        {
-            await Eventually.TrueAsync(() => first.HasExited || (Directory.Exists(output) && Directory.GetDirectories(output, "checkpoint-*")
-                .Count(d => !d.EndsWith(".partial", StringComparison.Ordinal)) >= 2), TimeSpan.FromMinutes(2));
-            Assert.False(first.HasExited, $"the first run ended before it could be killed:\n{first.Log}");
-            first.Kill();
-        }
+        await KillAfterCheckpointsAsync(output, arguments, 2);
 
         var checkpoints = Directory.GetDirectories(output, "checkpoint-*").Where(d => !d.EndsWith(".partial", StringComparison.Ordinal))
             .OrderByDescending(d => int.Parse(Path.GetFileName(d)["checkpoint-".Length..], System.Globalization.CultureInfo.InvariantCulture)).ToList();
@@ -151,6 +139,16 @@ public sealed class LoraTrainingTests(TuningFixture fixture) : IClassFixture<Tun
         Assert.Contains($"Checkpoint {checkpoints[0]} cannot be used", log, StringComparison.Ordinal);
         Assert.Contains($"Resuming from step {Path.GetFileName(checkpoints[1])["checkpoint-".Length..]} ({checkpoints[1]})", log, StringComparison.Ordinal);
         Assert.Equal(1000, (int)JsonNode.Parse(File.ReadAllText(Path.Combine(output, "training_summary.json")))!["steps"]!);
+    }
+
+    /// <summary>Runs the tuner until <paramref name="count"/> checkpoints are complete, then kills it as a node loss would.</summary>
+    private async Task KillAfterCheckpointsAsync(string output, string[] arguments, int count)
+    {
+        await using var first = ServiceProcess.Start("Kaito.Tuner", fixture.Root, arguments);
+        await Eventually.TrueAsync(() => first.HasExited || (Directory.Exists(output) && Directory.GetDirectories(output, "checkpoint-*")
+            .Count(d => !d.EndsWith(".partial", StringComparison.Ordinal)) >= count), TimeSpan.FromMinutes(2));
+        Assert.False(first.HasExited, $"the first run ended before it could be killed:\n{first.Log}");
+        first.Kill();
     }
 
     private async Task<List<int>> ServeAsync(string adapterDirectory, int[] prompt, int tokens, string? modelRoot = null)
