@@ -44,4 +44,26 @@ public sealed class OverloadTests(OverloadTests.SmallQueueServer server) : IClas
         Assert.Equal(0, metrics.Value("vllm:num_requests_running"));
         Assert.Equal(0, metrics.Value("vllm:num_requests_waiting"));
     }
+
+    /// <summary>A server whose queue admits nothing: every request is refused before it is prepared.</summary>
+    public sealed class NoQueueServer : InferenceServerFixture
+    {
+        protected override IEnumerable<string> ExtraArguments => ["--max-queue", "0"];
+    }
+}
+
+/// <summary>A server at capacity refuses before it templates, tokenizes or compiles a grammar for a request.</summary>
+public sealed class AdmissionTests(OverloadTests.NoQueueServer server) : IClassFixture<OverloadTests.NoQueueServer>
+{
+    [Fact]
+    public async Task AtCapacityEvenAPromptBeyondTheContextGets429NotAContextError()
+    {
+        // Only a request that was tokenized could be told its prompt is too long: a 429 means no tokenizing was done.
+        var words = string.Join(' ', Enumerable.Repeat("kubernetes", 3000));
+
+        var response = await server.Http.PostAsJsonAsync("v1/chat/completions", new { messages = new[] { new { role = "user", content = words } }, max_tokens = 5 });
+
+        Assert.Equal(HttpStatusCode.TooManyRequests, response.StatusCode);
+        Assert.NotNull(response.Headers.RetryAfter);
+    }
 }
