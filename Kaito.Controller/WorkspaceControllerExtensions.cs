@@ -3,6 +3,7 @@ using Kaito.Api.NodeClaims;
 using Kaito.Api.Workspaces;
 using Kaito.Controller.Webhooks;
 using Kaito.Controller.Workspaces;
+using Kaito.Controller.Workspaces.Nodes;
 using Kaito.Operator.Hosting;
 using Kaito.Operator.Runtime;
 using Microsoft.Extensions.Options;
@@ -57,72 +58,54 @@ public static class WorkspaceControllerExtensions
         services.AddHostedService(provider => provider.GetRequiredService<WebhookServer>());
         services.AddSingleton<ControllerTelemetry>();
         services.AddClusterConnection<ControllerTelemetry>("controller", telemetry => telemetry.ActivitySource);
-        services.AddInformer<Workspace>(ControllerTelemetry.Name);
-        services.AddInformer<NodeClaim>(ControllerTelemetry.Name,
-            informer => informer.AddIndex(NodeClaims.WorkspaceIndex, claim => NodeClaims.WorkspaceKeys(claim.Metadata)));
-        services.AddInformer<V1Node>(ControllerTelemetry.Name);
-        services.AddInformer<V1StatefulSet>(ControllerTelemetry.Name);
-        services.AddInformer<V1Service>(ControllerTelemetry.Name);
-        services.AddInformer<V1Job>(ControllerTelemetry.Name);
-        // Workspace pods only (they carry kaito.sh/workspace): why inference is not ready, without listing pods.
-        services.AddInformer<V1Pod>(ControllerTelemetry.Name, informer =>
-        {
-            informer.LabelSelector = Kaito.Api.Names.Labels.Workspace;
-            informer.AddIndex(WorkspacePodsIndex, pod => pod.Metadata.Labels?.TryGetValue(Kaito.Api.Names.Labels.Workspace, out var name) == true
-                ? [$"{pod.Metadata.NamespaceProperty}/{name}"] : []);
-        });
         services.AddSingleton<Expectations>();
         services.AddEventRecorder("workspace-controller");
-        services.AddSingleton<WorkspaceReconciler>();
-        services.AddHostedService<CrdInstaller>();
-        services.AddOperatorHost(builder.Configuration, "kaito-controller", (provider, queue) =>
+        services.AddSingleton<RevisionSync>();
+        services.AddSingleton<InferenceDeployer>();
+        services.AddSingleton<TuningDeployer>();
+        if (builder.Configuration.GetSection(ControllerOptions.SectionName).Get<ControllerOptions>()?.AutoProvisioning ?? true)
         {
-            var telemetry = provider.GetRequiredService<ControllerTelemetry>();
-            WireEvents(provider, queue);
-            return new ControllerRunner("workspace", provider.GetRequiredService<WorkspaceReconciler>(), queue,
-                provider.GetRequiredService<IOptions<ControllerOptions>>().Value.Workers,
-                telemetry.ActivitySource, telemetry.Meter, provider.GetRequiredService<ILoggerFactory>().CreateLogger(ControllerTelemetry.Name));
-        });
+            services.AddSingleton<INodeProvisioner, NodeClaimProvisioner>();
+        }
+        else
+        {
+            services.AddSingleton<INodeProvisioner, BringYourOwnNodes>();
+        }
+
+        services.AddController<Workspace, WorkspaceReconciler, ControllerTelemetry>("workspace", controller => controller
+            .Owns<V1StatefulSet>()
+            .Owns<V1Service>()
+            .Owns<V1Job>()
+            .Watches<NodeClaim>(ClaimChanged, informer => informer.AddIndex(NodeClaims.WorkspaceIndex, c => NodeClaims.WorkspaceOf(c.Metadata).Select(k => k.ToString())))
+            .Watches<V1Node>(node => NodeClaims.WorkspaceOf(node.Metadata))
+            // Workspace pods only (they carry kaito.sh/workspace): why inference is not ready, without listing pods.
+            .Watches<V1Pod>(pod => WorkspaceOfPod(pod.Metadata), informer =>
+            {
+                informer.LabelSelector = Kaito.Api.Names.Labels.Workspace;
+                informer.AddIndex(WorkspacePodsIndex, pod => WorkspaceOfPod(pod.Metadata).Select(k => k.ToString()));
+            })
+            .WithWorkers(provider => provider.GetRequiredService<IOptions<ControllerOptions>>().Value.Workers));
+        services.AddHostedService<CrdInstaller>();
+        services.AddOperatorHost(builder.Configuration, "kaito-controller");
         return builder;
     }
 
-    /// <summary>Which workspace each change concerns: its own events, and those of its NodeClaims and nodes (by label).</summary>
-    private static void WireEvents(IServiceProvider provider, WorkQueue<ObjectReference> queue)
+    /// <summary>A NodeClaim's workspace; a claim seen for the first time settles one expected creation.</summary>
+    private static IEnumerable<ObjectReference> ClaimChanged(IServiceProvider provider, InformerEvent<NodeClaim> change)
     {
-        var expectations = provider.GetRequiredService<Expectations>();
-        provider.GetRequiredService<Informer<Workspace>>().Changed += change =>
-            queue.Add(new ObjectReference(change.Item.Metadata.NamespaceProperty ?? "", change.Item.Metadata.Name));
-        provider.GetRequiredService<Informer<NodeClaim>>().Changed += change =>
+        var keys = NodeClaims.WorkspaceOf(change.Item.Metadata).ToList();
+        if (change.Type == InformerEventType.Added)
         {
-            foreach (var key in NodeClaims.WorkspaceKeys(change.Item.Metadata))
-            {
-                var reference = new ObjectReference(key[..key.IndexOf('/', StringComparison.Ordinal)], key[(key.IndexOf('/', StringComparison.Ordinal) + 1)..]);
-                if (change.Type == InformerEventType.Added)
-                {
-                    expectations.CreationObserved(reference);
-                }
-
-                queue.Add(reference);
-            }
-        };
-        void Owner(V1ObjectMeta metadata)
-        {
-            if (metadata.Labels?.TryGetValue(Kaito.Api.Names.Labels.Workspace, out var name) == true && metadata.NamespaceProperty is { } ns)
-            {
-                queue.Add(new ObjectReference(ns, name));
-            }
+            var expectations = provider.GetRequiredService<Expectations>();
+            keys.ForEach(expectations.CreationObserved);
         }
 
-        provider.GetRequiredService<Informer<V1StatefulSet>>().Changed += change => Owner(change.Item.Metadata);
-        provider.GetRequiredService<Informer<V1Service>>().Changed += change => Owner(change.Item.Metadata);
-        provider.GetRequiredService<Informer<V1Job>>().Changed += change => Owner(change.Item.Metadata);
-        provider.GetRequiredService<Informer<V1Pod>>().Changed += change => Owner(change.Item.Metadata);
-        provider.GetRequiredService<Informer<V1Node>>().Changed += change =>
-        {
-            foreach (var key in NodeClaims.WorkspaceKeys(change.Item.Metadata))
-            {
-                queue.Add(new ObjectReference(key[..key.IndexOf('/', StringComparison.Ordinal)], key[(key.IndexOf('/', StringComparison.Ordinal) + 1)..]));
-            }
-        };
+        return keys;
     }
+
+    /// <summary>The workspace a pod serves or tunes for (its <c>kaito.sh/workspace</c> label, in its namespace).</summary>
+    private static IEnumerable<ObjectReference> WorkspaceOfPod(V1ObjectMeta metadata) =>
+        metadata.Labels?.TryGetValue(Kaito.Api.Names.Labels.Workspace, out var name) == true && metadata.NamespaceProperty is { } ns
+            ? [new ObjectReference(ns, name)]
+            : [];
 }

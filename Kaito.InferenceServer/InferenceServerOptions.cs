@@ -21,7 +21,7 @@ public sealed class InferenceServerOptions
     public string? BaseWeights { get; set; }
 
     /// <summary>Every PEFT adapter sub-folder here is served under its folder name (KAITO mounts them here).</summary>
-    public string AdaptersDirectory { get; set; } = Kaito.Models.ModelLayout.AdaptersPath;
+    public string AdaptersDirectory { get; set; } = Kaito.Api.Names.WorkloadPaths.Adapters;
 
     /// <summary>Where exported and adapter-merged ONNX models are kept; defaults to a folder under the temp directory.</summary>
     public string? CacheDirectory { get; set; }

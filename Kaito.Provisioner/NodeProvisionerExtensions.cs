@@ -39,8 +39,6 @@ public static class NodeProvisionerExtensions
         var provider = builder.Configuration[$"{ProvisionerOptions.SectionName}:{nameof(ProvisionerOptions.Provider)}"] ?? ProvisionerOptions.Local;
         services.AddSingleton<ProvisionerTelemetry>();
         services.AddClusterConnection<ProvisionerTelemetry>("provisioner", telemetry => telemetry.ActivitySource);
-        services.AddInformer<NodeClaim>(ProvisionerTelemetry.Name);
-        services.AddInformer<V1Node>(ProvisionerTelemetry.Name);
         if (provider == ProvisionerOptions.Azure)
         {
             services.AddOptions<AzureOptions>()
@@ -65,21 +63,11 @@ public static class NodeProvisionerExtensions
             services.AddSingleton<IGpuNodeProvider, LocalNodeProvider>();
         }
 
-        services.AddSingleton<NodeClaimReconciler>();
-        services.AddOperatorHost(builder.Configuration, "kaito-provisioner", (provider, queue) =>
-        {
-            var telemetry = provider.GetRequiredService<ProvisionerTelemetry>();
-            provider.GetRequiredService<Informer<NodeClaim>>().Changed += change => queue.Add(new ObjectReference("", change.Item.Metadata.Name));
-            provider.GetRequiredService<Informer<V1Node>>().Changed += change =>
-            {
-                if (change.Item.Metadata.Labels?.TryGetValue(Kaito.Api.Names.Labels.AgentPool, out var claim) == true)
-                {
-                    queue.Add(new ObjectReference("", claim));
-                }
-            };
-            return new ControllerRunner("nodeclaim", provider.GetRequiredService<NodeClaimReconciler>(), queue, 5,
-                telemetry.ActivitySource, telemetry.Meter, provider.GetRequiredService<ILoggerFactory>().CreateLogger(ProvisionerTelemetry.Name));
-        });
+        services.AddController<NodeClaim, NodeClaimReconciler, ProvisionerTelemetry>("nodeclaim", controller => controller
+            // A node names the claim it was made for in its agent-pool label.
+            .Watches<V1Node>(node => node.Metadata.Labels?.TryGetValue(Kaito.Api.Names.Labels.AgentPool, out var claim) == true ? [new ObjectReference("", claim)] : [])
+            .WithWorkers(_ => 5), clusterScoped: true);
+        services.AddOperatorHost(builder.Configuration, "kaito-provisioner");
         return builder;
     }
 }

@@ -34,7 +34,7 @@ public sealed class TunerOptions
     public TimeSpan DownloadTimeout { get; set; } = TimeSpan.FromHours(2);
 
     /// <summary>The base model weights in HF layout (<c>--model</c>).</summary>
-    public string Model { get; set; } = Kaito.Models.ModelLayout.WeightsPath;
+    public string Model { get; set; } = Kaito.Api.Names.WorkloadPaths.Weights;
 
     /// <summary>Where the adapter, checkpoints and the completion sentinel go (<c>--output</c>).</summary>
     public string Output { get; set; } = "/mnt/results";

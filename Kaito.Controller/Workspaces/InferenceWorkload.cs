@@ -7,7 +7,7 @@ using Kaito.Api.Workspaces;
 namespace Kaito.Controller.Workspaces;
 
 /// <summary>
-/// The objects that serve a preset (kaito-facts §2.4, §2.5): the Service <c>&lt;ws&gt;</c> (80 → 5000, the leader pod),
+/// The objects that serve a preset (KAITO's pkg/workspace/inference/preset_inferences.go): the Service <c>&lt;ws&gt;</c> (80 → 5000, the leader pod),
 /// the headless Service <c>&lt;ws&gt;-headless</c>, and the StatefulSet <c>&lt;ws&gt;</c> running Kaito's inference server
 /// with the GPUs of the SKU, KAITO's tolerations, node affinity to the workspace's nodes and probes on /health.
 /// </summary>
@@ -77,8 +77,8 @@ public static class InferenceWorkload
         IReadOnlyDictionary<string, string> annotations = workspace.Metadata.Annotations?.AsReadOnly() ?? new Dictionary<string, string>().AsReadOnly();
         var tls = annotations.GetValueOrDefault(Annotations.TlsSecret);
         var probe = new V1Probe { HttpGet = new V1HTTPGetAction { Path = "/health", Port = Port, Scheme = tls is null ? null : "HTTPS" }, PeriodSeconds = 10 };
-        var args = new List<string> { "--model", Kaito.Models.ModelLayout.WeightsPath, "--served-model-name", preset.Name, "--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture) };
-        var mounts = new List<V1VolumeMount> { new() { Name = "dshm", MountPath = "/dev/shm" }, new() { Name = "model-weights-volume", MountPath = Kaito.Models.ModelLayout.WeightsPath } };
+        var args = new List<string> { "--model", Kaito.Api.Names.WorkloadPaths.Weights, "--served-model-name", preset.Name, "--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture) };
+        var mounts = new List<V1VolumeMount> { new() { Name = "dshm", MountPath = "/dev/shm" }, new() { Name = "model-weights-volume", MountPath = Kaito.Api.Names.WorkloadPaths.Weights } };
         var volumes = new List<V1Volume>
         {
             new() { Name = "dshm", EmptyDir = new V1EmptyDirVolumeSource { Medium = "Memory" } },
@@ -106,8 +106,8 @@ public static class InferenceWorkload
         if (workspace.Inference?.Config is { Length: > 0 } config)
         {
             volumes.Add(new V1Volume { Name = "config-volume", ConfigMap = new V1ConfigMapVolumeSource { Name = config } });
-            mounts.Add(new V1VolumeMount { Name = "config-volume", MountPath = "/mnt/config" });
-            args.AddRange(["--kaito-config-file", "/mnt/config/inference_config.yaml"]);
+            mounts.Add(new V1VolumeMount { Name = "config-volume", MountPath = WorkloadPaths.Config });
+            args.AddRange(["--kaito-config-file", $"{WorkloadPaths.Config}/inference_config.yaml"]);
         }
 
         // Adapters at /mnt/adapter/<name>: images pulled by an init container each, volumes mounted; served by name.
@@ -115,12 +115,12 @@ public static class InferenceWorkload
         if (adapters.Count > 0)
         {
             volumes.Add(new V1Volume { Name = "adapter-volume", EmptyDir = new V1EmptyDirVolumeSource() });
-            mounts.Add(new V1VolumeMount { Name = "adapter-volume", MountPath = Kaito.Models.ModelLayout.AdaptersPath });
-            args.AddRange(["--adapters-dir", Kaito.Models.ModelLayout.AdaptersPath]);
+            mounts.Add(new V1VolumeMount { Name = "adapter-volume", MountPath = Kaito.Api.Names.WorkloadPaths.Adapters });
+            args.AddRange(["--adapters-dir", Kaito.Api.Names.WorkloadPaths.Adapters]);
             foreach (var adapter in adapters.Where(a => a.Source?.Name is { Length: > 0 }))
             {
                 var adapterName = adapter.Source!.Name!;
-                var path = $"{Kaito.Models.ModelLayout.AdaptersPath}/{adapterName}";
+                var path = $"{Kaito.Api.Names.WorkloadPaths.Adapters}/{adapterName}";
                 if (adapter.Source.Image is { Length: > 0 } image)
                 {
                     // The adapter lands in its own folder of the shared adapter volume, which the server sees at /mnt/adapter/<name>.

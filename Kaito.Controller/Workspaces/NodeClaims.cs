@@ -10,18 +10,19 @@ using Kaito.Operator.Runtime;
 
 namespace Kaito.Controller.Workspaces;
 
-/// <summary>The NodeClaim KAITO creates for one missing GPU node of a workspace (kaito-facts §2.3).</summary>
+/// <summary>The NodeClaim KAITO creates for one missing GPU node of a workspace (KAITO's pkg/utils/nodeclaim).</summary>
 public static class NodeClaims
 {
-    /// <summary>The label index of NodeClaims (and nodes) by workspace: <c>namespace/name</c>.</summary>
+    /// <summary>The label index of NodeClaims by workspace (the key is the workspace's <see cref="ObjectReference"/>).</summary>
     public const string WorkspaceIndex = "workspace";
 
-    public static IEnumerable<string> WorkspaceKeys(V1ObjectMeta metadata)
+    /// <summary>The workspace a NodeClaim or node belongs to, by the labels KAITO gives them.</summary>
+    public static IEnumerable<ObjectReference> WorkspaceOf(V1ObjectMeta metadata)
     {
         ArgumentNullException.ThrowIfNull(metadata);
         return metadata.Labels?.TryGetValue(Labels.Workspace, out var name) == true &&
                metadata.Labels.TryGetValue(Labels.WorkspaceNamespace, out var ns)
-            ? [$"{ns}/{name}"]
+            ? [new ObjectReference(ns, name)]
             : [];
     }
 

@@ -6,12 +6,11 @@ using Kaito.Api.Catalog;
 using Kaito.Api.Names;
 using Kaito.Api.Validation;
 using Kaito.Api.Workspaces;
-using Kaito.Models;
 
 namespace Kaito.Controller.Workspaces;
 
 /// <summary>
-/// The Job that fine-tunes a preset (kaito-facts §2.6), running Kaito's tuner: data from URLs (an init container
+/// The Job that fine-tunes a preset (KAITO's pkg/workspace/tuning/preset_tuning.go), running Kaito's tuner: data from URLs (an init container
 /// downloading with KAITO's rules), from an image (its <c>/data</c> extracted) or from a volume at <c>/mnt/data</c>;
 /// base weights pulled with ORAS into <c>/workspace/weights</c>; the training config ConfigMap at <c>/mnt/config</c>;
 /// results at the config's <c>output_dir</c> (a volume, or pushed as an image by the tuner itself with the
@@ -20,9 +19,9 @@ namespace Kaito.Controller.Workspaces;
 /// </summary>
 public static class TuningWorkload
 {
-    public const string DataPath = "/mnt/data";
-    public const string ConfigPath = "/mnt/config";
-    public const string DockerConfigPath = "/root/.docker";
+    private const string DataPath = WorkloadPaths.TuningData;
+    private const string ConfigPath = WorkloadPaths.Config;
+    private const string DockerConfigPath = WorkloadPaths.DockerConfig;
 
     /// <summary>The ConfigMap a workspace trains with: its own, or the method's default template.</summary>
     public static string ConfigMapName(TuningSpec tuning)
@@ -65,7 +64,7 @@ public static class TuningWorkload
         var mounts = new List<V1VolumeMount>
         {
             new() { Name = "dshm", MountPath = "/dev/shm" },
-            new() { Name = "model-weights-volume", MountPath = ModelLayout.WeightsPath },
+            new() { Name = "model-weights-volume", MountPath = WorkloadPaths.Weights },
             new() { Name = "config-volume", MountPath = ConfigPath },
             new() { Name = "data-volume", MountPath = DataPath },
             new() { Name = "results-volume", MountPath = outputDirectory },
@@ -74,7 +73,7 @@ public static class TuningWorkload
         {
             "--config", $"{ConfigPath}/{TrainingConfigValidator.FileName}",
             "--data", DataPath,
-            "--model", ModelLayout.WeightsPath,
+            "--model", WorkloadPaths.Weights,
             "--output", outputDirectory,
         };
 
@@ -187,8 +186,8 @@ public static class TuningWorkload
     {
         Name = "model-weights-downloader",
         Image = options.OrasImage,
-        Command = ["oras", "pull", $"{options.ModelRegistry}/kaito-{preset.Name}:{options.ModelImageTag}", "-o", ModelLayout.WeightsPath],
-        VolumeMounts = [new V1VolumeMount { Name = "model-weights-volume", MountPath = ModelLayout.WeightsPath }],
+        Command = ["oras", "pull", $"{options.ModelRegistry}/kaito-{preset.Name}:{options.ModelImageTag}", "-o", WorkloadPaths.Weights],
+        VolumeMounts = [new V1VolumeMount { Name = "model-weights-volume", MountPath = WorkloadPaths.Weights }],
     };
 
     /// <summary>

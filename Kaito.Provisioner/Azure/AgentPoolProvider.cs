@@ -9,13 +9,14 @@ using k8s.Autorest;
 using k8s.Models;
 using Kaito.Api.Names;
 using Kaito.Api.NodeClaims;
+using Kaito.Operator.Client;
 using Kaito.Operator.Runtime;
 using Kaito.Provisioner.NodeClaims;
 
 namespace Kaito.Provisioner.Azure;
 
 /// <summary>
-/// One AKS agent pool per NodeClaim (kaito-facts §6, the gpu-provisioner contract): pool name = claim name, vmSize from
+/// One AKS agent pool per NodeClaim (Azure/gpu-provisioner's pkg/providers/instance, the gpu-provisioner contract): pool name = claim name, vmSize from
 /// the instance-type requirement, count 1, OS disk from the storage request, the claim's labels (plus
 /// <c>karpenter.sh/nodepool</c>, <c>kaito.sh/machine-type</c> and a creation timestamp) and taints, OS SKU from
 /// <c>kaito.sh/node-image-family</c>. Creation and deletion are ARM long-running operations, polled through
@@ -23,7 +24,7 @@ namespace Kaito.Provisioner.Azure;
 /// duplicates nor leaks a pool. The claim is launched once the pool succeeded and its Node registered with a
 /// providerID.
 /// </summary>
-public sealed partial class AgentPoolProvider(ArmClient arm, IKubernetes client, Informer<V1Node> nodes, ProvisionerTelemetry telemetry, ILogger<AgentPoolProvider> logger)
+public sealed partial class AgentPoolProvider(ArmClient arm, IKubernetes client, ObjectCache cache, ProvisionerTelemetry telemetry, ILogger<AgentPoolProvider> logger)
     : IGpuNodeProvider
 {
     /// <summary>AKS's rule for user pool names.</summary>
@@ -84,7 +85,7 @@ public sealed partial class AgentPoolProvider(ArmClient arm, IKubernetes client,
                 return LaunchedNode.Pending;
         }
 
-        var node = nodes.List().FirstOrDefault(n => n.Metadata.Labels?.TryGetValue(Labels.AgentPool, out var p) == true && p == name
+        var node = cache.List<V1Node>().FirstOrDefault(n => n.Metadata.Labels?.TryGetValue(Labels.AgentPool, out var p) == true && p == name
                                                  && !string.IsNullOrEmpty(n.Spec?.ProviderID));
         return node is null ? LaunchedNode.Pending : new LaunchedNode(node.Metadata.Name, node.Spec.ProviderID, node);
     }
@@ -172,7 +173,7 @@ public sealed partial class AgentPoolProvider(ArmClient arm, IKubernetes client,
         }
 
         // The pool is gone; AKS removes its nodes, but the Node object may outlive the VM for a while.
-        foreach (var node in nodes.List().Where(n => n.Metadata.Labels?.TryGetValue(Labels.AgentPool, out var p) == true && p == name))
+        foreach (var node in cache.List<V1Node>().Where(n => n.Metadata.Labels?.TryGetValue(Labels.AgentPool, out var p) == true && p == name))
         {
             try
             {

@@ -1,4 +1,5 @@
 using Kaito.Api.NodeClaims;
+using Kaito.Operator.Client;
 using Kaito.Operator.Runtime;
 using Microsoft.Extensions.Options;
 
@@ -11,7 +12,7 @@ namespace Kaito.Provisioner.Azure;
 /// </summary>
 public sealed partial class OrphanPoolCollector(
     AgentPoolProvider pools,
-    Informer<NodeClaim> claims,
+    ObjectCache cache,
     OperatorHost host,
     IOptions<AzureOptions> options,
     TimeProvider clock,
@@ -22,14 +23,14 @@ public sealed partial class OrphanPoolCollector(
         using var timer = new PeriodicTimer(options.Value.GarbageCollectionInterval, clock);
         do
         {
-            if (!host.IsLeader || !claims.HasSynced)
+            if (!host.IsLeader || !cache.Of<NodeClaim>().HasSynced)
             {
                 continue;
             }
 
             try
             {
-                var owned = claims.List().Select(c => c.Metadata.Name).ToHashSet(StringComparer.Ordinal);
+                var owned = cache.List<NodeClaim>().Select(c => c.Metadata.Name).ToHashSet(StringComparer.Ordinal);
                 await pools.CollectOrphansAsync(owned, clock.GetUtcNow().UtcDateTime, stoppingToken);
             }
             catch (Exception ex) when (!stoppingToken.IsCancellationRequested)

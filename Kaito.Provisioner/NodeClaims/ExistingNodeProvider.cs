@@ -4,6 +4,7 @@ using k8s.Autorest;
 using k8s.Models;
 using Kaito.Api.Names;
 using Kaito.Api.NodeClaims;
+using Kaito.Operator.Client;
 using Kaito.Operator.Runtime;
 
 namespace Kaito.Provisioner.NodeClaims;
@@ -15,7 +16,7 @@ namespace Kaito.Provisioner.NodeClaims;
 /// that and nothing else. The bind is a patch guarded by the node's resourceVersion, so two claims never take one node.
 /// Until a node fits, the claim waits on Launched=False (reason NoMatchingNode) and is retried.
 /// </summary>
-public sealed class ExistingNodeProvider(IKubernetes client, Informer<V1Node> nodes) : IGpuNodeProvider
+public sealed class ExistingNodeProvider(IKubernetes client, ObjectCache cache) : IGpuNodeProvider
 {
     public const string ClaimAnnotation = "kaito.sh/nodeclaim";
     public const string AddedLabelsAnnotation = "kaito.sh/added-labels";
@@ -34,7 +35,7 @@ public sealed class ExistingNodeProvider(IKubernetes client, Informer<V1Node> no
 
         var instanceType = claim.Spec?.Requirements?.FirstOrDefault(r => r.Key == Labels.InstanceType && r.Operator == "In")?.Values
             ?? throw new LaunchFailedException("InstanceTypeMissing", $"NodeClaim {name} has no {Labels.InstanceType} requirement with operator In");
-        var candidates = nodes.List().Where(n => Fits(n, claim, instanceType)).OrderBy(n => n.Metadata.Name, StringComparer.Ordinal).ToList();
+        var candidates = cache.List<V1Node>().Where(n => Fits(n, claim, instanceType)).OrderBy(n => n.Metadata.Name, StringComparer.Ordinal).ToList();
         if (candidates.Count == 0)
         {
             return LaunchedNode.Waiting("NoMatchingNode",
@@ -112,7 +113,7 @@ public sealed class ExistingNodeProvider(IKubernetes client, Informer<V1Node> no
     }
 
     private V1Node? BoundTo(string claim) =>
-        nodes.List().FirstOrDefault(n => n.Metadata.Annotations?.TryGetValue(ClaimAnnotation, out var c) == true && c == claim);
+        cache.List<V1Node>().FirstOrDefault(n => n.Metadata.Annotations?.TryGetValue(ClaimAnnotation, out var c) == true && c == claim);
 
     private static LaunchedNode Launched(V1Node node) =>
         new(node.Metadata.Name, string.IsNullOrEmpty(node.Spec?.ProviderID) ? $"kaito-existing:///{node.Metadata.Name}" : node.Spec.ProviderID, node);

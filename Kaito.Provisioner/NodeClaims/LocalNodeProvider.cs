@@ -5,6 +5,7 @@ using k8s.Models;
 using Kaito.Api.Catalog;
 using Kaito.Api.Names;
 using Kaito.Api.NodeClaims;
+using Kaito.Operator.Client;
 using Kaito.Operator.Runtime;
 using Microsoft.Extensions.Options;
 
@@ -15,7 +16,7 @@ namespace Kaito.Provisioner.NodeClaims;
 /// claim's labels and taints and the SKU's GPUs, CPU and memory as capacity. LocalCluster's simulated kubelet then
 /// reports it Ready and its scheduler places GPU pods on it.
 /// </summary>
-public sealed class LocalNodeProvider(IKubernetes client, Informer<V1Node> nodes, IOptions<ProvisionerOptions> options, TimeProvider clock) : IGpuNodeProvider
+public sealed class LocalNodeProvider(IKubernetes client, ObjectCache cache, IOptions<ProvisionerOptions> options, TimeProvider clock) : IGpuNodeProvider
 {
     public TimeSpan PollInterval => TimeSpan.FromSeconds(1);
 
@@ -24,7 +25,7 @@ public sealed class LocalNodeProvider(IKubernetes client, Informer<V1Node> nodes
         ArgumentNullException.ThrowIfNull(claim);
         var name = NodeName(claim);
         var providerId = $"kaito-local:///{claim.Metadata.Name}";
-        if (nodes.Get(null, name) is { } existing)
+        if (cache.Get<V1Node>(null, name) is { } existing)
         {
             return new LaunchedNode(name, providerId, existing);
         }

@@ -1,24 +1,23 @@
 using System.Diagnostics;
 using k8s;
-using k8s.Autorest;
 using k8s.Models;
 using Kaito.Api;
 using Kaito.Api.Names;
 using Kaito.Api.NodeClaims;
+using Kaito.Operator.Client;
 using Kaito.Operator.Runtime;
 
 namespace Kaito.Provisioner.NodeClaims;
 
 /// <summary>
-/// The NodeClaim contract KAITO relies on (kaito-facts §6): claims of <c>kaito.sh/KaitoNodeClass</c> only; the
+/// The NodeClaim contract KAITO relies on (Azure/gpu-provisioner's pkg/controllers, Karpenter's lifecycle): claims of <c>kaito.sh/KaitoNodeClass</c> only; the
 /// <c>karpenter.sh/termination</c> finalizer held until the capacity and Node are gone; Launched, Registered,
 /// Initialized and Ready conditions, Ready only once the node is registered and Ready; failures on Launched=False with
 /// the cloud's reason and message.
 /// </summary>
 public sealed partial class NodeClaimReconciler(
-    IKubernetes client,
-    Informer<NodeClaim> claims,
-    Informer<V1Node> nodes,
+    ObjectClient client,
+    ObjectCache cache,
     IGpuNodeProvider provider,
     ProvisionerTelemetry telemetry,
     Microsoft.Extensions.Options.IOptions<ProvisionerOptions> options,
@@ -27,7 +26,7 @@ public sealed partial class NodeClaimReconciler(
 {
     public async Task<ReconcileResult> ReconcileAsync(ObjectReference key, CancellationToken cancellationToken)
     {
-        var claim = claims.Get(null, key.Name);
+        var claim = cache.Get<NodeClaim>(key);
         if (claim is null || !IsOurs(claim))
         {
             return ReconcileResult.Done;
@@ -49,18 +48,16 @@ public sealed partial class NodeClaimReconciler(
                 return ReconcileResult.After(provider.PollInterval);
             }
 
-            if (claim.Metadata.Finalizers?.Contains(Finalizers.KarpenterTermination) == true)
+            if (await client.RemoveFinalizerAsync(claim, Finalizers.KarpenterTermination, cancellationToken))
             {
-                await PatchAsync(claim, new { metadata = new { finalizers = claim.Metadata.Finalizers.Where(f => f != Finalizers.KarpenterTermination).ToList(), resourceVersion = claim.Metadata.ResourceVersion } }, false, cancellationToken);
                 LogTerminated(logger, key.Name);
             }
 
             return ReconcileResult.Done;
         }
 
-        if (claim.Metadata.Finalizers?.Contains(Finalizers.KarpenterTermination) != true)
+        if (await client.AddFinalizerAsync(claim, Finalizers.KarpenterTermination, cancellationToken))
         {
-            await PatchAsync(claim, new { metadata = new { finalizers = (claim.Metadata.Finalizers ?? []).Append(Finalizers.KarpenterTermination).ToList(), resourceVersion = claim.Metadata.ResourceVersion } }, false, cancellationToken);
             return ReconcileResult.Done;
         }
 
@@ -99,11 +96,12 @@ public sealed partial class NodeClaimReconciler(
         if (InstanceType(claim) is { } instanceType && claim.Metadata.Labels?.ContainsKey(Labels.InstanceType) != true)
         {
             // As Karpenter does once capacity is launched: the claim carries what it got (kubectl's TYPE column).
-            await PatchAsync(claim, new { metadata = new { labels = new Dictionary<string, string> { [Labels.InstanceType] = instanceType, ["karpenter.sh/capacity-type"] = "on-demand" } } }, false, cancellationToken);
+            await client.PatchAsync(claim, new { metadata = new { labels = new Dictionary<string, string> { [Labels.InstanceType] = instanceType, ["karpenter.sh/capacity-type"] = "on-demand" } } },
+                conditional: false, cancellationToken);
         }
 
         status.ProviderId = launched.ProviderId ?? claim.Status?.ProviderId;
-        var node = (launched.NodeName is null ? null : nodes.Get(null, launched.NodeName)) ?? launched.Node;
+        var node = (launched.NodeName is null ? null : cache.Get<V1Node>(null, launched.NodeName)) ?? launched.Node;
         var registered = node is not null;
         var nodeReady = node?.Status?.Conditions?.Any(c => c.Type == "Ready" && c.Status == "True") == true;
         LogObserved(logger, key.Name, launched.NodeName ?? "(being created)", registered, nodeReady);
@@ -142,27 +140,8 @@ public sealed partial class NodeClaimReconciler(
         status.LastPodEventTime = claim.Status?.LastPodEventTime;
         if (Json(claim.Status) != Json(status))
         {
-            await PatchAsync(claim, new { status }, true, cancellationToken);
-        }
-    }
-
-    private async Task PatchAsync(NodeClaim claim, object patch, bool status, CancellationToken cancellationToken)
-    {
-        var body = new V1Patch(KubernetesJson.Serialize(patch), V1Patch.PatchType.MergePatch);
-        try
-        {
-            if (status)
-            {
-                await client.CustomObjects.PatchClusterCustomObjectStatusAsync(body, KaitoGroup.Karpenter, KaitoGroup.KarpenterV1, NodeClaim.Plural, claim.Metadata.Name, cancellationToken: cancellationToken);
-            }
-            else
-            {
-                await client.CustomObjects.PatchClusterCustomObjectAsync(body, KaitoGroup.Karpenter, KaitoGroup.KarpenterV1, NodeClaim.Plural, claim.Metadata.Name, cancellationToken: cancellationToken);
-            }
-        }
-        catch (HttpOperationException ex) when (ex.Response.StatusCode == System.Net.HttpStatusCode.NotFound)
-        {
-            // the claim is gone: nothing left to write
+            // Conditional on the version it was computed from; a conflict means a newer claim, whose event brings another pass.
+            await client.PatchStatusAsync(claim, status, cancellationToken);
         }
     }
 

@@ -5,7 +5,7 @@ namespace Kaito.Api.Tests;
 
 public sealed class NodeEstimatorTests
 {
-    // KAITO's worked examples (kaito-facts §3.6), computed from its formula and catalog.
+    // KAITO's worked examples (pkg/utils/resources node estimator), computed from its formula and catalog.
     [Theory]
     [InlineData("phi-4-mini-instruct", "Standard_NV36ads_A10_v5", 1)]
     [InlineData("llama-3.1-8b-instruct", "Standard_NV36ads_A10_v5", 1)]

@@ -74,7 +74,7 @@ public sealed class WorkspaceReconcileTests(ControllerFixture fixture) : IClassF
         Assert.Equal("True", Condition(workspace.RootElement, "NodesReady"));
         Assert.Matches(@"^workspace-phi-4-mini\s+Standard_NC24ads_A100_v4\s+True\s+False\s+False\s+Pending", row);
 
-        // With the nodes ready, the inference workload (kaito-facts §2.4, §2.5).
+        // With the nodes ready, the inference workload (KAITO's pkg/workspace/inference).
         var set = await UntilAsync(async () => await _cluster.Client.AppsV1.ReadNamespacedStatefulSetAsync("workspace-phi-4-mini", ns));
         var service = await _cluster.Client.CoreV1.ReadNamespacedServiceAsync("workspace-phi-4-mini", ns);
         var headless = await _cluster.Client.CoreV1.ReadNamespacedServiceAsync("workspace-phi-4-mini-headless", ns);
