@@ -2,6 +2,7 @@ using k8s;
 using Kaito.ServiceDefaults.Resilience;
 using k8s.Autorest;
 using Kaito.Api.Crds;
+using Kaito.Operator.Client;
 using Microsoft.Extensions.Options;
 
 namespace Kaito.Controller;
@@ -10,7 +11,7 @@ namespace Kaito.Controller;
 /// With <c>Controller:InstallCrds</c> (local development), creates or updates Kaito's CRDs before the informers need
 /// them; in a cluster they are deployed with the controller and this does nothing.
 /// </summary>
-public sealed partial class CrdInstaller(IKubernetes client, IOptions<ControllerOptions> options, ILogger<CrdInstaller> logger) : IHostedService
+public sealed partial class CrdInstaller(ObjectClient client, IOptions<ControllerOptions> options, ILogger<CrdInstaller> logger) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -27,17 +28,10 @@ public sealed partial class CrdInstaller(IKubernetes client, IOptions<Controller
             {
                 try
                 {
-                    var existing = await client.ApiextensionsV1.ReadCustomResourceDefinitionAsync(definition.Metadata.Name, cancellationToken: cancellationToken);
-                    definition.Metadata.ResourceVersion = existing.Metadata.ResourceVersion;
-                    await client.ApiextensionsV1.ReplaceCustomResourceDefinitionAsync(definition, definition.Metadata.Name, cancellationToken: cancellationToken);
+                    await client.CreateOrReplaceAsync(definition, cancellationToken);
                     break;
                 }
-                catch (HttpOperationException ex) when (ex.Response.StatusCode == System.Net.HttpStatusCode.NotFound)
-                {
-                    await client.ApiextensionsV1.CreateCustomResourceDefinitionAsync(definition, cancellationToken: cancellationToken);
-                    break;
-                }
-                catch (Exception ex) when (ex is HttpRequestException or HttpOperationException && attempt < 30)
+                catch (Exception ex) when (ex is HttpRequestException or HttpOperationException or InvalidOperationException && attempt < 30)
                 {
                     // the API server may still be starting
                     await backoff.DelayAsync(TimeProvider.System, cancellationToken);

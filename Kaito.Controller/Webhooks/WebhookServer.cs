@@ -4,6 +4,7 @@ using k8s;
 using Kaito.ServiceDefaults.Resilience;
 using k8s.Autorest;
 using k8s.Models;
+using Kaito.Operator.Client;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Options;
@@ -17,7 +18,7 @@ namespace Kaito.Controller.Webhooks;
 /// </summary>
 public sealed partial class WebhookServer(
     WorkspaceAdmission admission,
-    IKubernetes client,
+    ObjectClient client,
     IOptions<WebhookOptions> options,
     ILoggerFactory loggerFactory,
     ILogger<WebhookServer> logger) : IHostedService, IAsyncDisposable
@@ -133,22 +134,12 @@ public sealed partial class WebhookServer(
         {
             try
             {
-                try
-                {
-                    var existing = await client.AdmissionregistrationV1.ReadValidatingWebhookConfigurationAsync(desired.Metadata.Name, cancellationToken: cancellationToken);
-                    desired.Metadata.ResourceVersion = existing.Metadata.ResourceVersion;
-                    await client.AdmissionregistrationV1.ReplaceValidatingWebhookConfigurationAsync(desired, desired.Metadata.Name, cancellationToken: cancellationToken);
-                }
-                catch (HttpOperationException ex) when (ex.Response.StatusCode == System.Net.HttpStatusCode.NotFound)
-                {
-                    await client.AdmissionregistrationV1.CreateValidatingWebhookConfigurationAsync(desired, cancellationToken: cancellationToken);
-                }
-
+                await client.CreateOrReplaceAsync(desired, cancellationToken);
                 var target = desired.Webhooks[0].ClientConfig.Url ?? $"service {_options.Service}";
                 LogRegistered(logger, desired.Metadata.Name, target);
                 return;
             }
-            catch (Exception ex) when (ex is HttpRequestException or HttpOperationException && attempt < 30)
+            catch (Exception ex) when (ex is HttpRequestException or HttpOperationException or InvalidOperationException && attempt < 30)
             {
                 // the API server may still be starting, or another replica wrote it meanwhile (409)
                 await backoff.DelayAsync(TimeProvider.System, cancellationToken);

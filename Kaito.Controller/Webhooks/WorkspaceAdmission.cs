@@ -4,6 +4,7 @@ using k8s.Autorest;
 using k8s.Models;
 using Kaito.Api.Validation;
 using Kaito.Api.Workspaces;
+using Kaito.Operator.Client;
 using Microsoft.Extensions.Options;
 
 namespace Kaito.Controller.Webhooks;
@@ -13,7 +14,7 @@ namespace Kaito.Controller.Webhooks;
 /// UPDATE, every field error in the denial's message, warnings passed through. ConfigMaps the workspace names are read
 /// so their contents are checked as KAITO's webhook does.
 /// </summary>
-public sealed partial class WorkspaceAdmission(IKubernetes client, IOptions<ControllerOptions> options, ILogger<WorkspaceAdmission> logger)
+public sealed partial class WorkspaceAdmission(ObjectClient client, IOptions<ControllerOptions> options, ILogger<WorkspaceAdmission> logger)
 {
     public async Task<JsonObject> ReviewAsync(JsonObject review, CancellationToken cancellationToken)
     {
@@ -78,15 +79,8 @@ public sealed partial class WorkspaceAdmission(IKubernetes client, IOptions<Cont
         var found = new Dictionary<string, IReadOnlyDictionary<string, string>?>(StringComparer.Ordinal);
         foreach (var name in new[] { workspace.Inference?.Config, workspace.Tuning?.Config }.OfType<string>().Where(n => n.Length > 0).Distinct())
         {
-            try
-            {
-                var map = await client.CoreV1.ReadNamespacedConfigMapAsync(name, workspace.Metadata.NamespaceProperty, cancellationToken: cancellationToken);
-                found[name] = map.Data is null ? new Dictionary<string, string>() : new Dictionary<string, string>(map.Data);
-            }
-            catch (HttpOperationException ex) when (ex.Response.StatusCode == System.Net.HttpStatusCode.NotFound)
-            {
-                found[name] = null;
-            }
+            var map = await client.GetAsync<V1ConfigMap>(workspace.Metadata.NamespaceProperty, name, cancellationToken);
+            found[name] = map is null ? null : map.Data is null ? new Dictionary<string, string>() : new Dictionary<string, string>(map.Data);
         }
 
         return found;

@@ -60,6 +60,33 @@ public sealed class ObjectClient(KubernetesApi api)
     }
 
     /// <summary>
+    /// Creates <paramref name="item"/>, or replaces the stored object with it (at the stored version): for objects a
+    /// component owns whole, such as CRDs and webhook configurations. A 409 (someone wrote it meanwhile) throws, for the
+    /// caller's retry.
+    /// </summary>
+    public async Task CreateOrReplaceAsync<T>(T item, CancellationToken cancellationToken)
+        where T : class, IKubernetesObject<V1ObjectMeta>
+    {
+        ArgumentNullException.ThrowIfNull(item);
+        var existing = await GetAsync<T>(item.Metadata.NamespaceProperty, item.Metadata.Name, cancellationToken);
+        if (existing is null)
+        {
+            if (await CreateAsync(item, cancellationToken))
+            {
+                return;
+            }
+
+            throw new InvalidOperationException($"{item.Metadata.Name} was created by someone else meanwhile; try again");
+        }
+
+        var kind = ResourceKind.For<T>();
+        item.ApiVersion ??= kind.ApiVersion;
+        item.Kind ??= kind.Kind;
+        item.Metadata.ResourceVersion = existing.Metadata.ResourceVersion;
+        await SendAsync<T>(HttpMethod.Put, kind.ItemPath(item.Metadata.NamespaceProperty, item.Metadata.Name), item, cancellationToken);
+    }
+
+    /// <summary>
     /// A JSON merge patch of <paramref name="item"/>. With <paramref name="conditional"/> it carries the item's
     /// resourceVersion, so it applies only to the version the caller read (a finalizer list, annotations computed from it).
     /// </summary>

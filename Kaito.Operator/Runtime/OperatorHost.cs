@@ -29,6 +29,9 @@ public sealed partial class OperatorHost(
     /// <summary>Whether this replica currently runs the controllers.</summary>
     public bool IsLeader => _leading;
 
+    /// <summary>The Lease's holder as this replica last saw it (null before it first read the Lease).</summary>
+    public string? ObservedLeader { get; private set; }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var caches = Task.WhenAll(informers.Select(i => i.RunAsync(stoppingToken)));
@@ -47,7 +50,11 @@ public sealed partial class OperatorHost(
             RenewDeadline = settings.RenewDeadline,
             RetryPeriod = settings.RetryPeriod,
         });
-        elector.OnNewLeader += leader => LogNewLeader(logger, settings.LeaseName, leader);
+        elector.OnNewLeader += leader =>
+        {
+            ObservedLeader = leader;
+            LogNewLeader(logger, settings.LeaseName, leader);
+        };
         var backoff = new ExponentialBackoff(settings.RetryPeriod, settings.MaxRetryBackoff);
         var failures = new RepeatedFailureLog(_clock, settings.FailureLogInterval);
         while (!stoppingToken.IsCancellationRequested)

@@ -4,8 +4,6 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Azure.Core;
-using k8s;
-using k8s.Autorest;
 using k8s.Models;
 using Kaito.Api.Names;
 using Kaito.Api.NodeClaims;
@@ -24,7 +22,7 @@ namespace Kaito.Provisioner.Azure;
 /// duplicates nor leaks a pool. The claim is launched once the pool succeeded and its Node registered with a
 /// providerID.
 /// </summary>
-public sealed partial class AgentPoolProvider(ArmClient arm, IKubernetes client, ObjectCache cache, ProvisionerTelemetry telemetry, ILogger<AgentPoolProvider> logger)
+public sealed partial class AgentPoolProvider(ArmClient arm, ObjectClient client, ObjectCache cache, ProvisionerTelemetry telemetry, ILogger<AgentPoolProvider> logger)
     : IGpuNodeProvider
 {
     /// <summary>AKS's rule for user pool names.</summary>
@@ -92,7 +90,7 @@ public sealed partial class AgentPoolProvider(ArmClient arm, IKubernetes client,
 
     private async Task CreateAsync(NodeClaim claim, string name, string vmSize, CancellationToken cancellationToken)
     {
-        var reply = await CallAsync("agentpool.create", name, RequestMethod.Put, arm.AgentPool(name), Body(claim, vmSize, DateTime.UtcNow), cancellationToken);
+        var reply = await CallAsync("agentpool.create", name, RequestMethod.Put, arm.AgentPool(name), AgentPoolBody.For(claim, vmSize, DateTime.UtcNow), cancellationToken);
         if (reply.Status == 409 && reply.Error.Message.Contains("in progress create node pool operation", StringComparison.OrdinalIgnoreCase))
         {
             return; // another create of this pool is running: the next poll sees it
@@ -105,43 +103,6 @@ public sealed partial class AgentPoolProvider(ArmClient arm, IKubernetes client,
         }
 
         LogCreating(logger, name, vmSize);
-    }
-
-    /// <summary>The agent pool ARM creates for a claim.</summary>
-    public static JsonObject Body(NodeClaim claim, string vmSize, DateTime now)
-    {
-        ArgumentNullException.ThrowIfNull(claim);
-        var labels = new JsonObject();
-        foreach (var (key, value) in claim.Metadata.Labels ?? new Dictionary<string, string>())
-        {
-            labels[key] = value;
-        }
-
-        labels[Labels.KarpenterNodePool] = Labels.KaitoNodePool;
-        labels[Labels.MachineType] = "gpu";
-        labels[Labels.CreationTimestamp] = (claim.Metadata.CreationTimestamp ?? now).ToString("yyyy-MM-dd'T'HH-mm-ss'Z'", CultureInfo.InvariantCulture);
-        var properties = new JsonObject
-        {
-            ["vmSize"] = vmSize,
-            ["count"] = 1,
-            ["mode"] = "User",
-            ["osType"] = "Linux",
-            ["type"] = "VirtualMachineScaleSets",
-            ["nodeLabels"] = labels,
-            ["nodeTaints"] = new JsonArray([.. (claim.Spec?.Taints ?? []).Select(t => (JsonNode?)$"{t.Key}={t.Value}:{t.Effect}")]),
-        };
-        if (claim.Spec?.Resources?.Requests?.TryGetValue(Resources.Storage, out var storage) == true)
-        {
-            properties["osDiskSizeGB"] = (int)Math.Ceiling(storage.ToDecimal() / (1024m * 1024 * 1024));
-        }
-
-        var family = claim.Metadata.Annotations?.TryGetValue(Annotations.NodeImageFamily, out var f) == true ? f : null;
-        properties["osSKU"] = family?.ToLowerInvariant() switch
-        {
-            "azurelinux" => "AzureLinux",
-            _ => "Ubuntu",
-        };
-        return new JsonObject { ["properties"] = properties };
     }
 
     public async Task<bool> DeleteAsync(NodeClaim claim, CancellationToken cancellationToken)
@@ -175,14 +136,7 @@ public sealed partial class AgentPoolProvider(ArmClient arm, IKubernetes client,
         // The pool is gone; AKS removes its nodes, but the Node object may outlive the VM for a while.
         foreach (var node in cache.List<V1Node>().Where(n => n.Metadata.Labels?.TryGetValue(Labels.AgentPool, out var p) == true && p == name))
         {
-            try
-            {
-                await client.CoreV1.DeleteNodeAsync(node.Metadata.Name, cancellationToken: cancellationToken);
-            }
-            catch (HttpOperationException ex) when (ex.Response.StatusCode == System.Net.HttpStatusCode.NotFound)
-            {
-                // already gone
-            }
+            await client.DeleteAsync<V1Node>(null, node.Metadata.Name, null, cancellationToken);
         }
 
         return true;

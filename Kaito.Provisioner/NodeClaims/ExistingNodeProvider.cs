@@ -16,7 +16,7 @@ namespace Kaito.Provisioner.NodeClaims;
 /// that and nothing else. The bind is a patch guarded by the node's resourceVersion, so two claims never take one node.
 /// Until a node fits, the claim waits on Launched=False (reason NoMatchingNode) and is retried.
 /// </summary>
-public sealed class ExistingNodeProvider(IKubernetes client, ObjectCache cache) : IGpuNodeProvider
+public sealed class ExistingNodeProvider(ObjectClient client, ObjectCache cache) : IGpuNodeProvider
 {
     public const string ClaimAnnotation = "kaito.sh/nodeclaim";
     public const string AddedLabelsAnnotation = "kaito.sh/added-labels";
@@ -62,17 +62,13 @@ public sealed class ExistingNodeProvider(IKubernetes client, ObjectCache cache) 
             },
             spec = new { taints = (node.Spec?.Taints ?? []).Concat(addedTaints).ToList() },
         };
-        try
+        // Guarded by the node's resourceVersion: two claims never bind one node.
+        return await client.PatchAsync(node, patch, conditional: true, cancellationToken) switch
         {
-            var patched = await client.CoreV1.PatchNodeAsync(new V1Patch(KubernetesJson.Serialize(patch), V1Patch.PatchType.MergePatch), node.Metadata.Name,
-                cancellationToken: cancellationToken);
-            return Launched(patched);
-        }
-        catch (HttpOperationException ex) when (ex.Response.StatusCode == System.Net.HttpStatusCode.Conflict)
-        {
+            WriteResult.Written => Launched(node),
             // another claim (or anyone) changed the node first: look again on the next pass
-            return LaunchedNode.Waiting("NodeBindingConflict", $"node {node.Metadata.Name} changed while binding; retrying");
-        }
+            _ => LaunchedNode.Waiting("NodeBindingConflict", $"node {node.Metadata.Name} changed while binding; retrying"),
+        };
     }
 
     public async Task<bool> DeleteAsync(NodeClaim claim, CancellationToken cancellationToken)
@@ -96,20 +92,7 @@ public sealed class ExistingNodeProvider(IKubernetes client, ObjectCache cache) 
             },
             spec = new { taints = (node.Spec?.Taints ?? []).Where(t => !taints.Contains($"{t.Key}:{t.Effect}")).ToList() },
         };
-        try
-        {
-            await client.CoreV1.PatchNodeAsync(new V1Patch(KubernetesJson.Serialize(patch), V1Patch.PatchType.MergePatch), node.Metadata.Name,
-                cancellationToken: cancellationToken);
-            return true;
-        }
-        catch (HttpOperationException ex) when (ex.Response.StatusCode == System.Net.HttpStatusCode.NotFound)
-        {
-            return true;
-        }
-        catch (HttpOperationException ex) when (ex.Response.StatusCode == System.Net.HttpStatusCode.Conflict)
-        {
-            return false;
-        }
+        return await client.PatchAsync(node, patch, conditional: true, cancellationToken) != WriteResult.Conflict;
     }
 
     private V1Node? BoundTo(string claim) =>

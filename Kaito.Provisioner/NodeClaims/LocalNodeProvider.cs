@@ -16,7 +16,7 @@ namespace Kaito.Provisioner.NodeClaims;
 /// claim's labels and taints and the SKU's GPUs, CPU and memory as capacity. LocalCluster's simulated kubelet then
 /// reports it Ready and its scheduler places GPU pods on it.
 /// </summary>
-public sealed class LocalNodeProvider(IKubernetes client, ObjectCache cache, IOptions<ProvisionerOptions> options, TimeProvider clock) : IGpuNodeProvider
+public sealed class LocalNodeProvider(ObjectClient client, ObjectCache cache, IOptions<ProvisionerOptions> options, TimeProvider clock) : IGpuNodeProvider
 {
     public TimeSpan PollInterval => TimeSpan.FromSeconds(1);
 
@@ -69,13 +69,9 @@ public sealed class LocalNodeProvider(IKubernetes client, ObjectCache cache, IOp
             Spec = new V1NodeSpec { ProviderID = providerId, Taints = claim.Spec?.Taints?.ToList() },
             Status = new V1NodeStatus { Capacity = capacity, Allocatable = capacity },
         };
-        try
+        if (!await client.CreateAsync(node, cancellationToken))
         {
-            node = await client.CoreV1.CreateNodeAsync(node, cancellationToken: cancellationToken);
-        }
-        catch (HttpOperationException ex) when (ex.Response.StatusCode == System.Net.HttpStatusCode.Conflict)
-        {
-            node = await client.CoreV1.ReadNodeAsync(name, cancellationToken: cancellationToken);
+            node = await client.GetAsync<V1Node>(null, name, cancellationToken) ?? node;
         }
 
         return new LaunchedNode(name, providerId, node);
@@ -84,15 +80,7 @@ public sealed class LocalNodeProvider(IKubernetes client, ObjectCache cache, IOp
     public async Task<bool> DeleteAsync(NodeClaim claim, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(claim);
-        try
-        {
-            await client.CoreV1.DeleteNodeAsync(NodeName(claim), cancellationToken: cancellationToken);
-        }
-        catch (HttpOperationException ex) when (ex.Response.StatusCode == System.Net.HttpStatusCode.NotFound)
-        {
-            // already gone
-        }
-
+        await client.DeleteAsync<V1Node>(null, NodeName(claim), null, cancellationToken);
         return true;
     }
 

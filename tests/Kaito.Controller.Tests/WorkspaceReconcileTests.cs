@@ -17,8 +17,10 @@ public sealed class WorkspaceReconcileTests(ControllerFixture fixture) : IClassF
         var ns = await ApplyAsync("examples/inference/kaito_workspace_phi_4_mini.yaml");
 
         var claim = Assert.Single(await UntilAsync(async () => await ClaimsAsync(ns, "workspace-phi-4-mini") is { Count: > 0 } c ? c : null));
-        await Task.Delay(1500);
-        var workspace = await WorkspaceAsync(ns, "workspace-phi-4-mini");
+        // A pass after the creation has counted the claim once its status says so: no second claim can follow.
+        var workspace = await UntilAsync(async () => await WorkspaceAsync(ns, "workspace-phi-4-mini") is var w
+            && w.RootElement.TryGetProperty("status", out var st) && st.TryGetProperty("conditions", out var cs)
+            && cs.EnumerateArray().Any(c => c.GetProperty("type").GetString() == "NodeClaimReady") ? w : null);
 
         Assert.Single(await ClaimsAsync(ns, "workspace-phi-4-mini"));
         Assert.Matches("^ws[0-9a-f]{9}$", claim.Metadata.Name);
@@ -166,9 +168,9 @@ public sealed class WorkspaceReconcileTests(ControllerFixture fixture) : IClassF
         (await _cluster.Kubectl.RunAsync("patch", "nodeclaim", claim.Metadata.Name, "--type", "merge", "-p", """{"metadata":{"finalizers":["karpenter.sh/termination"]}}""")).EnsureSuccess();
 
         (await _cluster.Kubectl.RunAsync("delete", "wk", "workspace-phi-4-mini", "-n", ns, "--wait=false")).EnsureSuccess();
-        await Task.Delay(1500);
+        var claimDeleting = await UntilAsync(async () => (await _cluster.Kubectl.RunAsync("get", "nodeclaim", claim.Metadata.Name, "-o", "jsonpath={.metadata.deletionTimestamp}"))
+            .EnsureSuccess().Output is { Length: > 0 } t ? t : null);
         var whileTerminating = await WorkspaceAsync(ns, "workspace-phi-4-mini");
-        var claimDeleting = (await _cluster.Kubectl.RunAsync("get", "nodeclaim", claim.Metadata.Name, "-o", "jsonpath={.metadata.deletionTimestamp}")).EnsureSuccess().Output;
         (await _cluster.Kubectl.RunAsync("patch", "nodeclaim", claim.Metadata.Name, "--type", "json", "-p", """[{"op":"remove","path":"/metadata/finalizers"}]""")).EnsureSuccess();
         await UntilAsync(async () => (await _cluster.Kubectl.RunAsync("get", "wk", "-n", ns, "-o", "name")).Output.Length == 0 ? "gone" : null);
 

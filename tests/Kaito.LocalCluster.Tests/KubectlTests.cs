@@ -101,13 +101,13 @@ public sealed class KubectlTests(LocalClusterFixture fixture) : IClassFixture<Lo
         }
 
         var delete = _kubectl.RunAsync(["delete", "wk", "workspace-tuning-phi-3", "-n", "deleting"], null, TimeSpan.FromSeconds(60));
-        await Task.Delay(1500);
-        var stillThere = await JsonPathAsync("deleting", "{.metadata.deletionTimestamp}");
+        // The delete has reached the server once the object is marked; kubectl then waits for it to go.
+        var stillThere = await Eventually.ValueAsync(async () => await JsonPathAsync("deleting", "{.metadata.deletionTimestamp}") is { Length: > 0 } t ? t : null);
         Assert.False(delete.IsCompleted, "kubectl delete returned while the finalizer was present");
         (await _kubectl.RunAsync("patch", "wk", "workspace-tuning-phi-3", "-n", "deleting", "--type", "json",
             "-p", "[{\"op\":\"remove\",\"path\":\"/metadata/finalizers\"}]")).EnsureSuccess();
         var deleted = (await delete).EnsureSuccess();
-        await Task.Delay(500);
+        await Eventually.TrueAsync(() => Contains(lines, "DELETED"));
         watch.Kill();
         await watched;
 
@@ -125,8 +125,12 @@ public sealed class KubectlTests(LocalClusterFixture fixture) : IClassFixture<Lo
         await CreateNamespaceAsync("waiting");
         (await _kubectl.RunAsync("apply", "-f", Repository.PathOf("examples", "inference", "kaito_workspace_phi_4_mini.yaml"), "-n", "waiting")).EnsureSuccess();
         var clock = Stopwatch.StartNew();
+        var readsBefore = await KubectlReadsAsync();
         var wait = _kubectl.RunAsync(["wait", "--for=condition=WorkspaceReady", "wk/workspace-phi-4-mini", "-n", "waiting", "--timeout=30s"], null, TimeSpan.FromSeconds(60));
-        await Task.Delay(1000);
+        // kubectl wait has read the workspace (LocalCluster counts each client's requests); it then watches from that
+        // version, so the patch below reaches it whenever it lands.
+        await Eventually.ValueAsync(async () => await KubectlReadsAsync() > readsBefore ? "read" : null);
+        Assert.False(wait.IsCompleted, "kubectl wait returned before the condition was set");
 
         (await _kubectl.RunAsync("patch", "wk", "workspace-phi-4-mini", "-n", "waiting", "--subresource=status", "--type", "merge", "-p",
             "{\"status\":{\"state\":\"Ready\",\"conditions\":[{\"type\":\"WorkspaceReady\",\"status\":\"True\",\"reason\":\"InferenceReady\",\"message\":\"serving\",\"lastTransitionTime\":\"2026-01-01T00:00:00Z\"}]}}"))
@@ -206,4 +210,13 @@ public sealed class KubectlTests(LocalClusterFixture fixture) : IClassFixture<Lo
 
     private async Task<string> JsonPathAsync(string ns, string path) =>
         (await _kubectl.RunAsync("get", "wk", "workspace-tuning-phi-3", "-n", ns, "-o", $"jsonpath={path}")).EnsureSuccess().Output;
+
+    /// <summary>How many reads (get and list) kubectl has made, from LocalCluster's request metrics.</summary>
+    private async Task<double> KubectlReadsAsync()
+    {
+        var metrics = (await _kubectl.RunAsync("get", "--raw", "/metrics")).EnsureSuccess().Output;
+        return metrics.Split('\n').Where(l => l.StartsWith("localcluster_client_requests_total{", StringComparison.Ordinal)
+                && l.Contains("client=\"kubectl\"", StringComparison.Ordinal) && (l.Contains("verb=\"GET\"", StringComparison.Ordinal) || l.Contains("verb=\"LIST\"", StringComparison.Ordinal)))
+            .Sum(l => double.Parse(l[(l.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture));
+    }
 }

@@ -26,8 +26,9 @@ public sealed class SimulationTests : IAsyncLifetime
             return pod.Status?.Conditions?.FirstOrDefault(c => c.Type == "PodScheduled" && c.Reason == "Unschedulable");
         });
         await Client.CoreV1.CreateNodeAsync(CpuNode("cpu-1"));
-        await Task.Delay(500);
-        var stillPending = await Client.CoreV1.ReadNamespacedPodAsync("phi-0", "default");
+        // The scheduler has tried the CPU node once its message counts it.
+        var stillPending = await Eventually.ValueAsync(async () =>
+            await Client.CoreV1.ReadNamespacedPodAsync("phi-0", "default") is var pod && pod.Status?.Conditions?.Any(c => c.Type == "PodScheduled" && c.Message?.StartsWith("0/1 nodes", StringComparison.Ordinal) == true) == true ? pod : null);
         await Client.CoreV1.CreateNodeAsync(GpuNode("gpu-1"));
         var set = await Eventually.ValueAsync(async () =>
         {

@@ -96,7 +96,11 @@ public sealed class LocalProviderTests : IAsyncLifetime
     {
         var manifest = """{"apiVersion":"karpenter.sh/v1","kind":"NodeClaim","metadata":{"name":"wsaks"},"spec":{"nodeClassRef":{"group":"karpenter.azure.com","kind":"AKSNodeClass","name":"default"},"requirements":[]}}""";
         (await _cluster.Kubectl.RunAsync(["apply", "-f", "-"], manifest, TimeSpan.FromSeconds(60))).EnsureSuccess();
-        await Task.Delay(2000);
+        // A claim of ours applied after it: once the provisioner has taken that one, it has seen the other.
+        (await _cluster.Kubectl.RunAsync(["apply", "-f", "-"], manifest.Replace("wsaks", "wsours", StringComparison.Ordinal)
+            .Replace("\"group\":\"karpenter.azure.com\",\"kind\":\"AKSNodeClass\"", "\"group\":\"kaito.sh\",\"kind\":\"KaitoNodeClass\"", StringComparison.Ordinal),
+            TimeSpan.FromSeconds(60))).EnsureSuccess();
+        await Eventually.ValueAsync(async () => (await Claims()).Single(c => c.Metadata.Name == "wsours").Metadata.Finalizers, context: Logs);
 
         var claim = (await Claims()).Single(c => c.Metadata.Name == "wsaks");
 

@@ -1,0 +1,157 @@
+using k8s.Models;
+using Kaito.Api.Catalog;
+using Kaito.Api.Names;
+using Kaito.Api.Serialization;
+using Kaito.Api.Workspaces;
+using Kaito.Controller.Workspaces;
+using Kaito.Testing;
+
+namespace Kaito.Controller.Tests;
+
+/// <summary>
+/// The pure builders and classifiers of the workspace controller, without a cluster: what a StatefulSet, a tuning Job
+/// and a NodeClaim hold for a workspace, and how a pod's state becomes InferenceReady's reason. The process tests check
+/// the same objects end to end; these say precisely what broke, in milliseconds.
+/// </summary>
+public sealed class WorkloadBuilderTests
+{
+    private static readonly ControllerOptions s_options = new() { ImageRegistry = "registry.example/kaito", ImageTag = "1.2.3" };
+
+    [Fact]
+    public void TheStatefulSetServesThePresetOnTheSkusGpusWithKaitosProbesTolerationsAndAffinity()
+    {
+        var workspace = Example("inference", "kaito_workspace_phi_4_mini.yaml");
+        var preset = Preset("phi-4-mini-instruct");
+        var sku = GpuSkuCatalog.Default.Find("Standard_NC24ads_A100_v4", "azure");
+
+        var set = InferenceWorkload.StatefulSet(workspace, preset, sku, 2, "3", s_options, autoProvisioning: true);
+        var pod = set.Spec.Template.Spec;
+        var server = pod.Containers.Single();
+
+        Assert.Equal(2, set.Spec.Replicas);
+        Assert.Equal("registry.example/kaito/kaito-inference-server:1.2.3", server.Image);
+        Assert.Equal(["--model", WorkloadPaths.Weights, "--served-model-name", "phi-4-mini-instruct", "--port", "5000"], server.Args);
+        Assert.Equal("1", server.Resources.Limits[Resources.NvidiaGpu].ToString());
+        Assert.Equal(("/health", "5000"), (server.ReadinessProbe.HttpGet.Path, server.ReadinessProbe.HttpGet.Port.Value));
+        Assert.Contains(pod.Tolerations, t => t.Key == Taints.SkuKey && t.Value == Taints.SkuValue);
+        var affinity = pod.Affinity.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms.Single().MatchExpressions;
+        Assert.Contains(affinity, e => e.Key == Labels.Workspace && e.Values.Single() == workspace.Metadata.Name);
+        Assert.Equal("3", set.Metadata.Annotations[Annotations.Revision]);
+        Assert.True(set.Metadata.OwnerReferences.Single().Controller);
+        PodSecurityAssert.Hardened(pod);
+    }
+
+    [Fact]
+    public void AdaptersLandInTheirOwnFoldersAndAVolumeOfTheWrongTypeIsNeverMounted()
+    {
+        var workspace = Example("inference", "kaito_workspace_phi_3_with_adapters.yaml");
+        var preset = Preset(workspace.Inference!.Preset!.Name!);
+
+        var pod = InferenceWorkload.StatefulSet(workspace, preset, null, 1, "1", s_options, autoProvisioning: true).Spec.Template.Spec;
+        var pullers = pod.InitContainers.Where(c => c.Name.StartsWith("puller-", StringComparison.Ordinal)).ToList();
+
+        Assert.NotEmpty(pullers);
+        Assert.All(pullers, p => Assert.Equal(p.Name["puller-".Length..], p.VolumeMounts[0].SubPath));
+        workspace.Inference.Adapters![0].Source!.Image = null;
+        workspace.Inference.Adapters[0].Source!.VolumeSource = new System.Text.Json.Nodes.JsonObject { ["hostPath"] = new System.Text.Json.Nodes.JsonObject { ["path"] = "/" } };
+        var refused = Assert.Throws<InvalidOperationException>(() => InferenceWorkload.StatefulSet(workspace, preset, null, 1, "1", s_options, autoProvisioning: true));
+        Assert.Contains("volume type hostPath is not allowed", refused.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void TheBriefsTuningJobDownloadsWithTheTunerAndIsBoundedAndHardened()
+    {
+        var workspace = Example("fine-tuning", "kaito_workspace_tuning_phi_3.yaml");
+
+        var job = TuningWorkload.Job(workspace, Preset("phi-3-mini-128k-instruct"), GpuSkuCatalog.Default.Find("Standard_NC6s_v3", "azure"), "1",
+            WorkloadPaths.DefaultResults, s_options, autoProvisioning: true);
+        var pod = job.Spec.Template.Spec;
+        var downloader = pod.InitContainers.Single(c => c.Name == "data-downloader");
+
+        Assert.Equal("registry.example/kaito/kaito-tuner:1.2.3", downloader.Image);
+        Assert.Equal(["download", "--data-urls", workspace.Tuning!.Input!.Urls![0], "--data", WorkloadPaths.TuningData], downloader.Args);
+        Assert.Equal(7 * 24 * 3600, job.Spec.ActiveDeadlineSeconds);
+        Assert.Equal([2, 3], job.Spec.PodFailurePolicy.Rules.Single().OnExitCodes.Values);
+        Assert.Equal("Never", pod.RestartPolicy);
+        Assert.Contains(pod.ImagePullSecrets, s => s.Name == workspace.Tuning.Output!.ImagePushSecret);
+        PodSecurityAssert.Hardened(pod);
+    }
+
+    [Fact]
+    public void ANodeClaimIsNamedLikeAnAgentPoolAndCarriesTheWorkspacesLabelsTaintAndDisk()
+    {
+        var workspace = Example("inference", "kaito_workspace_phi_4_mini.yaml");
+
+        var claim = NodeClaims.For(workspace, Preset("phi-4-mini-instruct"), "azure", "nonce");
+
+        Assert.Matches("^ws[0-9a-f]{9}$", claim.Metadata.Name);
+        Assert.Equal([new Kaito.Operator.Runtime.ObjectReference("default", workspace.Metadata.Name)], NodeClaims.WorkspaceOf(claim.Metadata));
+        Assert.Contains(claim.Spec!.Requirements!, r => r.Key == Labels.AzureSkuName && r.Values!.Single() == "Standard_NC24ads_A100_v4");
+        Assert.Equal(Taints.SkuValue, claim.Spec.Taints!.Single().Value);
+        Assert.EndsWith("Gi", claim.Spec.Resources!.Requests![Resources.Storage].ToString(), StringComparison.Ordinal);
+        Assert.NotEqual(claim.Metadata.Name, NodeClaims.For(workspace, null, "azure", "other").Metadata.Name);
+    }
+
+    public static TheoryData<string, V1Pod, string?> Pods => new()
+    {
+        { "evicted", Pod(status => { status.Reason = "Evicted"; status.Message = "The node was low on resource: memory."; }), ConditionReasons.PodEvicted },
+        { "unschedulable", Pod(status => status.Conditions = [new V1PodCondition { Type = "PodScheduled", Status = "False", Reason = "Unschedulable", Message = "0/3 nodes" }]), ConditionReasons.Unschedulable },
+        { "image", Pod(status => status.ContainerStatuses = [Waiting("ImagePullBackOff")]), ConditionReasons.ImagePullError },
+        { "crash", Pod(status => status.ContainerStatuses = [Waiting("CrashLoopBackOff")]), ConditionReasons.ContainerCrashLoopBackOff },
+        { "oom loop", Pod(status => status.ContainerStatuses = [Waiting("CrashLoopBackOff", lastTerminated: "OOMKilled")]), ConditionReasons.ContainerOOMKilled },
+        { "config", Pod(status => status.InitContainerStatuses = [Waiting("CreateContainerConfigError")]), ConditionReasons.ContainerStartError },
+        { "oom", Pod(status => status.ContainerStatuses = [new V1ContainerStatus { Name = "server", State = new V1ContainerState { Terminated = new V1ContainerStateTerminated { Reason = "OOMKilled" } } }]), ConditionReasons.ContainerOOMKilled },
+        { "starting", Pod(status => status.ContainerStatuses = [Waiting("ContainerCreating")]), null },
+    };
+
+    [Theory]
+    [MemberData(nameof(Pods))]
+    public void APodsStateBecomesKaitosInferenceReadyReason(string name, V1Pod pod, string? reason)
+    {
+        var failure = PodFailures.Of([pod]);
+
+        Assert.True(reason == failure?.Reason, $"{name}: {failure?.Reason}");
+        Assert.True(failure is null || failure.Value.Message.Length <= 256);
+    }
+
+    [Fact]
+    public void TheSpecificationHashFollowsTheSpecOnly()
+    {
+        var workspace = Example("inference", "kaito_workspace_phi_4_mini.yaml");
+        var hash = RevisionSync.SpecificationHash(workspace);
+
+        workspace.Status = new WorkspaceStatus { State = "Ready" };
+        workspace.Metadata.Labels = new Dictionary<string, string> { ["x"] = "y" };
+        var unchanged = RevisionSync.SpecificationHash(workspace);
+        workspace.Resource!.LabelSelector!.MatchLabels["apps"] = "other";
+
+        Assert.Equal(hash, unchanged);
+        Assert.NotEqual(hash, RevisionSync.SpecificationHash(workspace));
+    }
+
+    private static Workspace Example(string folder, string file)
+    {
+        var workspace = KaitoYaml.Deserialize<Workspace>(File.ReadAllText(Repository.PathOf("examples", folder, file)));
+        workspace.Metadata.NamespaceProperty ??= "default";
+        workspace.Metadata.Uid = "0c8a6e5e-0000-4000-8000-000000000001";
+        workspace.ApiVersion ??= "kaito.sh/v1beta1";
+        return workspace;
+    }
+
+    private static ModelPreset Preset(string name) => ModelCatalog.Default.TryResolve(name, out var preset) ? preset : throw new InvalidOperationException(name);
+
+    private static V1Pod Pod(Action<V1PodStatus> status)
+    {
+        var pod = new V1Pod { Metadata = new V1ObjectMeta { Name = "ws-0" }, Status = new V1PodStatus() };
+        status(pod.Status);
+        return pod;
+    }
+
+    private static V1ContainerStatus Waiting(string reason, string? lastTerminated = null) => new()
+    {
+        Name = "server",
+        State = new V1ContainerState { Waiting = new V1ContainerStateWaiting { Reason = reason, Message = $"{reason} happened" } },
+        LastState = lastTerminated is null ? null : new V1ContainerState { Terminated = new V1ContainerStateTerminated { Reason = lastTerminated } },
+        RestartCount = 3,
+    };
+}
