@@ -235,48 +235,33 @@ public sealed partial class GenerationScheduler : IHostedService
                 }
             }
 
-            var first = _waiting.First!.Value;
-            var batch = TakeCompatible(first.Model, first.Sampling, first.MinTokens, [], _options.MaxBatchSize, includeFirst: true);
+            var batch = TakeCompatible(BatchShape.For(_waiting.First!.Value), _options.MaxBatchSize, includeFirst: true);
             _lastBatchSize = batch.Count;
             return batch;
         }
     }
 
     /// <summary>
-    /// Removes from the queue, oldest first, the requests that can join <paramref name="running"/> sequences on one
-    /// generator: same model and sampling, unseeded, no minimum length, and all of them fitting the context together.
-    /// Caller holds the lock.
+    /// Removes from the queue, oldest first, the requests that fit <paramref name="shape"/> (see
+    /// <see cref="BatchShape.Admits"/>), at most <paramref name="capacity"/>. With <paramref name="includeFirst"/> the
+    /// oldest is taken whatever it is, and alone when it cannot share. Caller holds the lock.
     /// </summary>
-    private List<GenerationRequest> TakeCompatible(ILanguageModel model, SamplingSettings sampling, int minTokens,
-        IReadOnlyList<Sequence> running, int capacity, bool includeFirst)
+    private List<GenerationRequest> TakeCompatible(BatchShape shape, int capacity, bool includeFirst)
     {
         var taken = new List<GenerationRequest>();
-        // Seeded sampling and constrained decoding keep state a shared or restarted generator would change.
-        var shareable = !(sampling.DoSample && sampling.Seed is not null) && minTokens == 0 && sampling.Guidance is null;
-        var longest = running.Count == 0 ? 0 : running.Max(s => s.Length);
-        var remaining = running.Count == 0 ? 0 : running.Max(s => s.Remaining);
         for (var node = _waiting.First; node is not null && taken.Count < capacity;)
         {
             var next = node.Next;
             var candidate = node.Value;
-            var newLongest = Math.Max(longest, candidate.PromptTokens);
-            var newRemaining = Math.Max(remaining, candidate.MaxTokens);
             var first = includeFirst && taken.Count == 0 && node == _waiting.First;
-            var compatible = first || (
-                shareable
-                && ReferenceEquals(candidate.Model, model)
-                && candidate.Sampling == sampling
-                && candidate.MinTokens == 0
-                && newLongest + newRemaining <= model.ContextLength);
-            if (compatible)
+            if (first || shape.Admits(candidate))
             {
                 _waiting.Remove(node);
                 Volatile.Write(ref _waitingCount, _waiting.Count);
                 candidate.QueueNode = null;
                 taken.Add(candidate);
-                longest = newLongest;
-                remaining = newRemaining;
-                if (first && !shareable)
+                shape = shape.With(candidate);
+                if (first && !shape.Shareable)
                 {
                     break;
                 }
@@ -330,10 +315,11 @@ public sealed partial class GenerationScheduler : IHostedService
                     && Volatile.Read(ref _waitingCount) > 0 && ShouldRebatch(liveCount))
                 {
                     var live = sequences.Where(s => !s.Done).ToList();
+                    var shape = BatchShape.For(batch[0]).Holding(live.Max(s => s.Length), live.Max(s => s.Remaining));
                     List<GenerationRequest> joining;
                     lock (_gate)
                     {
-                        joining = TakeCompatible(model, sampling, minTokens, live, _options.MaxBatchSize - live.Count, includeFirst: false);
+                        joining = TakeCompatible(shape, _options.MaxBatchSize - live.Count, includeFirst: false);
                     }
 
                     if (joining.Count > 0)
