@@ -14,25 +14,17 @@ public sealed class ApiServerOutageTests(ITestOutputHelper output) : IAsyncLifet
 {
     private static readonly TimeSpan s_outage = TimeSpan.FromSeconds(60);
     private LocalClusterProcess _cluster = null!;
-    private ServiceProcess _controller = null!;
-    private ServiceProcess _provisioner = null!;
+    private OperatorProcesses _operator = null!;
 
     public async Task InitializeAsync()
     {
         _cluster = await LocalClusterProcess.StartDurableAsync();
-        _controller = ServiceProcess.Start("Kaito.Controller", Path.GetTempPath(),
-            ["--kubeconfig", _cluster.Kubeconfig, "--install-crds", "true", "--urls", "http://127.0.0.1:0", "--LeaderElection:Identity=drill-controller"]);
-        _provisioner = ServiceProcess.Start("Kaito.Provisioner", Path.GetTempPath(),
-            ["--kubeconfig", _cluster.Kubeconfig, "--provider", "local", "--Provisioner:BootDelay=00:00:01", "--urls", "http://127.0.0.1:0",
-             "--LeaderElection:Identity=drill-provisioner"]);
-        await Eventually.ValueAsync(async () => (await _cluster.Kubectl.RunAsync("get", "crd", "workspaces.kaito.sh")).ExitCode == 0 ? "installed" : null,
-            context: Logs);
+        _operator = await OperatorProcesses.StartAsync(_cluster, leaseIdentity: "drill");
     }
 
     public async Task DisposeAsync()
     {
-        await _provisioner.DisposeAsync();
-        await _controller.DisposeAsync();
+        await _operator.DisposeAsync();
         await _cluster.DisposeAsync();
     }
 
@@ -43,14 +35,14 @@ public sealed class ApiServerOutageTests(ITestOutputHelper output) : IAsyncLifet
         await WaitReadyAsync("before-outage");
 
         _cluster.Kill();
-        var (controllerCpu, provisionerCpu) = (_controller.CpuTime, _provisioner.CpuTime);
-        var (controllerLines, provisionerLines) = (Lines(_controller), Lines(_provisioner));
+        var (controllerCpu, provisionerCpu) = (_operator.Controller.CpuTime, _operator.Provisioner.CpuTime);
+        var (controllerLines, provisionerLines) = (Lines(_operator.Controller), Lines(_operator.Provisioner));
         await Task.Delay(s_outage); // the drill: the outage itself, not a wait for a condition
-        var controllerUsed = _controller.CpuTime - controllerCpu;
-        var provisionerUsed = _provisioner.CpuTime - provisionerCpu;
-        var controllerLogged = Lines(_controller) - controllerLines;
-        var provisionerLogged = Lines(_provisioner) - provisionerLines;
-        output.WriteLine(_controller.Log[_controller.Log.Split('\n').Take(controllerLines).Sum(l => l.Length + 1)..]);
+        var controllerUsed = _operator.Controller.CpuTime - controllerCpu;
+        var provisionerUsed = _operator.Provisioner.CpuTime - provisionerCpu;
+        var controllerLogged = Lines(_operator.Controller) - controllerLines;
+        var provisionerLogged = Lines(_operator.Provisioner) - provisionerLines;
+        output.WriteLine(_operator.Controller.Log[_operator.Controller.Log.Split('\n').Take(controllerLines).Sum(l => l.Length + 1)..]);
         output.WriteLine($"during a {s_outage.TotalSeconds:0} s outage: controller {controllerUsed.TotalSeconds:0.00} s CPU, {controllerLogged} log lines; " +
                          $"provisioner {provisionerUsed.TotalSeconds:0.00} s CPU, {provisionerLogged} log lines");
 
@@ -58,8 +50,8 @@ public sealed class ApiServerOutageTests(ITestOutputHelper output) : IAsyncLifet
         await ApplyAsync("after-outage");
         await WaitReadyAsync("after-outage");
 
-        Assert.False(_controller.HasExited, Logs());
-        Assert.False(_provisioner.HasExited, Logs());
+        Assert.False(_operator.Controller.HasExited, Logs());
+        Assert.False(_operator.Provisioner.HasExited, Logs());
         // Spinning costs a whole core (60 s of CPU here) and ~135,000 lines; idle retrying costs a small fraction of both.
         Assert.True(controllerUsed < s_outage * 0.1, $"the controller used {controllerUsed.TotalSeconds:0.0} s of CPU during the outage\n{Logs()}");
         Assert.True(provisionerUsed < s_outage * 0.1, $"the provisioner used {provisionerUsed.TotalSeconds:0.0} s of CPU during the outage\n{Logs()}");
@@ -69,7 +61,7 @@ public sealed class ApiServerOutageTests(ITestOutputHelper output) : IAsyncLifet
 
     private static int Lines(ServiceProcess process) => process.Log.AsSpan().Count('\n');
 
-    private string Logs() => $"controller log:\n{_controller.Log}\nprovisioner log:\n{_provisioner.Log}";
+    private string Logs() => _operator.Logs;
 
     private async Task ApplyAsync(string name) =>
         (await _cluster.Kubectl.RunAsync(["apply", "-f", "-"], ResilienceTests.Manifest(name), TimeSpan.FromSeconds(60))).EnsureSuccess();

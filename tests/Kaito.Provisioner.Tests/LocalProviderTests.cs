@@ -10,24 +10,17 @@ namespace Kaito.Provisioner.Tests;
 public sealed class LocalProviderTests : IAsyncLifetime
 {
     private LocalClusterProcess _cluster = null!;
-    private ServiceProcess _controller = null!;
-    private ServiceProcess _provisioner = null!;
+    private OperatorProcesses _operator = null!;
 
     public async Task InitializeAsync()
     {
         _cluster = await LocalClusterProcess.StartAsync();
-        _controller = ServiceProcess.Start("Kaito.Controller", Path.GetTempPath(),
-            ["--kubeconfig", _cluster.Kubeconfig, "--install-crds", "true", "--LeaderElection:Enabled=false", "--urls", "http://127.0.0.1:0"]);
-        _provisioner = ServiceProcess.Start("Kaito.Provisioner", Path.GetTempPath(),
-            ["--kubeconfig", _cluster.Kubeconfig, "--provider", "local", "--Provisioner:BootDelay=00:00:01", "--LeaderElection:Enabled=false", "--urls", "http://127.0.0.1:0"]);
-        await Eventually.ValueAsync(async () => (await _cluster.Kubectl.RunAsync("get", "crd", "nodeclaims.karpenter.sh")).ExitCode == 0 ? "installed" : null,
-            context: Logs);
+        _operator = await OperatorProcesses.StartAsync(_cluster);
     }
 
     public async Task DisposeAsync()
     {
-        await _provisioner.DisposeAsync();
-        await _controller.DisposeAsync();
+        await _operator.DisposeAsync();
         await _cluster.DisposeAsync();
     }
 
@@ -88,7 +81,7 @@ public sealed class LocalProviderTests : IAsyncLifetime
         Assert.Equal("False", launched.Status);
         Assert.Equal(reason, launched.Reason);
         Assert.Contains(message, launched.Message, StringComparison.Ordinal);
-        Assert.False(_provisioner.HasExited);
+        Assert.False(_operator.Provisioner.HasExited);
     }
 
     [Fact]
@@ -114,5 +107,5 @@ public sealed class LocalProviderTests : IAsyncLifetime
         return list.GetProperty("items").EnumerateArray().Select(i => KubernetesJson.Deserialize<NodeClaim>(i.GetRawText())).ToList();
     }
 
-    private string Logs() => $"controller:\n{_controller.Log}\nprovisioner:\n{_provisioner.Log}";
+    private string Logs() => _operator.Logs;
 }
