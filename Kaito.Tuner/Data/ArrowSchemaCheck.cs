@@ -28,7 +28,7 @@ internal static class ArrowSchemaCheck
                 throw new InvalidDataException("the Arrow file is too short to hold its footer");
             }
 
-            var footerLength = BinaryPrimitives.ReadInt32LittleEndian(Read(stream, length - 10, 4));
+            var footerLength = BinaryPrimitives.ReadInt32LittleEndian(stream.ReadRange(length - 10, 4));
             if (footerLength <= 0 || footerLength > length - 18 || footerLength > MaxMetadataBytes)
             {
                 throw new InvalidDataException($"the Arrow footer length {footerLength} does not fit the file");
@@ -36,7 +36,7 @@ internal static class ArrowSchemaCheck
 
             end = length - 10 - footerLength;
             // Footer { version: short, schema: Schema, dictionaries: [Block], recordBatches: [Block] }
-            var footer = new Buffer(Read(stream, end, footerLength), "the Arrow footer");
+            var footer = new Buffer(stream.ReadRange(end, footerLength), "the Arrow footer");
             var root = footer.Root();
             if (footer.Field(root, 1) is { } schema)
             {
@@ -65,7 +65,7 @@ internal static class ArrowSchemaCheck
         var first = true;
         for (var at = start; at + 4 <= end;)
         {
-            var metadataLength = BinaryPrimitives.ReadInt32LittleEndian(Read(stream, at, 4));
+            var metadataLength = BinaryPrimitives.ReadInt32LittleEndian(stream.ReadRange(at, 4));
             if (metadataLength == -1)
             {
                 if (at + 8 > end)
@@ -74,7 +74,7 @@ internal static class ArrowSchemaCheck
                 }
 
                 at += 4;
-                metadataLength = BinaryPrimitives.ReadInt32LittleEndian(Read(stream, at, 4));
+                metadataLength = BinaryPrimitives.ReadInt32LittleEndian(stream.ReadRange(at, 4));
             }
 
             if (metadataLength == 0)
@@ -88,7 +88,7 @@ internal static class ArrowSchemaCheck
             }
 
             // Message { version: short, header_type: ubyte, header: MessageHeader, bodyLength: long, ... }; type 1 is Schema.
-            var message = new Buffer(Read(stream, at + 4, metadataLength), $"the Arrow message at byte {at}");
+            var message = new Buffer(stream.ReadRange(at + 4, metadataLength), $"the Arrow message at byte {at}");
             var root = message.Root();
             var bodyLength = message.Field(root, 3) is { } body ? message.Long(body) : 0;
             if (bodyLength < 0 || bodyLength > end - at - 4 - metadataLength)
@@ -121,14 +121,6 @@ internal static class ArrowSchemaCheck
             first = false;
             at += 4 + metadataLength + bodyLength;
         }
-    }
-
-    private static byte[] Read(Stream stream, long offset, int count)
-    {
-        var buffer = new byte[count];
-        stream.Position = offset;
-        stream.ReadExactly(buffer);
-        return buffer;
     }
 
     private sealed class Buffer(byte[] bytes, string what)

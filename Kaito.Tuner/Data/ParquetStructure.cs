@@ -22,12 +22,12 @@ internal static class ParquetStructure
     {
         ArgumentNullException.ThrowIfNull(file);
         var length = file.Length;
-        if (length < 12 || !Read(file, 0, 4).AsSpan().SequenceEqual(Magic) || !Read(file, length - 4, 4).AsSpan().SequenceEqual(Magic))
+        if (length < 12 || !file.ReadRange(0, 4).AsSpan().SequenceEqual(Magic) || !file.ReadRange(length - 4, 4).AsSpan().SequenceEqual(Magic))
         {
             throw new InvalidDataException("not a parquet file (the PAR1 magic is missing at its start or end)");
         }
 
-        var footerLength = BinaryPrimitives.ReadInt32LittleEndian(Read(file, length - 8, 4));
+        var footerLength = BinaryPrimitives.ReadInt32LittleEndian(file.ReadRange(length - 8, 4));
         if (footerLength <= 0 || footerLength > length - 12 || footerLength > MaxFooterBytes)
         {
             throw new InvalidDataException($"the footer length {footerLength} does not fit the file's {length} bytes");
@@ -35,7 +35,7 @@ internal static class ParquetStructure
 
         var footerStart = length - 8 - footerLength;
         var chunks = new List<(long Start, long Length)>();
-        new Reader(Read(file, footerStart, footerLength), "the footer").FileMetaData(chunks);
+        new Reader(file.ReadRange(footerStart, footerLength), "the footer").FileMetaData(chunks);
         foreach (var (start, size) in chunks)
         {
             if (start < 4 || size < 0 || start + size > footerStart)
@@ -63,7 +63,7 @@ internal static class ParquetStructure
     {
         for (var window = 64 * 1024; ; window *= 16)
         {
-            var bytes = Read(file, offset, (int)Math.Min(window, end - offset));
+            var bytes = file.ReadRange(offset, (int)Math.Min(window, end - offset));
             var reader = new Reader(bytes, $"the page header at byte {offset}");
             try
             {
@@ -75,14 +75,6 @@ internal static class ParquetStructure
                 // a header with large statistics: look again with more of the chunk
             }
         }
-    }
-
-    private static byte[] Read(Stream file, long offset, int count)
-    {
-        var buffer = new byte[count];
-        file.Position = offset;
-        file.ReadExactly(buffer);
-        return buffer;
     }
 
     /// <summary>A bounded walk of Thrift's compact protocol over one span.</summary>
