@@ -2,7 +2,10 @@ using System.Text.Json.Nodes;
 
 namespace Kaito.LocalCluster.Simulation;
 
-/// <summary>The kubelet side of nodes: a registered node reports Ready, allocatable resources and its kubelet version.</summary>
+/// <summary>
+/// The kubelet side of nodes: a registered node reports Ready, allocatable resources, its kubelet version and its address
+/// (every node is the host, 127.0.0.1).
+/// </summary>
 internal sealed class NodeController : ISimulatedController
 {
     public void Reconcile(SimulationContext context)
@@ -23,6 +26,9 @@ internal sealed class NodeController : ISimulatedController
                 ["architecture"] = "amd64",
                 ["containerRuntimeVersion"] = "kaito-local://1.0",
             };
+            status["addresses"] ??= new JsonArray(
+                new JsonObject { ["type"] = "InternalIP", ["address"] = LoopbackAddresses.Node },
+                new JsonObject { ["type"] = "Hostname", ["address"] = Objects.Name(node) });
             if (Objects.ConditionStatus(updated, "Ready") is null)
             {
                 Objects.SetCondition(status, "Ready", "True", "KubeletReady", "kubelet is posting ready status", context.Timestamp);

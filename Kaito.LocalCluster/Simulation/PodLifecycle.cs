@@ -17,6 +17,7 @@ internal sealed class PodLifecycle : ISimulatedController
     public void Reconcile(SimulationContext context)
     {
         var jobs = context.List(Kinds.Job).ToDictionary(Objects.Uid);
+        var takenIps = context.List(Kinds.Pod).Where(p => !Scheduler.IsFinished(p)).Select(p => (string?)p["status"]?["podIP"]).OfType<string>().ToHashSet();
         foreach (var pod in context.List(Kinds.Pod))
         {
             if ((string?)pod["spec"]?["nodeName"] is null or "" || Objects.IsDeleting(pod) || Scheduler.IsFinished(pod))
@@ -32,7 +33,7 @@ internal sealed class PodLifecycle : ISimulatedController
             {
                 status["phase"] = "Pending";
                 status["startTime"] = context.Timestamp;
-                status["hostIP"] = "10.224.0.4";
+                status["hostIP"] = LoopbackAddresses.Node;
                 Objects.SetCondition(status, "Initialized", "True", null, null, context.Timestamp);
                 Objects.SetCondition(status, "Ready", "False", "ContainersNotReady", "containers with unready status", context.Timestamp);
                 Objects.SetCondition(status, "ContainersReady", "False", "ContainersNotReady", "containers with unready status", context.Timestamp);
@@ -41,8 +42,9 @@ internal sealed class PodLifecycle : ISimulatedController
             else if ((string?)status["phase"] == "Pending" && context.Now - started >= context.Options.PodStartDelay)
             {
                 status["phase"] = "Running";
-                status["podIP"] = PodIp(pod);
-                status["podIPs"] = new JsonArray(new JsonObject { ["ip"] = PodIp(pod) });
+                var ip = LoopbackAddresses.PodIp(Objects.Uid(pod), takenIps);
+                status["podIP"] = ip;
+                status["podIPs"] = new JsonArray(new JsonObject { ["ip"] = ip });
                 status["containerStatuses"] = Containers(pod, _ => new JsonObject { ["running"] = new JsonObject { ["startedAt"] = context.Timestamp } }, ready: false);
             }
             else if ((string?)status["phase"] == "Running")
@@ -109,11 +111,4 @@ internal sealed class PodLifecycle : ISimulatedController
             .Where(r => (string?)r?["kind"] == "Job")
             .Select(r => jobs.GetValueOrDefault((string)r!["uid"]!))
             .FirstOrDefault(j => j is not null);
-
-    private static string PodIp(JsonObject pod)
-    {
-        var hash = Objects.Hash(JsonValue.Create(Objects.Uid(pod)));
-        var value = Convert.ToInt32(hash[..4], 16);
-        return $"10.244.{(value >> 8) & 0xFF}.{Math.Max(2, value & 0xFF)}";
-    }
 }

@@ -3,26 +3,47 @@ using System.Text.Json.Nodes;
 namespace Kaito.LocalCluster.Simulation;
 
 /// <summary>
-/// Services: a ClusterIP from 10.96.0.0/16 (headless ones keep None), and Endpoints listing the ready pods the
-/// selector picks (and the not-ready ones under notReadyAddresses, or as ready when publishNotReadyAddresses is set).
+/// Services: a ClusterIP from 127.96.0.0/16 (headless ones keep None); a node port on every port of a NodePort or
+/// LoadBalancer Service, and for a LoadBalancer the ingress 127.0.0.1 in its status (reached at the node port); and
+/// Endpoints listing the ready pods the selector picks (and the not-ready ones under notReadyAddresses, or as ready when
+/// publishNotReadyAddresses is set).
 /// </summary>
 internal sealed class ServiceController : ISimulatedController
 {
     public void Reconcile(SimulationContext context)
     {
         var pods = context.List(Kinds.Pod);
-        var taken = context.List(Kinds.Service).Select(s => (string?)s["spec"]?["clusterIP"]).Where(ip => ip is not null).ToHashSet();
-        foreach (var service in context.List(Kinds.Service).Where(s => !Objects.IsDeleting(s)))
+        var services = context.List(Kinds.Service);
+        var taken = services.Select(s => (string?)s["spec"]?["clusterIP"]).OfType<string>().ToHashSet();
+        var takenPorts = services.SelectMany(s => s["spec"]?["ports"]?.AsArray() ?? []).Select(p => (int)Objects.Number(p?["nodePort"], 0)).Where(p => p > 0).ToHashSet();
+        foreach (var service in services.Where(s => !Objects.IsDeleting(s)))
         {
-            if ((string?)service["spec"]?["clusterIP"] is null or "")
+            var allocated = Allocate(service, taken, takenPorts);
+            if (allocated is not null)
             {
-                var withIp = service.DeepClone().AsObject();
-                var ip = AllocateIp(service, taken);
-                withIp["spec"] ??= new JsonObject();
-                withIp["spec"]!["clusterIP"] = ip;
-                withIp["spec"]!["clusterIPs"] = new JsonArray(ip);
-                withIp["spec"]!["type"] ??= "ClusterIP";
-                context.Update(Kinds.Service, service, withIp, status: false);
+                context.Update(Kinds.Service, service, allocated, status: false);
+            }
+
+            if ((string?)service["spec"]?["type"] == "LoadBalancer" && service["status"]?["loadBalancer"]?["ingress"] is null && allocated is null)
+            {
+                var withIngress = service.DeepClone().AsObject();
+                withIngress["status"] = new JsonObject
+                {
+                    ["loadBalancer"] = new JsonObject
+                    {
+                        ["ingress"] = new JsonArray(new JsonObject
+                        {
+                            ["ip"] = LoopbackAddresses.Node,
+                            ["ipMode"] = "Proxy",
+                            ["ports"] = new JsonArray((service["spec"]?["ports"]?.AsArray().OfType<JsonObject>() ?? []).Select(p => (JsonNode?)new JsonObject
+                            {
+                                ["port"] = Objects.Number(p["nodePort"], 0),
+                                ["protocol"] = (string?)p["protocol"] ?? "TCP",
+                            }).ToArray()),
+                        }),
+                    },
+                };
+                context.Update(Kinds.Service, service, withIngress, status: true);
             }
 
             if (service["spec"]?["selector"] is not JsonObject selector || selector.Count == 0)
@@ -90,17 +111,37 @@ internal sealed class ServiceController : ISimulatedController
             ["targetRef"] = new JsonObject { ["kind"] = "Pod", ["name"] = Objects.Name(p), ["namespace"] = Objects.Namespace(p), ["uid"] = Objects.Uid(p) },
         }).ToArray());
 
-    private static string AllocateIp(JsonObject service, HashSet<string?> taken)
+    /// <summary>The service with its ClusterIP and node ports filled in, or null when it has them all.</summary>
+    private static JsonObject? Allocate(JsonObject service, HashSet<string> taken, HashSet<int> takenPorts)
     {
-        var seed = Convert.ToInt32(Objects.Hash(JsonValue.Create(Objects.Uid(service)))[..4], 16);
-        for (var attempt = 0; ; attempt++)
+        var updated = service.DeepClone().AsObject();
+        var spec = updated["spec"] as JsonObject ?? [];
+        updated["spec"] = spec;
+        var changed = false;
+        if ((string?)spec["clusterIP"] is null or "")
         {
-            var value = (seed + attempt) % 65000 + 10;
-            var ip = $"10.96.{value >> 8}.{value & 0xFF}";
-            if (taken.Add(ip))
+            var ip = LoopbackAddresses.ClusterIp(Objects.Uid(service), taken);
+            spec["clusterIP"] = ip;
+            spec["clusterIPs"] = new JsonArray(ip);
+            spec["type"] ??= "ClusterIP";
+            changed = true;
+        }
+
+        if ((string?)spec["type"] is "NodePort" or "LoadBalancer")
+        {
+            var index = 0;
+            foreach (var port in spec["ports"]?.AsArray().OfType<JsonObject>() ?? [])
             {
-                return ip;
+                if (Objects.Number(port["nodePort"], 0) == 0)
+                {
+                    port["nodePort"] = LoopbackAddresses.NodePort(Objects.Uid(service), index, takenPorts);
+                    changed = true;
+                }
+
+                index++;
             }
         }
+
+        return changed ? updated : null;
     }
 }

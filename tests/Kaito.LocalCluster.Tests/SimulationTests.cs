@@ -166,9 +166,40 @@ public sealed class SimulationTests : IAsyncLifetime
         var service = await Client.CoreV1.ReadNamespacedServiceAsync("web", "default");
         var deployment = await Client.AppsV1.ReadNamespacedDeploymentAsync("web", "default");
 
-        Assert.StartsWith("10.96.", service.Spec.ClusterIP, StringComparison.Ordinal);
+        Assert.StartsWith("127.96.", service.Spec.ClusterIP, StringComparison.Ordinal);
         Assert.Equal(5000, endpoints.Subsets[0].Ports[0].Port);
         Assert.Equal(2, deployment.Status.ReadyReplicas);
+        Assert.All(endpoints.Subsets[0].Addresses, a => Assert.StartsWith("127.244.", a.Ip, StringComparison.Ordinal));
+        Assert.Equal(2, endpoints.Subsets[0].Addresses.Select(a => a.Ip).Distinct().Count());
+        var node = await Client.CoreV1.ReadNodeAsync("cpu-1");
+        Assert.Contains(node.Status.Addresses, a => a is { Type: "InternalIP", Address: "127.0.0.1" });
+    }
+
+    [Fact]
+    public async Task ALoadBalancerServiceIsReachedOnLoopbackAtItsNodePort()
+    {
+        await Client.CoreV1.CreateNamespacedServiceAsync(new V1Service
+        {
+            Metadata = new V1ObjectMeta { Name = "public" },
+            Spec = new V1ServiceSpec
+            {
+                Type = "LoadBalancer",
+                Selector = new Dictionary<string, string> { ["app"] = "public" },
+                Ports = [new V1ServicePort { Name = "http", Port = 80, TargetPort = 5000 }, new V1ServicePort { Name = "metrics", Port = 9090 }],
+            },
+        }, "default");
+
+        var service = await Eventually.ValueAsync(async () =>
+        {
+            var current = await Client.CoreV1.ReadNamespacedServiceAsync("public", "default");
+            return current.Status?.LoadBalancer?.Ingress is { Count: 1 } ? current : null;
+        });
+
+        Assert.StartsWith("127.96.", service.Spec.ClusterIP, StringComparison.Ordinal);
+        Assert.All(service.Spec.Ports, p => Assert.InRange(p.NodePort ?? 0, 30000, 32767));
+        Assert.NotEqual(service.Spec.Ports[0].NodePort, service.Spec.Ports[1].NodePort);
+        Assert.Equal("127.0.0.1", service.Status.LoadBalancer.Ingress[0].Ip);
+        Assert.Equal(service.Spec.Ports.Select(p => p.NodePort), service.Status.LoadBalancer.Ingress[0].Ports.Select(p => (int?)p.Port));
     }
 
     private async Task<string> UnschedulableMessageAsync(string pod) =>
