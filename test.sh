@@ -10,6 +10,7 @@ command -v kubectl >/dev/null 2>&1 || packages+=(kubectl)
 command -v docker-registry >/dev/null 2>&1 || packages+=(docker-registry)
 command -v htpasswd >/dev/null 2>&1 || packages+=(apache2-utils)
 command -v skopeo >/dev/null 2>&1 || packages+=(skopeo)
+command -v busybox >/dev/null 2>&1 || packages+=(busybox)
 if ((${#packages[@]})); then
     sudo=""
     [ "$(id -u)" = 0 ] || sudo="sudo"

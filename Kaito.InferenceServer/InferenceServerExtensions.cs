@@ -60,7 +60,7 @@ public static class InferenceServerExtensions
         if (port is not null || !builder.AddressConfigured())
         {
             var scheme = string.IsNullOrEmpty(builder.Configuration[Key(nameof(InferenceServerOptions.TlsCertificateFile))]) ? "http" : "https";
-            builder.WebHost.UseUrls($"{scheme}://+:{port ?? DefaultPort.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
+            builder.WebHost.UseUrls($"{scheme}://{builder.ListenHost()}:{port ?? DefaultPort.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
         }
 
         return builder;

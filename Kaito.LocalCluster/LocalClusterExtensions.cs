@@ -75,6 +75,14 @@ public static class LocalClusterExtensions
             .Bind(builder.Configuration.GetSection(SimulationOptions.SectionName))
             .Validate(o => o.NodesFile is null || File.Exists(o.NodesFile), "LocalCluster:Simulation:NodesFile (--gpu-nodes) names a file that does not exist.")
             .ValidateOnStart();
+        builder.Services.AddOptions<Kubelet.KubeletOptions>()
+            .Bind(builder.Configuration.GetSection(Kubelet.KubeletOptions.SectionName))
+            .Validate(o => o.RestartBackOff > TimeSpan.Zero && o.MaxRestartBackOff >= o.RestartBackOff, "LocalCluster:Kubelet:RestartBackOff must be positive and at most MaxRestartBackOff.")
+            .ValidateOnStart();
+        builder.Services.AddSingleton<Kubelet.ContainerImages>();
+        builder.Services.AddSingleton<Kubelet.LocalKubelet>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<Kubelet.LocalKubelet>());
+        builder.Services.AddHostedService<Kubelet.ServiceProxy>();
         builder.Services.AddHostedService<ClusterSimulation>();
         builder.Services.AddOptions<FaultOptions>()
             .Bind(builder.Configuration.GetSection(FaultOptions.SectionName))

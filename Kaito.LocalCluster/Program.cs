@@ -11,6 +11,7 @@ builder.AddLocalCluster();
 var app = builder.Build();
 
 app.UseClusterAuthentication();
+app.UseWebSockets();
 app.MapDefaultEndpoints();
 app.MapDiscoveryApi();
 app.MapOpenApiV3();

@@ -16,6 +16,19 @@ public static class DefaultPorts
     public const int InferenceServer = 5000;
     public const int LocalCluster = 6443;
 
+    /// <summary>
+    /// Set by LocalCluster's kubelet, whose pods share the host's network: each pod has its own loopback address, which
+    /// the pod's server binds instead of every address (in a real pod, its own network namespace does that).
+    /// </summary>
+    public const string PodIpVariable = "KAITO_POD_IP";
+
+    /// <summary>The host part of the listening URL: the pod's address under LocalCluster's kubelet, else every address.</summary>
+    public static string ListenHost(this WebApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        return builder.Configuration[PodIpVariable] is { Length: > 0 } podIp && System.Net.IPAddress.TryParse(podIp, out _) ? podIp : "+";
+    }
+
     /// <summary>Whether the configuration already names where to listen.</summary>
     public static bool AddressConfigured(this WebApplicationBuilder builder)
     {
@@ -24,13 +37,13 @@ public static class DefaultPorts
         return !string.IsNullOrEmpty(configuration["urls"]) || !string.IsNullOrEmpty(configuration["http_ports"]) || !string.IsNullOrEmpty(configuration["https_ports"]);
     }
 
-    /// <summary>Listens on <paramref name="port"/> (all interfaces, plain HTTP) unless an address is configured.</summary>
+    /// <summary>Listens on <paramref name="port"/> (all interfaces, or the pod's address; plain HTTP) unless an address is configured.</summary>
     public static WebApplicationBuilder UseDefaultPort(this WebApplicationBuilder builder, int port)
     {
         ArgumentNullException.ThrowIfNull(builder);
         if (!builder.AddressConfigured())
         {
-            builder.WebHost.UseUrls($"http://+:{port.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
+            builder.WebHost.UseUrls($"http://{builder.ListenHost()}:{port.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
         }
 
         return builder;

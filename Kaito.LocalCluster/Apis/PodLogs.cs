@@ -12,7 +12,8 @@ namespace Kaito.LocalCluster.Apis;
 /// </summary>
 public static class PodLogs
 {
-    public static string Render(JsonObject pod, IQueryCollection query)
+    /// <summary>The container a log request is for, checked as the API server checks it.</summary>
+    public static string Container(JsonObject pod, IQueryCollection query)
     {
         ArgumentNullException.ThrowIfNull(pod);
         ArgumentNullException.ThrowIfNull(query);
@@ -30,6 +31,14 @@ public static class PodLogs
         {
             throw ApiException.BadRequest($"container {container} is not valid for pod {name}");
         }
+
+        return container;
+    }
+
+    public static string Render(JsonObject pod, IQueryCollection query)
+    {
+        var container = Container(pod, query);
+        var name = (string?)pod["metadata"]?["name"] ?? "";
 
         if (query["previous"] == "true")
         {

@@ -16,6 +16,7 @@ public sealed partial class ResourceHandler(
     ClusterStore store,
     ResourceRegistry registry,
     AdmissionWebhooks admission,
+    Kubelet.LocalKubelet kubelet,
     ApiRequestMetrics metrics,
     TimeProvider clock,
     Microsoft.Extensions.Options.IOptionsMonitor<FaultOptions> faults,
@@ -69,6 +70,7 @@ public sealed partial class ResourceHandler(
                 ("GET", null, _) => List(context, request),
                 ("GET", not null, null or "status") => Get(context, request),
                 ("GET", not null, "log") when request.Type.GroupResource == "/pods" => await LogAsync(context, request),
+                ("GET" or "POST", not null, "exec" or "attach") when request.Type.GroupResource == "/pods" => await StreamAsync(context, request),
                 ("POST", null, _) => await CreateAsync(context, request),
                 ("POST", not null, "binding") => await BindAsync(context, request),
                 ("PUT", not null, null or "status") => await ReplaceAsync(context, request),
@@ -150,10 +152,26 @@ public sealed partial class ResourceHandler(
     private async Task<(int Code, JsonNode Body)?> LogAsync(HttpContext context, ResourceRequest request)
     {
         var pod = store.Get(request.Key) ?? throw ApiException.NotFound(request.Type.GroupResource, request.Name!);
+        var container = PodLogs.Container(pod, context.Request.Query);
+        var previous = context.Request.Query["previous"] == "true";
+        if (kubelet.LogFile(pod, container, previous) is { } path)
+        {
+            var uid = (string)pod["metadata"]!["uid"]!;
+            await ContainerLogStream.WriteAsync(context, path, () => ContainerLogStream.IsRunning(store, request.Key, uid, container), clock);
+            return null;
+        }
+
         var text = PodLogs.Render(pod, context.Request.Query);
         context.Response.StatusCode = 200;
         context.Response.ContentType = "text/plain";
         await context.Response.WriteAsync(text, context.RequestAborted);
+        return null;
+    }
+
+    private async Task<(int Code, JsonNode Body)?> StreamAsync(HttpContext context, ResourceRequest request)
+    {
+        var pod = store.Get(request.Key) ?? throw ApiException.NotFound(request.Type.GroupResource, request.Name!);
+        await ContainerStreams.HandleAsync(context, kubelet, pod, attach: request.Subresource == "attach");
         return null;
     }
 

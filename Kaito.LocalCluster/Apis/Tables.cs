@@ -77,7 +77,7 @@ public static class Tables
         {
             "/pods" => [name,
                 Text("Ready", o => $"{Count(o["status"]?["containerStatuses"], s => s?["ready"]?.GetValue<bool>() == true)}/{o["spec"]?["containers"]?.AsArray().Count ?? 0}"),
-                Text("Status", o => (string?)o["metadata"]?["deletionTimestamp"] is not null ? "Terminating" : (string?)o["status"]?["phase"] ?? "Pending"),
+                Text("Status", PodStatus),
                 Text("Restarts", o => Sum(o["status"]?["containerStatuses"], s => JsonNumbers.ReadInt(s?["restartCount"]) ?? 0).ToString(CultureInfo.InvariantCulture)),
                 age,
                 Text("Node", o => (string?)o["spec"]?["nodeName"] ?? "<none>", priority: 1)],
@@ -129,6 +129,66 @@ public static class Tables
             "boolean" when bool.TryParse(text, out var b) => JsonValue.Create(b),
             _ => JsonValue.Create(text),
         };
+    }
+
+    /// <summary>
+    /// kubectl's pod STATUS (printPod in kubernetes' pkg/printers/internalversion/printers.go): the phase, unless an init
+    /// container is still working (<c>Init:1/2</c>, <c>Init:Error</c>, <c>Init:CrashLoopBackOff</c>) or a container is
+    /// waiting or terminated with a reason (<c>CrashLoopBackOff</c>, <c>CreateContainerConfigError</c>, <c>Error</c>,
+    /// <c>Completed</c>), and <c>Terminating</c> while it is deleted.
+    /// </summary>
+    public static string PodStatus(JsonObject pod)
+    {
+        ArgumentNullException.ThrowIfNull(pod);
+        var status = pod["status"];
+        var reason = (string?)status?["reason"] ?? (string?)status?["phase"] ?? "Pending";
+        var initStatuses = status?["initContainerStatuses"]?.AsArray().OfType<JsonObject>().ToList() ?? [];
+        var initCount = pod["spec"]?["initContainers"]?.AsArray().Count ?? 0;
+        var initializing = false;
+        for (var i = 0; i < initStatuses.Count; i++)
+        {
+            var state = initStatuses[i]["state"];
+            if (state?["terminated"] is JsonObject done && JsonNumbers.ReadInt(done["exitCode"]) == 0)
+            {
+                continue;
+            }
+
+            initializing = true;
+            reason = state?["terminated"] is JsonObject terminated
+                ? "Init:" + ((string?)terminated["reason"] is { Length: > 0 } r ? r : $"ExitCode:{JsonNumbers.ReadInt(terminated["exitCode"])}")
+                : (string?)state?["waiting"]?["reason"] is { Length: > 0 } waiting && waiting != "PodInitializing"
+                    ? "Init:" + waiting
+                    : $"Init:{i}/{initCount}";
+            break;
+        }
+
+        if (!initializing)
+        {
+            var running = false;
+            foreach (var container in (status?["containerStatuses"]?.AsArray().OfType<JsonObject>() ?? []).Reverse())
+            {
+                var state = container["state"];
+                if ((string?)state?["waiting"]?["reason"] is { Length: > 0 } waiting)
+                {
+                    reason = waiting;
+                }
+                else if (state?["terminated"] is JsonObject terminated)
+                {
+                    reason = (string?)terminated["reason"] is { Length: > 0 } r ? r : $"ExitCode:{JsonNumbers.ReadInt(terminated["exitCode"])}";
+                }
+                else if (state?["running"] is not null && container["ready"]?.GetValue<bool>() == true)
+                {
+                    running = true;
+                }
+            }
+
+            if (reason == "Completed" && running)
+            {
+                reason = ConditionStatus(pod, "Ready") == "True" ? "Running" : "NotReady";
+            }
+        }
+
+        return pod["metadata"]?["deletionTimestamp"] is not null ? "Terminating" : reason;
     }
 
     private static string? ConditionStatus(JsonObject item, string type) =>

@@ -9,6 +9,7 @@ namespace Kaito.LocalCluster.Simulation;
 /// </summary>
 public sealed partial class ClusterSimulation(
     ClusterStore store,
+    Kubelet.LocalKubelet kubelet,
     TimeProvider clock,
     IOptions<SimulationOptions> options,
     ILogger<ClusterSimulation> logger) : BackgroundService
@@ -19,7 +20,7 @@ public sealed partial class ClusterSimulation(
     [
         new NodeController(),
         new Scheduler(),
-        new PodLifecycle(),
+        new PodLifecycle(kubelet.Simulated),
         new StatefulSetController(),
         new ReplicaSetController(),
         new JobController(),

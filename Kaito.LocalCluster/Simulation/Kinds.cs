@@ -11,6 +11,8 @@ internal static class Kinds
     public static readonly ResourceType Endpoints = Find("/endpoints");
     public static readonly ResourceType Event = Find("/events");
     public static readonly ResourceType PersistentVolumeClaim = Find("/persistentvolumeclaims");
+    public static readonly ResourceType ConfigMap = Find("/configmaps");
+    public static readonly ResourceType Secret = Find("/secrets");
     public static readonly ResourceType StatefulSet = Find("apps/statefulsets");
     public static readonly ResourceType Deployment = Find("apps/deployments");
     public static readonly ResourceType ReplicaSet = Find("apps/replicasets");

@@ -3,13 +3,16 @@ using System.Text.Json.Nodes;
 namespace Kaito.LocalCluster.Simulation;
 
 /// <summary>
-/// The kubelet side of pods, without containers: a bound pod starts after <see cref="SimulationOptions.PodStartDelay"/>,
+/// The kubelet side of the pods LocalCluster's real kubelet cannot run (their image or a volume is not runnable here),
+/// without containers, saying so in a <c>localcluster.kaito.sh/Simulated</c> condition and a Simulated event: a bound pod starts after <see cref="SimulationOptions.PodStartDelay"/>,
 /// turns Ready after <see cref="SimulationOptions.PodReadyDelay"/> (its probes passing), and a Job's pod finishes after
 /// <see cref="SimulationOptions.JobDuration"/> or as its Job's <c>localcluster.kaito.sh/outcome</c> annotation says
 /// (failing with <c>localcluster.kaito.sh/exit-code</c>, 1 by default, and <c>localcluster.kaito.sh/message</c>).
 /// </summary>
-internal sealed class PodLifecycle : ISimulatedController
+internal sealed class PodLifecycle(Func<JsonObject, string?> simulated) : ISimulatedController
 {
+    public const string SimulatedCondition = "localcluster.kaito.sh/Simulated";
+
     public const string OutcomeAnnotation = "localcluster.kaito.sh/outcome";
     public const string MessageAnnotation = "localcluster.kaito.sh/message";
     public const string ExitCodeAnnotation = "localcluster.kaito.sh/exit-code";
@@ -25,12 +28,19 @@ internal sealed class PodLifecycle : ISimulatedController
                 continue;
             }
 
+            if (simulated(pod) is not { } why)
+            {
+                continue; // the kubelet runs it for real
+            }
+
             var updated = pod.DeepClone().AsObject();
             var status = updated["status"] as JsonObject ?? [];
             updated["status"] = status;
             var started = context.Time(status["startTime"]);
             if (started is null)
             {
+                Objects.SetCondition(status, SimulatedCondition, "True", "NotRunnableLocally", why, context.Timestamp);
+                EventRecorder.Record(context, pod, "Normal", "Simulated", why);
                 status["phase"] = "Pending";
                 status["startTime"] = context.Timestamp;
                 status["hostIP"] = LoopbackAddresses.Node;

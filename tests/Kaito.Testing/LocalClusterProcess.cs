@@ -83,6 +83,12 @@ public sealed class LocalClusterProcess : IAsyncDisposable
         return process;
     }
 
+    /// <summary>The LocalCluster process' id.</summary>
+    public int ProcessId => _process.Id;
+
+    /// <summary>Stops the process with SIGTERM (its shutdown code runs) and waits for it to exit.</summary>
+    public Task TerminateAsync() => _process.TerminateAsync();
+
     /// <summary>Kills the process with SIGKILL, as a crash or an OOM kill would: no shutdown code runs.</summary>
     public void Kill() => _process.Kill();
 

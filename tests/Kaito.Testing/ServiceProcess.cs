@@ -77,6 +77,17 @@ public sealed class ServiceProcess : IAsyncDisposable
         return Log;
     }
 
+    /// <summary>SIGTERM, as a service manager or Ctrl-C stops it, then waits for it to exit.</summary>
+    public async Task TerminateAsync()
+    {
+        using (var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await kill.WaitForExitAsync();
+        }
+
+        await _process.WaitForExitAsync();
+    }
+
     /// <summary>SIGKILL: no shutdown code runs.</summary>
     public void Kill()
     {

@@ -1,0 +1,127 @@
+using System.Text;
+
+namespace Kaito.LocalCluster.Kubelet;
+
+/// <summary>One path a container sees: a host folder or file bound at <paramref name="Target"/>.</summary>
+public sealed record SandboxMount(string Source, string Target, bool ReadOnly);
+
+/// <summary>
+/// The file system a container sees, made the way bubblewrap makes one, with util-linux's <c>unshare</c>: in a private
+/// mount namespace (and a user namespace mapping the caller to root when LocalCluster is not root), a tmpfs becomes
+/// the new root; the host's top-level folders are bound into it — except <c>/dev</c> (a minimal one), <c>/proc</c>,
+/// <c>/sys</c>, <c>/tmp</c> (the container's own, a mount like any other) and any folder a mount lands in, which is rebuilt from the host's
+/// entries around the mount point, so no folder is ever created on the host — then every mount is bound at its path and
+/// the command runs chrooted there. No path is rewritten: the process sees its volumes exactly where the pod spec says.
+/// </summary>
+public static class ContainerSandbox
+{
+    private static readonly string[] s_devices = ["null", "zero", "full", "random", "urandom", "tty"];
+
+    /// <summary>The argv that runs <paramref name="argv"/> in the sandbox; its first element is the program to start.</summary>
+    public static IReadOnlyList<string> Command(string rootDirectory, string hostname, IReadOnlyList<SandboxMount> mounts, string workingDirectory, IReadOnlyList<string> argv, bool rootless)
+    {
+        ArgumentNullException.ThrowIfNull(mounts);
+        ArgumentNullException.ThrowIfNull(argv);
+        var namespaces = rootless ? new[] { "--user", "--map-root-user", "--mount", "--uts" } : ["--mount", "--uts"];
+        return ["setsid", "unshare", .. namespaces, "--propagation", "private", "--", "/bin/sh", "-c", Script(rootDirectory, hostname, mounts, workingDirectory), "kaito-container", .. argv];
+    }
+
+    /// <summary>The shell script that builds the root and execs the command (passed as its positional arguments).</summary>
+    public static string Script(string rootDirectory, string hostname, IReadOnlyList<SandboxMount> mounts, string workingDirectory)
+    {
+        ArgumentNullException.ThrowIfNull(mounts);
+        var script = new StringBuilder("set -e\n");
+        var root = rootDirectory;
+        script.Append("R=").Append(Quote(root)).Append('\n');
+        script.Append("echo ").Append(Quote(hostname)).Append(" > /proc/sys/kernel/hostname 2>/dev/null || true\n");
+        script.Append("mount -t tmpfs -o mode=755 kaito-root \"$R\"\n");
+
+        var targets = mounts.Select(m => Normalize(m.Target)).ToList();
+        Expose("/", targets, script, topLevel: true);
+
+        script.Append("mkdir -p \"$R/dev\" \"$R/proc\" \"$R/sys\" \"$R/tmp\"\n");
+        script.Append("mount -t tmpfs -o mode=755,nosuid kaito-dev \"$R/dev\"\n");
+        foreach (var device in s_devices)
+        {
+            script.Append($"touch \"$R/dev/{device}\" && mount --bind /dev/{device} \"$R/dev/{device}\"\n");
+        }
+
+        script.Append("ln -s /proc/self/fd \"$R/dev/fd\"; ln -s /proc/self/fd/0 \"$R/dev/stdin\"; ln -s /proc/self/fd/1 \"$R/dev/stdout\"; ln -s /proc/self/fd/2 \"$R/dev/stderr\"\n");
+        script.Append("mkdir -p \"$R/dev/shm\" \"$R/dev/pts\"\n");
+        script.Append("mount --rbind /proc \"$R/proc\"\nmount --rbind /sys \"$R/sys\"\n");
+
+        foreach (var mount in mounts.OrderBy(m => Normalize(m.Target).Count(c => c == '/')))
+        {
+            var target = "\"$R\"" + Quote(Normalize(mount.Target));
+            var source = Quote(mount.Source);
+            script.Append($"if [ -d {source} ]; then mkdir -p {target}; else mkdir -p \"$(dirname {target})\"; [ -e {target} ] || touch {target}; fi\n");
+            script.Append($"mount --rbind {source} {target}\n");
+            if (mount.ReadOnly)
+            {
+                script.Append($"mount -o remount,bind,ro {target} 2>/dev/null || mount -o remount,bind,ro,nosuid,nodev {target}\n");
+            }
+        }
+
+        script.Append("exec chroot \"$R\" /bin/sh -c 'cd \"$0\" && exec \"$@\"' ").Append(Quote(workingDirectory)).Append(" \"$@\"\n");
+        return script.ToString();
+    }
+
+    /// <summary>
+    /// Binds <paramref name="directory"/>'s host entries into the new root: whole, when no mount lands inside it; else
+    /// entry by entry, recursing into the one that leads to a mount point, so the folders a mount needs are made on
+    /// the tmpfs, never on the host.
+    /// </summary>
+    private static void Expose(string directory, List<string> targets, StringBuilder script, bool topLevel)
+    {
+        IEnumerable<string> entries;
+        try
+        {
+            entries = Directory.EnumerateFileSystemEntries(directory).Order(StringComparer.Ordinal).ToList();
+        }
+        catch (Exception ex) when (ex is UnauthorizedAccessException or IOException)
+        {
+            return;
+        }
+
+        foreach (var entry in entries)
+        {
+            var name = Path.GetFileName(entry);
+            if (topLevel && name is "dev" or "proc" or "sys" or "tmp")
+            {
+                continue;
+            }
+
+            var inside = "\"$R\"" + Quote(entry);
+            var info = new FileInfo(entry);
+            if (info.LinkTarget is { } link)
+            {
+                script.Append($"ln -s {Quote(link)} {inside}\n");
+            }
+            else if (targets.Any(t => t == entry))
+            {
+                // replaced by a mount: the mount step makes it
+            }
+            else if (Directory.Exists(entry))
+            {
+                script.Append($"mkdir {inside}\n");
+                if (targets.Any(t => t.StartsWith(entry + "/", StringComparison.Ordinal)))
+                {
+                    Expose(entry, targets, script, topLevel: false);
+                }
+                else
+                {
+                    script.Append($"mount --rbind {Quote(entry)} {inside}\n");
+                }
+            }
+            else if (File.Exists(entry))
+            {
+                script.Append($"touch {inside} && mount --bind {Quote(entry)} {inside}\n");
+            }
+        }
+    }
+
+    private static string Normalize(string path) => "/" + string.Join('/', path.Split('/', StringSplitOptions.RemoveEmptyEntries));
+
+    /// <summary>Single-quotes <paramref name="text"/> for sh.</summary>
+    public static string Quote(string text) => "'" + text.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
+}

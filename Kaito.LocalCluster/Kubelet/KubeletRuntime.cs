@@ -1,0 +1,27 @@
+using Kaito.LocalCluster.Storage;
+using Microsoft.Extensions.Options;
+
+namespace Kaito.LocalCluster.Kubelet;
+
+/// <summary>What every pod worker shares: the store it reports to, the images it can run, its settings and its folders.</summary>
+internal sealed class KubeletRuntime(ClusterStore store, ContainerImages images, IOptions<KubeletOptions> options, TimeProvider clock, ILoggerFactory loggers, string rootDirectory)
+{
+    public ClusterStore Store { get; } = store;
+
+    public ContainerImages Images { get; } = images;
+
+    public KubeletOptions Options { get; } = options.Value;
+
+    public TimeProvider Clock { get; } = clock;
+
+    public ILoggerFactory Loggers { get; } = loggers;
+
+    public string RootDirectory { get; } = rootDirectory;
+
+    public string PodDirectory(string uid) => Path.Combine(RootDirectory, "pods", uid);
+
+    public string ClaimsDirectory => Path.Combine(RootDirectory, "claims");
+
+    /// <summary>Whether containers need a user namespace to build their mounts (LocalCluster is not root).</summary>
+    public bool Rootless { get; } = !Native.IsRoot;
+}

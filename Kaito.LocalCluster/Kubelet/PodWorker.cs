@@ -1,0 +1,592 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json.Nodes;
+using Kaito.LocalCluster.Simulation;
+using Kaito.LocalCluster.Storage;
+
+namespace Kaito.LocalCluster.Kubelet;
+
+/// <summary>
+/// The kubelet's pod worker for one pod: makes its sandbox (IP, volumes, /etc/hosts), runs its init containers in
+/// order and then its containers, probes them, restarts them by the pod's restartPolicy with the kubelet's back-off,
+/// and reports all of it in the pod's status and events. Stopping it terminates the containers as the kubelet does:
+/// SIGTERM to each container's processes, the grace period, then SIGKILL.
+/// </summary>
+internal sealed partial class PodWorker : IDisposable
+{
+    private readonly KubeletRuntime _runtime;
+    private readonly ObjectKey _key;
+    private readonly string _uid;
+    private readonly string _directory;
+    private readonly ILogger _logger;
+    private readonly Lock _statusGate = new();
+    private readonly CancellationTokenSource _stop = new();
+    private readonly List<ContainerRecord> _init;
+    private readonly List<ContainerRecord> _containers;
+    private readonly PodVolumes _volumes;
+    private JsonObject _pod;
+    private string _phase = "Pending";
+    private string? _podIp;
+    private string? _startTime;
+    private bool _initialized;
+    private Task? _run;
+
+    public PodWorker(KubeletRuntime runtime, JsonObject pod, IEnumerable<ContainerRecord>? previous = null)
+    {
+        _runtime = runtime;
+        _pod = pod;
+        _key = new ObjectKey(Kinds.Pod.GroupResource, Objects.Namespace(pod), Objects.Name(pod));
+        _uid = Objects.Uid(pod);
+        _directory = runtime.PodDirectory(_uid);
+        _logger = runtime.Loggers.CreateLogger<PodWorker>();
+        _volumes = new PodVolumes(_directory, runtime.ClaimsDirectory);
+        _init = (pod["spec"]?["initContainers"]?.AsArray().OfType<JsonObject>() ?? []).Select(c => new ContainerRecord(c, init: true)).ToList();
+        _containers = (pod["spec"]?["containers"]?.AsArray().OfType<JsonObject>() ?? []).Select(c => new ContainerRecord(c, init: false)).ToList();
+        foreach (var record in previous ?? [])
+        {
+            if (All.FirstOrDefault(r => r.Name == record.Name && r.Init == record.Init) is { } mine)
+            {
+                mine.RestartCount = record.RestartCount;
+                mine.LastState = record.LastState;
+                if (record.State["running"] is JsonObject running)
+                {
+                    // It died with the previous LocalCluster: that run ended, and starting again is a restart.
+                    mine.RestartCount++;
+                    mine.LastState = new JsonObject
+                    {
+                        ["terminated"] = new JsonObject
+                        {
+                            ["exitCode"] = 137,
+                            ["reason"] = "ContainerStatusUnknown",
+                            ["message"] = "The container could not be located when the pod was terminated: LocalCluster restarted while it ran",
+                            ["startedAt"] = running["startedAt"]?.DeepClone(),
+                        },
+                    };
+                }
+            }
+        }
+    }
+
+    public string Uid => _uid;
+
+    /// <summary>The pod as the worker last read it.</summary>
+    public JsonObject Pod => _pod;
+
+    public ObjectKey Key => _key;
+
+    public bool Finished => _run?.IsCompleted == true;
+
+    /// <summary>When the worker ended on an unexpected error (the pod is not finished); the kubelet starts another after a back-off.</summary>
+    public DateTimeOffset? FaultedAt { get; private set; }
+
+    /// <summary>The folder of this pod's container logs.</summary>
+    public string LogDirectory => Path.Combine(_directory, "logs");
+
+    private IEnumerable<ContainerRecord> All => _init.Concat(_containers);
+
+    /// <summary>The container named <paramref name="name"/> (init containers too), or null.</summary>
+    public ContainerRecord? Container(string name) => All.FirstOrDefault(c => c.Name == name);
+
+    private string RestartPolicy => (string?)_pod["spec"]?["restartPolicy"] ?? "Always";
+
+    public void Start() => _run = Task.Run(() => RunAsync(_stop.Token));
+
+    /// <summary>Terminates every container (SIGTERM, <paramref name="grace"/>, SIGKILL) and waits for the worker to end.</summary>
+    public async Task StopAsync(TimeSpan grace)
+    {
+        await _stop.CancelAsync();
+        await Task.WhenAll(All.Select(record => TerminateAsync(record, grace, "the pod is being deleted")));
+        if (_run is not null)
+        {
+            await _run.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+    }
+
+    public void Dispose() => _stop.Dispose();
+
+    private async Task RunAsync(CancellationToken stop)
+    {
+        try
+        {
+            var taken = _runtime.Store.List(Kinds.Pod.GroupResource, null).Items
+                .Where(p => Objects.Uid(p) != _uid && !Scheduler.IsFinished(p))
+                .Select(p => (string?)p["status"]?["podIP"]).OfType<string>().ToHashSet();
+            _podIp = (string?)_pod["status"]?["podIP"] is { Length: > 0 } kept && !taken.Contains(kept) ? kept : LoopbackAddresses.PodIp(_uid, taken);
+            _startTime = (string?)_pod["status"]?["startTime"] ?? Timestamp();
+            Publish();
+
+            await PrepareVolumesAsync(stop);
+            _ = Task.Run(() => SyncVolumesAsync(stop), CancellationToken.None);
+
+            foreach (var record in _init)
+            {
+                var exit = await RunContainerAsync(record, stop);
+                if (stop.IsCancellationRequested)
+                {
+                    return;
+                }
+
+                if (exit != 0)
+                {
+                    _phase = "Failed";
+                    MarkWaitingContainers("PodInitializing");
+                    Publish();
+                    return;
+                }
+            }
+
+            _initialized = true;
+            Publish();
+            var exits = await Task.WhenAll(_containers.Select(record => RunContainerAsync(record, stop)));
+            if (!stop.IsCancellationRequested)
+            {
+                _phase = exits.All(e => e == 0) ? "Succeeded" : "Failed";
+                Publish();
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            // the pod is going away
+        }
+        catch (Exception ex)
+        {
+            LogWorkerFailed(_logger, _key, ex);
+            Record("Warning", "FailedSync", $"error syncing pod: {ex.Message}");
+            await Task.WhenAll(All.Select(record => TerminateAsync(record, TimeSpan.FromSeconds(5), "the pod worker failed")));
+            FaultedAt = _runtime.Clock.GetUtcNow();
+        }
+    }
+
+    private async Task PrepareVolumesAsync(CancellationToken stop)
+    {
+        var delay = TimeSpan.FromSeconds(1);
+        while (true)
+        {
+            _pod = _runtime.Store.Get(_key) is { } current && Objects.Uid(current) == _uid ? current : throw new OperationCanceledException(stop);
+            if (_volumes.Prepare(_pod, _runtime.Store) is not { } problem)
+            {
+                break;
+            }
+
+            Record("Warning", "FailedMount", problem);
+            await Task.Delay(delay, _runtime.Clock, stop);
+            delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(30).Ticks));
+        }
+
+        WriteHosts();
+    }
+
+    /// <summary>Keeps configMap and secret volumes (and /etc/hosts) up to date, as the kubelet's periodic sync does.</summary>
+    private async Task SyncVolumesAsync(CancellationToken stop)
+    {
+        while (!stop.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(_runtime.Options.VolumeSyncInterval, _runtime.Clock, stop);
+                if (_runtime.Store.Get(_key) is { } current && Objects.Uid(current) == _uid)
+                {
+                    _volumes.Prepare(current, _runtime.Store);
+                    WriteHosts();
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                LogVolumeSyncFailed(_logger, _key, ex);
+            }
+        }
+    }
+
+    /// <summary>Runs a container until it ends for good by the restart policy; its last exit code.</summary>
+    private async Task<int> RunContainerAsync(ContainerRecord record, CancellationToken stop)
+    {
+        var backOff = _runtime.Options.RestartBackOff;
+        while (true)
+        {
+            stop.ThrowIfCancellationRequested();
+            var started = _runtime.Clock.GetUtcNow();
+            var exit = await RunOnceAsync(record, stop);
+            if (stop.IsCancellationRequested)
+            {
+                return exit ?? 137;
+            }
+
+            if (exit is null)
+            {
+                continue; // could not be created; RunOnce waited before this retry
+            }
+
+            var restart = record.Init
+                ? exit != 0 && RestartPolicy != "Never"
+                : RestartPolicy switch { "Never" => false, "OnFailure" => exit != 0, _ => true };
+            if (!restart)
+            {
+                return exit.Value;
+            }
+
+            if (_runtime.Clock.GetUtcNow() - started > TimeSpan.FromMinutes(10))
+            {
+                backOff = _runtime.Options.RestartBackOff; // ran long enough: the kubelet forgets the back-off
+            }
+
+            record.LastState = new JsonObject { ["terminated"] = record.State["terminated"]!.DeepClone() };
+            record.RestartCount++;
+            record.State = Waiting("CrashLoopBackOff",
+                $"back-off {Duration(backOff)} restarting failed container={record.Name} pod={_key.Name}_{_key.Namespace}({_uid})");
+            Publish();
+            Record("Warning", "BackOff", $"Back-off restarting failed container {record.Name} in pod {_key.Name}_{_key.Namespace}({_uid})");
+            await Task.Delay(backOff, _runtime.Clock, stop);
+            backOff = TimeSpan.FromTicks(Math.Min(backOff.Ticks * 2, _runtime.Options.MaxRestartBackOff.Ticks));
+        }
+    }
+
+    /// <summary>One run of a container; null when it could not be created (bad configuration), after a wait.</summary>
+    private async Task<int?> RunOnceAsync(ContainerRecord record, CancellationToken stop)
+    {
+        _pod = _runtime.Store.Get(_key) is { } current && Objects.Uid(current) == _uid ? current : throw new OperationCanceledException(stop);
+        var (variables, error) = ContainerEnvironment.Build(_pod, record.Spec, _runtime.Store);
+        if (variables is null)
+        {
+            record.State = Waiting("CreateContainerConfigError", error);
+            Publish();
+            Record("Warning", "Failed", $"Error: {error}");
+            await Task.Delay(TimeSpan.FromSeconds(2), _runtime.Clock, stop);
+            return null;
+        }
+
+        var runnable = _runtime.Images.Resolve(record.Spec);
+        var containerDirectory = Path.Combine(_directory, "containers", record.Name);
+        var tmp = Path.Combine(containerDirectory, "tmp");
+        Directory.CreateDirectory(tmp);
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(tmp, (UnixFileMode)Convert.ToInt32("1777", 8));
+        }
+        var terminationLog = Path.Combine(containerDirectory, "termination-log");
+        await File.WriteAllTextAsync(terminationLog, "", CancellationToken.None);
+
+        var mounts = new List<SandboxMount>(runnable.Mounts) { new(tmp, "/tmp", ReadOnly: false) };
+        foreach (var mount in record.Spec["volumeMounts"]?.AsArray().OfType<JsonObject>() ?? [])
+        {
+            var source = _volumes.PathOf((string)mount["name"]!);
+            var subPath = (string?)mount["subPath"] ?? ((string?)mount["subPathExpr"] is { } expr ? ContainerEnvironment.Expand(expr, variables) : null);
+            if (!string.IsNullOrEmpty(subPath))
+            {
+                source = Path.Combine(source, subPath);
+                if (!Path.Exists(source))
+                {
+                    Directory.CreateDirectory(source);
+                }
+            }
+
+            mounts.Add(new SandboxMount(source, (string)mount["mountPath"]!, mount["readOnly"]?.GetValue<bool>() == true));
+        }
+
+        if (_pod["spec"]?["hostNetwork"]?.GetValue<bool>() != true)
+        {
+            mounts.Add(new SandboxMount(Path.Combine(_directory, "hosts"), "/etc/hosts", ReadOnly: true));
+            mounts.Add(new SandboxMount(Path.Combine(_directory, "hostname"), "/etc/hostname", ReadOnly: true));
+        }
+
+        mounts.Add(new SandboxMount(terminationLog, (string?)record.Spec["terminationMessagePath"] ?? "/dev/termination-log", ReadOnly: false));
+
+        var environment = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["PATH"] = runnable.Path,
+            ["HOME"] = "/root",
+            ["HOSTNAME"] = _key.Name,
+        };
+        if (runnable.IsComponent)
+        {
+            foreach (var name in _runtime.Options.InheritedEnvironment)
+            {
+                if (Environment.GetEnvironmentVariable(name) is { Length: > 0 } value)
+                {
+                    environment[name] = value;
+                }
+            }
+
+            environment.Remove("DOTNET_ROOT");
+            environment["DOTNET_ROOT"] = "/.kaito/dotnet";
+            // The pods share the host's network: a component binds its pod's own loopback address (see LocalCluster's README).
+            environment["KAITO_POD_IP"] = _podIp!;
+            environment["OTEL_SERVICE_NAME"] = record.Name;
+            environment["OTEL_RESOURCE_ATTRIBUTES"] = $"k8s.pod.name={_key.Name},k8s.namespace.name={_key.Namespace},k8s.container.name={record.Name},k8s.pod.uid={_uid}";
+        }
+
+        foreach (var (name, value) in variables)
+        {
+            environment[name] = value;
+        }
+
+        var argv = runnable.Argv.Select(a => ContainerEnvironment.Expand(a, variables)).ToList();
+        var log = new ContainerLogWriter(Path.Combine(LogDirectory, record.Name, $"{record.RestartCount}.log"), _runtime.Options.MaxLogBytes);
+        if (Gpus(record.Spec) is { } gpus)
+        {
+            log.Note($"[localcluster] nvidia.com/gpu: {gpus} requested; this node's GPUs are simulated, so the container runs on the CPU");
+        }
+
+        if (argv.Count == 0)
+        {
+            log.Dispose();
+            return Terminated(record, 128, "StartError", "the container has no command and its image no entrypoint", DateTimeOffset.UtcNow);
+        }
+
+        var command = ContainerSandbox.Command(Path.Combine(_directory, "rootfs"), _key.Name, mounts,
+            (string?)record.Spec["workingDir"] is { Length: > 0 } workingDir ? workingDir : runnable.WorkingDirectory, argv, _runtime.Rootless);
+        Directory.CreateDirectory(Path.Combine(_directory, "rootfs"));
+
+        ContainerProcess process;
+        try
+        {
+            process = ContainerProcess.Start(command, environment, log, keepStdin: record.Spec["stdin"]?.GetValue<bool>() == true);
+        }
+        catch (Exception ex) when (ex is System.ComponentModel.Win32Exception or InvalidOperationException)
+        {
+            log.Note($"[localcluster] could not start the container: {ex.Message}");
+            log.Dispose();
+            return Terminated(record, 128, "StartError", ex.Message, DateTimeOffset.UtcNow);
+        }
+
+        using (process)
+        using (log)
+        {
+            await File.WriteAllTextAsync(Path.Combine(containerDirectory, "pid"), $"{process.Pid.ToString(CultureInfo.InvariantCulture)} {Native.StartTime(process.Pid)}", CancellationToken.None);
+            record.Environment = environment;
+            record.WorkingDirectory = (string?)record.Spec["workingDir"] is { Length: > 0 } directory ? directory : runnable.WorkingDirectory;
+            record.LogPath = log.Path;
+            record.Process = process;
+            record.KillReason = null;
+            record.ContainerId = $"kaito-local://{_uid}-{record.Name}-{record.RestartCount}";
+            record.State = new JsonObject { ["running"] = new JsonObject { ["startedAt"] = Timestamp(process.StartedAt) } };
+            record.Started = record.Spec["startupProbe"] is null;
+            record.Ready = record.Started && record.Spec["readinessProbe"] is null && !record.Init;
+            if (!record.Init && _phase == "Pending")
+            {
+                _phase = "Running";
+            }
+
+            Publish();
+            Record("Normal", "Started", $"Started container {record.Name}");
+
+            using var probing = CancellationTokenSource.CreateLinkedTokenSource(stop);
+            var probes = record.Init ? Task.CompletedTask : new ContainerProbes(this, record, _podIp!, _runtime).RunAsync(probing.Token);
+            var exit = await process.WaitAsync(CancellationToken.None);
+            await probing.CancelAsync();
+            await probes.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            record.Process = null;
+
+            var message = File.Exists(terminationLog) ? ReadBounded(terminationLog, 4096) : "";
+            if (message.Length == 0 && exit != 0 && (string?)record.Spec["terminationMessagePolicy"] == "FallbackToLogsOnError")
+            {
+                message = LogTail(log.Path, 80, 2048);
+            }
+
+            return Terminated(record, exit, exit == 0 ? "Completed" : "Error", message.Length > 0 ? message : null, process.StartedAt);
+        }
+    }
+
+    private int Terminated(ContainerRecord record, int exit, string reason, string? message, DateTimeOffset startedAt)
+    {
+        record.State = new JsonObject
+        {
+            ["terminated"] = new JsonObject
+            {
+                ["exitCode"] = exit,
+                ["reason"] = reason,
+                ["message"] = message,
+                ["startedAt"] = Timestamp(startedAt),
+                ["finishedAt"] = Timestamp(),
+                ["containerID"] = record.ContainerId,
+            },
+        };
+        record.Ready = false;
+        record.Started = false;
+        Publish();
+        return exit;
+    }
+
+    /// <summary>Stops a container's processes: SIGTERM, up to <paramref name="grace"/> for them to end, then SIGKILL.</summary>
+    internal async Task TerminateAsync(ContainerRecord record, TimeSpan grace, string reason)
+    {
+        if (record.Process is not { HasExited: false } process)
+        {
+            return;
+        }
+
+        record.KillReason = reason;
+        Record("Normal", "Killing", $"Stopping container {record.Name}");
+        process.Signal(Native.SigTerm);
+        var deadline = _runtime.Clock.GetUtcNow() + grace;
+        var wait = TimeSpan.FromMilliseconds(20);
+        while (!process.HasExited && _runtime.Clock.GetUtcNow() < deadline)
+        {
+            await Task.Delay(wait, _runtime.Clock, CancellationToken.None);
+            wait = TimeSpan.FromTicks(Math.Min(wait.Ticks * 2, TimeSpan.FromMilliseconds(500).Ticks));
+        }
+
+        process.Signal(Native.SigKill);
+    }
+
+    /// <summary>Writes the pod's status from what the worker knows (retrying on conflicts with other status writers).</summary>
+    internal void Publish()
+    {
+        lock (_statusGate)
+        {
+            for (var attempt = 0; attempt < 10; attempt++)
+            {
+                var current = _runtime.Store.Get(_key);
+                if (current is null || Objects.Uid(current) != _uid)
+                {
+                    return;
+                }
+
+                var updated = current.DeepClone().AsObject();
+                var status = updated["status"] as JsonObject ?? [];
+                updated["status"] = status;
+                var now = Timestamp();
+                status["phase"] = _phase;
+                status["hostIP"] = LoopbackAddresses.Node;
+                status["hostIPs"] = new JsonArray(new JsonObject { ["ip"] = LoopbackAddresses.Node });
+                if (_podIp is not null)
+                {
+                    status["podIP"] = _podIp;
+                    status["podIPs"] = new JsonArray(new JsonObject { ["ip"] = _podIp });
+                }
+
+                status["startTime"] = _startTime;
+                status["qosClass"] ??= "BestEffort";
+                var finished = _phase is "Succeeded" or "Failed";
+                var ready = !finished && _initialized && _containers.All(c => c.Ready);
+                Objects.SetCondition(status, "PodReadyToStartContainers", _podIp is null ? "False" : "True", null, null, now);
+                Objects.SetCondition(status, "Initialized", _initialized || _init.Count == 0 ? "True" : "False",
+                    _initialized || _init.Count == 0 ? null : "ContainersNotInitialized",
+                    _initialized || _init.Count == 0 ? null : $"containers with incomplete status: [{string.Join(' ', _init.Where(c => c.ExitCode != 0).Select(c => c.Name))}]", now);
+                var unready = _containers.Where(c => !c.Ready).Select(c => c.Name).ToList();
+                var (reason, message) = finished ? ("PodCompleted", (string?)null) : ready ? (null, null) : ("ContainersNotReady", $"containers with unready status: [{string.Join(' ', unready)}]");
+                Objects.SetCondition(status, "ContainersReady", ready ? "True" : "False", reason, message, now);
+                Objects.SetCondition(status, "Ready", ready ? "True" : "False", reason, message, now);
+                if (_init.Count > 0)
+                {
+                    status["initContainerStatuses"] = new JsonArray(_init.Select(c => (JsonNode?)c.Status()).ToArray());
+                }
+
+                status["containerStatuses"] = new JsonArray(_containers.Select(c => (JsonNode?)c.Status()).ToArray());
+                if (JsonNode.DeepEquals(current["status"], status))
+                {
+                    return;
+                }
+
+                try
+                {
+                    _runtime.Store.Update(Kinds.Pod, _key, updated, statusOnly: true);
+                    return;
+                }
+                catch (ApiException ex) when (ex.Code == 409)
+                {
+                    // another status writer (the scheduler's condition) won: read again
+                }
+                catch (ApiException ex) when (ex.Code == 404)
+                {
+                    return;
+                }
+            }
+        }
+    }
+
+    internal void Record(string type, string reason, string message)
+    {
+        if (_runtime.Store.Get(_key) is { } pod && Objects.Uid(pod) == _uid)
+        {
+            EventRecorder.Record(new SimulationContext(_runtime.Store, _runtime.Clock, new SimulationOptions()), pod, type, reason, message);
+        }
+    }
+
+    /// <summary>/etc/hosts as the kubelet writes it, plus every Service's names, which stand in for cluster DNS.</summary>
+    private void WriteHosts()
+    {
+        var hosts = new StringBuilder("# Kubernetes-managed hosts file (LocalCluster: Services resolve here, in place of cluster DNS).\n");
+        hosts.Append("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");
+        var hostname = (string?)_pod["spec"]?["hostname"] ?? _key.Name;
+        var fqdn = (string?)_pod["spec"]?["subdomain"] is { Length: > 0 } subdomain ? $"\t{hostname}.{subdomain}.{_key.Namespace}.svc.cluster.local" : "";
+        hosts.Append(_podIp).Append('\t').Append(hostname).Append(fqdn).Append('\n');
+        foreach (var service in _runtime.Store.List(Kinds.Service.GroupResource, null).Items)
+        {
+            if ((string?)service["spec"]?["clusterIP"] is not { Length: > 0 } ip || ip == "None")
+            {
+                continue;
+            }
+
+            var (name, ns) = (Objects.Name(service), Objects.Namespace(service));
+            hosts.Append(ip).Append('\t').Append($"{name}.{ns}.svc.cluster.local {name}.{ns}.svc {name}.{ns}");
+            hosts.Append(ns == _key.Namespace ? $" {name}\n" : "\n");
+        }
+
+        var path = Path.Combine(_directory, "hosts");
+        Directory.CreateDirectory(_directory);
+        if (!File.Exists(Path.Combine(_directory, "hostname")))
+        {
+            File.WriteAllText(Path.Combine(_directory, "hostname"), hostname + "\n");
+        }
+        // In place (same inode): the file is bind-mounted into running containers.
+        using var file = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite);
+        var bytes = Encoding.UTF8.GetBytes(hosts.ToString());
+        var existing = new byte[file.Length];
+        file.ReadExactly(existing);
+        if (!existing.AsSpan().SequenceEqual(bytes))
+        {
+            file.SetLength(0);
+            file.Write(bytes);
+        }
+    }
+
+    private void MarkWaitingContainers(string reason)
+    {
+        foreach (var record in _containers.Where(c => c.State["waiting"] is not null))
+        {
+            record.State = Waiting(reason, null);
+        }
+    }
+
+    private static JsonObject Waiting(string reason, string? message) =>
+        new() { ["waiting"] = new JsonObject { ["reason"] = reason, ["message"] = message } };
+
+    private static string? Gpus(JsonObject container) =>
+        (container["resources"]?["limits"]?["nvidia.com/gpu"] ?? container["resources"]?["requests"]?["nvidia.com/gpu"])?.ToString();
+
+    private string Timestamp(DateTimeOffset? time = null) =>
+        (time ?? _runtime.Clock.GetUtcNow()).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+
+    private static string Duration(TimeSpan span) =>
+        span.TotalMinutes >= 1 ? string.Create(CultureInfo.InvariantCulture, $"{(int)span.TotalMinutes}m{span.Seconds}s") : string.Create(CultureInfo.InvariantCulture, $"{span.TotalSeconds:0.#}s");
+
+    private static string ReadBounded(string path, int limit)
+    {
+        using var file = File.OpenRead(path);
+        var buffer = new byte[Math.Min(limit, file.Length)];
+        file.ReadExactly(buffer);
+        return Encoding.UTF8.GetString(buffer).Trim();
+    }
+
+    /// <summary>The last lines of a CRI log, as text: the kubelet's FallbackToLogsOnError message.</summary>
+    internal static string LogTail(string path, int lines, int limit)
+    {
+        if (!File.Exists(path))
+        {
+            return "";
+        }
+
+        var text = string.Join('\n', ContainerLogs.Read(path).TakeLast(lines).Select(l => l.Text));
+        return text.Length > limit ? text[^limit..] : text;
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "The pod worker of {Pod} failed")]
+    private static partial void LogWorkerFailed(ILogger logger, ObjectKey pod, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Refreshing the volumes of {Pod} failed")]
+    private static partial void LogVolumeSyncFailed(ILogger logger, ObjectKey pod, Exception exception);
+}

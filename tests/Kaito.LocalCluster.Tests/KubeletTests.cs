@@ -1,0 +1,395 @@
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using k8s;
+using k8s.Models;
+using Kaito.Testing;
+
+namespace Kaito.LocalCluster.Tests;
+
+/// <summary>LocalCluster's kubelet running real processes: volumes, env, exit codes, logs, probes, restarts, deletion.</summary>
+public sealed class KubeletTests(KubeletFixture fixture) : IClassFixture<KubeletFixture>
+{
+    private readonly Kubectl _kubectl = fixture.Cluster.Kubectl;
+    private readonly IKubernetes _client = fixture.Cluster.Client;
+
+    [Fact]
+    public async Task AContainerSeesItsVolumesEnvironmentAndHostsAndEndsWithItsExitCodeAndMessage()
+    {
+        await ApplyAsync("""
+            apiVersion: v1
+            kind: ConfigMap
+            metadata: {name: settings}
+            data: {greeting: hello from a configmap, unused: x}
+            ---
+            apiVersion: v1
+            kind: Secret
+            metadata: {name: token}
+            stringData: {token: s3cret}
+            ---
+            apiVersion: v1
+            kind: Service
+            metadata: {name: backend}
+            spec: {ports: [{port: 80}]}
+            ---
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: reader, labels: {team: ml}}
+            spec:
+              restartPolicy: Never
+              initContainers:
+              - name: prepare
+                image: busybox:1.36
+                command: [sh, -c, "echo prepared > /work/state"]
+                volumeMounts: [{name: work, mountPath: /work}]
+              containers:
+              - name: main
+                image: docker.io/library/busybox
+                command: [sh, -c]
+                args:
+                - |
+                  cat /work/state
+                  echo "file=$(cat /config/hello.txt) keys=$(ls /config | tr '\n' ' ')"
+                  echo "secret=$(cat /secrets/token) mode=$(stat -Lc %a /secrets/token)"
+                  echo "env=$GREETING pod=$POD_NAME team=$TEAM expanded=$(EXPANDED)"
+                  grep -c "backend.default.svc.cluster.local" /etc/hosts
+                  echo "host=$(hostname)"
+                  echo "the cause, for the termination message" > /dev/termination-log
+                  exit 3
+                env:
+                - {name: GREETING, valueFrom: {configMapKeyRef: {name: settings, key: greeting}}}
+                - {name: POD_NAME, valueFrom: {fieldRef: {fieldPath: metadata.name}}}
+                - {name: TEAM, valueFrom: {fieldRef: {fieldPath: "metadata.labels['team']"}}}
+                - {name: EXPANDED, value: "$(POD_NAME)-x"}
+                volumeMounts:
+                - {name: work, mountPath: /work}
+                - {name: config, mountPath: /config}
+                - {name: secrets, mountPath: /secrets, readOnly: true}
+              volumes:
+              - {name: work, emptyDir: {}}
+              - name: config
+                configMap: {name: settings, items: [{key: greeting, path: hello.txt}]}
+              - name: secrets
+                secret: {secretName: token, defaultMode: 0400}
+            """);
+
+        var pod = await PodAsync("reader", p => p.Status?.Phase == "Failed");
+        var logs = (await _kubectl.RunAsync("logs", "reader", "-c", "main")).EnsureSuccess().Output;
+
+        var main = pod.Status.ContainerStatuses.Single();
+        Assert.Equal(3, main.State.Terminated.ExitCode);
+        Assert.Equal("Error", main.State.Terminated.Reason);
+        Assert.Equal("the cause, for the termination message", main.State.Terminated.Message);
+        Assert.Equal(0, pod.Status.InitContainerStatuses.Single().State.Terminated.ExitCode);
+        Assert.StartsWith("127.244.", pod.Status.PodIP, StringComparison.Ordinal);
+        Assert.Equal(
+            "prepared\nfile=hello from a configmap keys=hello.txt \nsecret=s3cret mode=400\nenv=hello from a configmap pod=reader team=ml expanded=reader-x\n1\nhost=reader\n",
+            logs);
+        Assert.Contains("reader   0/1     Error", (await _kubectl.RunAsync("get", "pod", "reader")).EnsureSuccess().Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AMissingConfigMapKeyHoldsThePodInContainerCreatingUntilTheKeyExists()
+    {
+        await ApplyAsync("""
+            apiVersion: v1
+            kind: ConfigMap
+            metadata: {name: partial}
+            data: {present: "yes"}
+            ---
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: waits-for-key}
+            spec:
+              restartPolicy: Never
+              containers:
+              - name: main
+                image: busybox
+                command: [cat, /config/later]
+                volumeMounts: [{name: config, mountPath: /config}]
+              volumes:
+              - name: config
+                configMap: {name: partial, items: [{key: later, path: later}]}
+            """);
+
+        var failedMount = await Eventually.ValueAsync(async () => (await _kubectl.RunAsync("describe", "pod", "waits-for-key")).Output is var text &&
+            text.Contains("FailedMount", StringComparison.Ordinal) ? text : null);
+        Assert.Contains("MountVolume.SetUp failed for volume \"config\" : configmap references non-existent config key: later", failedMount, StringComparison.Ordinal);
+        Assert.Equal("Pending", (await _client.CoreV1.ReadNamespacedPodAsync("waits-for-key", "default")).Status.Phase);
+
+        (await _kubectl.RunAsync("patch", "configmap", "partial", "--type", "merge", "-p", """{"data":{"later":"arrived"}}""")).EnsureSuccess();
+
+        await PodAsync("waits-for-key", p => p.Status?.Phase == "Succeeded");
+        Assert.Equal("arrived\n", (await _kubectl.RunAsync("logs", "waits-for-key")).EnsureSuccess().Output);
+    }
+
+    [Fact]
+    public async Task AMissingEnvironmentKeyIsACreateContainerConfigError()
+    {
+        await ApplyAsync("""
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: bad-env}
+            spec:
+              containers:
+              - name: main
+                image: busybox
+                command: [sleep, "3600"]
+                env: [{name: X, valueFrom: {secretKeyRef: {name: nowhere, key: k}}}]
+            """);
+
+        var pod = await PodAsync("bad-env", p => p.Status?.ContainerStatuses?.SingleOrDefault()?.State?.Waiting?.Reason == "CreateContainerConfigError");
+        Assert.Equal("secret \"nowhere\" not found", pod.Status.ContainerStatuses[0].State.Waiting.Message);
+        Assert.Contains("CreateContainerConfigError", (await _kubectl.RunAsync("get", "pod", "bad-env")).EnsureSuccess().Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task LogsFollowARunningContainerUntilItEnds()
+    {
+        await ApplyAsync("""
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: ticker}
+            spec:
+              restartPolicy: Never
+              containers:
+              - name: main
+                image: busybox
+                command: [sh, -c, "for i in 1 2 3 4 5; do echo tick $i; sleep 0.5; done"]
+            """);
+        await PodAsync("ticker", p => p.Status?.Phase is "Running" or "Succeeded");
+
+        var followed = await _kubectl.RunAsync(["logs", "-f", "ticker"], null, TimeSpan.FromSeconds(60));
+        var tail = await _kubectl.RunAsync("logs", "ticker", "--tail=2", "--timestamps");
+
+        Assert.Equal("tick 1\ntick 2\ntick 3\ntick 4\ntick 5\n", followed.EnsureSuccess().Output);
+        Assert.Matches(@"^\d{4}-\d\d-\d\dT[\d:.]+Z tick 4\n\d{4}-\d\d-\d\dT[\d:.]+Z tick 5\n$", tail.EnsureSuccess().Output);
+    }
+
+    [Fact]
+    public async Task AnImageThatCannotRunHereIsSimulatedAndSaysSo()
+    {
+        await ApplyAsync("""
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: elsewhere}
+            spec:
+              containers: [{name: web, image: "nginx:1.27"}]
+            """);
+
+        var pod = await PodAsync("elsewhere", p => p.Status?.Conditions?.Any(c => c.Type == "localcluster.kaito.sh/Simulated") == true);
+        var describe = (await _kubectl.RunAsync("describe", "pod", "elsewhere")).EnsureSuccess().Output;
+
+        Assert.Equal("simulated (image not runnable locally): nginx:1.27", pod.Status.Conditions.Single(c => c.Type == "localcluster.kaito.sh/Simulated").Message);
+        Assert.Contains("Simulated", describe, StringComparison.Ordinal);
+        Assert.Contains("simulated (image not runnable locally): nginx:1.27", describe, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ACrashingContainerRestartsWithBackOffAndDeletingThePodEndsItsProcesses()
+    {
+        var marker = $"{Random.Shared.Next(100_000, 999_999)}";
+        await ApplyAsync($$"""
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: crasher}
+            spec:
+              terminationGracePeriodSeconds: 2
+              containers:
+              - name: main
+                image: busybox
+                command: [sh, -c, "echo run; sleep {{marker}} & sleep 0.2; exit 1"]
+            """);
+
+        var pod = await PodAsync("crasher", p => p.Status?.ContainerStatuses?.SingleOrDefault() is { RestartCount: >= 2, State.Waiting.Reason: "CrashLoopBackOff" });
+        var previous = (await _kubectl.RunAsync("logs", "crasher", "--previous")).EnsureSuccess().Output;
+        var status = (await _kubectl.RunAsync("get", "pod", "crasher")).EnsureSuccess().Output;
+
+        Assert.Equal(1, pod.Status.ContainerStatuses[0].LastState.Terminated.ExitCode);
+        Assert.Equal("run\n", previous);
+        Assert.Contains("CrashLoopBackOff", status, StringComparison.Ordinal);
+        // The background sleep of every run went with its container.
+        Assert.True(KubeletFixture.ProcessesWith($"sleep {marker}").Count <= 1);
+
+        await ApplyAsync($$"""
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: long-runner}
+            spec:
+              terminationGracePeriodSeconds: 30
+              containers:
+              - name: main
+                image: busybox
+                command: [sh, -c, "trap 'echo stopping; exit 0' TERM; while true; do sleep 0.1; done; echo {{marker}}x"]
+            """);
+        await PodAsync("long-runner", p => p.Status?.Phase == "Running");
+        Assert.NotEmpty(KubeletFixture.ProcessesWith($"{marker}x"));
+
+        (await _kubectl.RunAsync("delete", "pod", "long-runner", "crasher")).EnsureSuccess();
+
+        await Eventually.TrueAsync(() => KubeletFixture.ProcessesWith($"{marker}x").Count == 0 && KubeletFixture.ProcessesWith($"sleep {marker}").Count == 0);
+    }
+
+    [Fact]
+    public async Task AFailingLivenessProbeRestartsTheContainerAndReadinessGatesReady()
+    {
+        await ApplyAsync("""
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: probed}
+            spec:
+              containers:
+              - name: main
+                image: busybox
+                command: [sh, -c, "sleep 2; touch /tmp/ready; while true; do sleep 1; done"]
+                readinessProbe: {exec: {command: [cat, /tmp/ready]}, periodSeconds: 1}
+                livenessProbe: {tcpSocket: {port: 8080}, periodSeconds: 1, failureThreshold: 2, initialDelaySeconds: 4}
+            """);
+
+        await PodAsync("probed", p => p.Status?.Conditions?.Any(c => c is { Type: "Ready", Status: "True" }) == true);
+        var restarted = await PodAsync("probed", p => p.Status?.ContainerStatuses?.SingleOrDefault()?.RestartCount >= 1);
+        var describe = (await _kubectl.RunAsync("describe", "pod", "probed")).EnsureSuccess().Output;
+
+        Assert.Equal(128 + 15, restarted.Status.ContainerStatuses[0].LastState.Terminated.ExitCode); // SIGTERM ended it, within its grace
+        Assert.Contains("Liveness probe failed", describe, StringComparison.Ordinal);
+        Assert.Contains("Container main failed liveness probe, will be restarted", describe, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AJobCompletesOrFailsFromRealExitCodes()
+    {
+        await ApplyAsync("""
+            apiVersion: batch/v1
+            kind: Job
+            metadata: {name: counts}
+            spec:
+              template:
+                spec:
+                  restartPolicy: Never
+                  containers:
+                  - {name: main, image: busybox, command: [sh, -c, "for i in 1 2 3; do echo step $i; done"]}
+            ---
+            apiVersion: batch/v1
+            kind: Job
+            metadata: {name: bad-input}
+            spec:
+              backoffLimit: 3
+              podFailurePolicy:
+                rules: [{action: FailJob, onExitCodes: {containerName: main, operator: In, values: [2]}}]
+              template:
+                spec:
+                  restartPolicy: Never
+                  containers:
+                  - {name: main, image: busybox, command: [sh, -c, "echo bad row 7 >&2; exit 2"]}
+            """);
+
+        var done = await Eventually.ValueAsync(async () => await _client.BatchV1.ReadNamespacedJobAsync("counts", "default") is { Status.Succeeded: 1 } job ? job : null, TimeSpan.FromSeconds(60));
+        var failed = await Eventually.ValueAsync(async () => await _client.BatchV1.ReadNamespacedJobAsync("bad-input", "default") is { Status.Failed: >= 1 } job &&
+            job.Status.Conditions?.Any(c => c.Type == "Failed") == true ? job : null, TimeSpan.FromSeconds(60));
+
+        Assert.Equal("step 1\nstep 2\nstep 3\n", (await _kubectl.RunAsync("logs", "job/counts")).EnsureSuccess().Output);
+        Assert.Equal("bad row 7\n", (await _kubectl.RunAsync("logs", "job/bad-input")).EnsureSuccess().Output);
+        Assert.Equal(1, failed.Status.Failed);
+        Assert.Equal("PodFailurePolicy", failed.Status.Conditions.Single(c => c.Type == "Failed").Reason);
+        Assert.NotNull(done.Status.CompletionTime);
+    }
+
+    [Fact]
+    public async Task TheInferenceServerRunsInAPodServesOnItsPodIpAndServiceAndIsRestartedWhenKilled()
+    {
+        await ApplyAsync("""
+            apiVersion: v1
+            kind: Service
+            metadata: {name: tiny}
+            spec:
+              selector: {app: tiny}
+              ports: [{name: http, port: 80, targetPort: 5000}]
+            ---
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: tiny-server, labels: {app: tiny}}
+            spec:
+              initContainers:
+              - name: weights
+                image: ghcr.io/kaito-dotnet/kaito-inference-server:latest
+                args: [generate-tiny-model, --out, /workspace/weights]
+                volumeMounts: [{name: weights, mountPath: /workspace/weights}]
+              containers:
+              - name: server
+                image: mcr.example.com/any/registry/kaito-inference-server:v9
+                args: [--model, /workspace/weights/onnx, --served-model-name, kaito-tiny, --port, "5000"]
+                ports: [{name: http, containerPort: 5000}]
+                readinessProbe: {httpGet: {path: /health, port: http}, periodSeconds: 1}
+                volumeMounts: [{name: weights, mountPath: /workspace/weights}]
+              volumes:
+              - {name: weights, emptyDir: {}}
+            """);
+
+        var pod = await PodAsync("tiny-server", p => p.Status?.Conditions?.Any(c => c is { Type: "Ready", Status: "True" }) == true, TimeSpan.FromMinutes(3));
+        using var http = new HttpClient { BaseAddress = new Uri($"http://{pod.Status.PodIP}:5000/") };
+        using var chat = await http.PostAsJsonAsync("chat", new { prompt = "hello", generate_kwargs = new { max_length = 12 } });
+        var answer = await chat.Content.ReadFromJsonAsync<JsonObject>();
+
+        Assert.True(chat.IsSuccessStatusCode, answer?.ToJsonString());
+        Assert.StartsWith("hello", (string?)answer?["Result"], StringComparison.Ordinal);
+        Assert.Contains("Model kaito-tiny loaded", (await _kubectl.RunAsync("logs", "tiny-server")).EnsureSuccess().Output, StringComparison.Ordinal);
+
+        // Through the Service: its ClusterIP on port 80 from here, and its DNS name from a curl pod, as the brief does.
+        var service = await _client.CoreV1.ReadNamespacedServiceAsync("tiny", "default");
+        using var viaService = new HttpClient { BaseAddress = new Uri($"http://{service.Spec.ClusterIP}/") };
+        Assert.True((await viaService.GetAsync("health")).IsSuccessStatusCode);
+        await ApplyAsync("""
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: curl}
+            spec:
+              restartPolicy: Never
+              containers:
+              - name: curl
+                image: curlimages/curl
+                args: [curl, -s, -X, POST, "http://tiny.default.svc.cluster.local/chat", -H, "Content-Type: application/json", -d, '{"prompt": "hi", "generate_kwargs": {"max_length": 8}}']
+            """);
+        await PodAsync("curl", p => p.Status?.Phase == "Succeeded");
+        Assert.StartsWith("{\"Result\":\"hi", (await _kubectl.RunAsync("logs", "curl")).EnsureSuccess().Output, StringComparison.Ordinal);
+
+        // kill -9 of the server inside the pod: the kubelet sees the exit, counts a restart and starts it again.
+        var server = KubeletFixture.ProcessesWith("--served-model-name kaito-tiny").Single(pid => File.ReadAllText($"/proc/{pid}/cmdline").StartsWith("/.kaito/dotnet/dotnet", StringComparison.Ordinal));
+        using (var kill = System.Diagnostics.Process.Start("kill", ["-9", server.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await kill.WaitForExitAsync();
+        }
+
+        var restarted = await PodAsync("tiny-server", p => p.Status?.ContainerStatuses?.Single() is { RestartCount: 1, Ready: true }, TimeSpan.FromMinutes(3));
+        Assert.Equal(137, restarted.Status.ContainerStatuses[0].LastState.Terminated.ExitCode);
+        using var again = await http.GetAsync("health");
+        Assert.True(again.IsSuccessStatusCode);
+    }
+
+    [Fact]
+    public async Task ExecAndRunAttachStreamOverWebSocketsWithStdinAndExitCodes()
+    {
+        (await _kubectl.RunAsync("run", "shell", "--image=busybox", "--", "sleep", "3600")).EnsureSuccess();
+        await PodAsync("shell", p => p.Status?.Phase == "Running");
+
+        var exec = await _kubectl.RunAsync("exec", "shell", "--", "sh", "-c", "echo out; echo err >&2; cat /etc/hostname; exit 4");
+        var piped = await _kubectl.RunAsync(["exec", "-i", "shell", "--", "tr", "a-z", "A-Z"], "piped through the container\n", TimeSpan.FromSeconds(60));
+        var run = await _kubectl.RunAsync(["run", "-i", "--rm", "--restart=Never", "once", "--image=busybox", "--", "sh", "-c", "read line; echo got: $line; exit 5"],
+            "typed input\n", TimeSpan.FromSeconds(120));
+
+        Assert.Equal(4, exec.ExitCode);
+        Assert.Equal("out\nshell\n", exec.Output);
+        Assert.Contains("err", exec.Error, StringComparison.Ordinal);
+        Assert.Equal("PIPED THROUGH THE CONTAINER\n", piped.EnsureSuccess().Output);
+        Assert.Equal(5, run.ExitCode);
+        Assert.StartsWith("got: typed input\n", run.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("falling back to streaming logs", run.Error, StringComparison.Ordinal);
+        await Eventually.TrueAsync(() => _client.CoreV1.ListNamespacedPod("default").Items.All(p => p.Metadata.Name != "once"));
+    }
+
+    private async Task ApplyAsync(string yaml) =>
+        (await _kubectl.RunAsync(["apply", "-f", "-"], yaml, TimeSpan.FromSeconds(60))).EnsureSuccess();
+
+    private async Task<V1Pod> PodAsync(string name, Func<V1Pod, bool> condition, TimeSpan? timeout = null) =>
+        await Eventually.ValueAsync(async () => await _client.CoreV1.ReadNamespacedPodAsync(name, "default") is { } pod && condition(pod) ? pod : null,
+            timeout ?? TimeSpan.FromSeconds(60),
+            () => $"pod {name}: {(_kubectl.RunAsync("describe", "pod", name).GetAwaiter().GetResult()).Output}");
+}
