@@ -68,46 +68,12 @@ internal static class ContainerLogStream
 
         // Follow: read on from where the file ended, until the container stops (and its last lines are out).
         await context.Response.Body.FlushAsync(context.RequestAborted);
-        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-        file.Seek(0, SeekOrigin.End);
-        using var reader = new StreamReader(file);
-        var pending = new StringBuilder();
-        var idle = TimeSpan.FromMilliseconds(50);
-        while (!context.RequestAborted.IsCancellationRequested)
+        await ContainerLogs.FollowAsync(path, fromEnd: true, running, async line =>
         {
-            var stillRunning = running();
-            var chunk = await reader.ReadToEndAsync(context.RequestAborted);
-            if (chunk.Length > 0)
-            {
-                pending.Append(chunk);
-                var text = pending.ToString();
-                var end = text.LastIndexOf('\n');
-                if (end >= 0)
-                {
-                    foreach (var raw in text[..end].Split('\n'))
-                    {
-                        if (ContainerLogs.Parse(raw) is { } line && !await Emit(line))
-                        {
-                            return;
-                        }
-                    }
-
-                    pending.Clear().Append(text[(end + 1)..]);
-                    await context.Response.Body.FlushAsync(context.RequestAborted);
-                }
-
-                idle = TimeSpan.FromMilliseconds(50);
-                continue;
-            }
-
-            if (!stillRunning)
-            {
-                return;
-            }
-
-            await Task.Delay(idle, clock, context.RequestAborted);
-            idle = TimeSpan.FromTicks(Math.Min(idle.Ticks * 2, TimeSpan.FromMilliseconds(500).Ticks));
-        }
+            var more = await Emit(line);
+            await context.Response.Body.FlushAsync(context.RequestAborted);
+            return more;
+        }, context.RequestAborted);
     }
 
     /// <summary>Whether <paramref name="container"/> of the pod at <paramref name="key"/> is running now.</summary>

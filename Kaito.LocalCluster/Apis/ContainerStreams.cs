@@ -144,46 +144,12 @@ internal static class ContainerStreams
             : Task.CompletedTask;
 
         // The current run's output from its start, then as it comes, until the container ends.
-        var path = record.LogPath!;
-        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-        using var reader = new StreamReader(file);
-        var pending = new StringBuilder();
-        var idle = TimeSpan.FromMilliseconds(20);
-        while (!cancellationToken.IsCancellationRequested)
+        await ContainerLogs.FollowAsync(record.LogPath!, fromEnd: false, () => !process.HasExited, async line =>
         {
-            var ended = process.HasExited;
-            var chunk = await reader.ReadToEndAsync(cancellationToken);
-            if (chunk.Length > 0)
-            {
-                pending.Append(chunk);
-                var text = pending.ToString();
-                var end = text.LastIndexOf('\n');
-                if (end >= 0)
-                {
-                    foreach (var raw in text[..end].Split('\n'))
-                    {
-                        if (ContainerLogs.Parse(raw) is { } line)
-                        {
-                            var channel = tty || line.Stream == "stdout" ? Stdout : Stderr;
-                            await channels.SendAsync(channel, Encoding.UTF8.GetBytes(line.Partial ? line.Text : line.Text + "\n"), cancellationToken);
-                        }
-                    }
-
-                    pending.Clear().Append(text[(end + 1)..]);
-                }
-
-                idle = TimeSpan.FromMilliseconds(20);
-                continue;
-            }
-
-            if (ended)
-            {
-                break;
-            }
-
-            await Task.Delay(idle, cancellationToken);
-            idle = TimeSpan.FromTicks(Math.Min(idle.Ticks * 2, TimeSpan.FromMilliseconds(250).Ticks));
-        }
+            var channel = tty || line.Stream == "stdout" ? Stdout : Stderr;
+            await channels.SendAsync(channel, Encoding.UTF8.GetBytes(line.Partial ? line.Text : line.Text + "\n"), cancellationToken);
+            return true;
+        }, cancellationToken);
 
         _ = input;
         return 0;

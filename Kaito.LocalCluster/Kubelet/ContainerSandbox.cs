@@ -17,17 +17,21 @@ public static class ContainerSandbox
 {
     private static readonly string[] s_devices = ["null", "zero", "full", "random", "urandom", "tty"];
 
-    /// <summary>The argv that runs <paramref name="argv"/> in the sandbox; its first element is the program to start.</summary>
-    public static IReadOnlyList<string> Command(string rootDirectory, string hostname, IReadOnlyList<SandboxMount> mounts, string workingDirectory, IReadOnlyList<string> argv, bool rootless)
+    /// <summary>
+    /// The argv that runs <paramref name="argv"/> in the sandbox; its first element is the program to start. The file
+    /// <paramref name="startedFile"/> is created once the sandbox is built, just before the command starts: until then
+    /// the container is not running (nothing may exec into a half-built root).
+    /// </summary>
+    public static IReadOnlyList<string> Command(string rootDirectory, string hostname, IReadOnlyList<SandboxMount> mounts, string workingDirectory, IReadOnlyList<string> argv, bool rootless, string startedFile)
     {
         ArgumentNullException.ThrowIfNull(mounts);
         ArgumentNullException.ThrowIfNull(argv);
         var namespaces = rootless ? new[] { "--user", "--map-root-user", "--mount", "--uts" } : ["--mount", "--uts"];
-        return ["setsid", "unshare", .. namespaces, "--propagation", "private", "--", "/bin/sh", "-c", Script(rootDirectory, hostname, mounts, workingDirectory), "kaito-container", .. argv];
+        return ["setsid", "unshare", .. namespaces, "--propagation", "private", "--", "/bin/sh", "-c", Script(rootDirectory, hostname, mounts, workingDirectory, startedFile), "kaito-container", .. argv];
     }
 
     /// <summary>The shell script that builds the root and execs the command (passed as its positional arguments).</summary>
-    public static string Script(string rootDirectory, string hostname, IReadOnlyList<SandboxMount> mounts, string workingDirectory)
+    public static string Script(string rootDirectory, string hostname, IReadOnlyList<SandboxMount> mounts, string workingDirectory, string startedFile)
     {
         ArgumentNullException.ThrowIfNull(mounts);
         var script = new StringBuilder("set -e\n");
@@ -62,6 +66,7 @@ public static class ContainerSandbox
             }
         }
 
+        script.Append(": > ").Append(Quote(startedFile)).Append('\n');
         script.Append("exec chroot \"$R\" /bin/sh -c 'cd \"$0\" && exec \"$@\"' ").Append(Quote(workingDirectory)).Append(" \"$@\"\n");
         return script.ToString();
     }

@@ -23,7 +23,7 @@ public sealed partial class LocalKubelet : BackgroundService
     private readonly bool _ownsRoot;
     private readonly ConcurrentDictionary<string, PodWorker> _workers = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Task> _stopping = new(StringComparer.Ordinal);
-    private readonly SemaphoreSlim _changed = new(0, 1);
+    private readonly StoreSyncLoop _loop;
 
     public LocalKubelet(ClusterStore store, ContainerImages images, IOptions<KubeletOptions> options, IOptions<LocalClusterOptions> cluster,
         TimeProvider clock, ILoggerFactory loggers)
@@ -44,6 +44,7 @@ public sealed partial class LocalKubelet : BackgroundService
         }
 
         _runtime = new KubeletRuntime(store, images, options, clock, loggers, Path.GetFullPath(root));
+        _loop = new StoreSyncLoop(store, ["/pods", "/configmaps", "/secrets", "/persistentvolumeclaims"], TimeSpan.FromSeconds(1));
     }
 
     /// <summary>Why <paramref name="pod"/> is left to the simulated kubelet ("simulated (…)"), or null when it runs for real.</summary>
@@ -109,40 +110,25 @@ public sealed partial class LocalKubelet : BackgroundService
         Directory.CreateDirectory(_runtime.RootDirectory);
         OwnerOnly(_runtime.RootDirectory);
         ReapLeftovers();
-        _store.Changed += Signal;
-        try
-        {
-            while (!stoppingToken.IsCancellationRequested)
-            {
-                try
-                {
-                    Sync();
-                }
-                catch (Exception ex) when (ex is not OperationCanceledException)
-                {
-                    LogSyncFailed(_logger, ex);
-                }
-
-                await _changed.WaitAsync(TimeSpan.FromSeconds(1), stoppingToken);
-            }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-            // shutting down: StopAsync stops the pods
-        }
-        finally
-        {
-            _store.Changed -= Signal;
-        }
+        await _loop.RunAsync(Sync, ex => LogSyncFailed(_logger, ex), stoppingToken);
     }
 
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
         await base.StopAsync(cancellationToken);
-        // Nothing outlives LocalCluster: every container gets SIGTERM and a short grace, then SIGKILL.
+        // Nothing outlives LocalCluster: every container gets SIGTERM and a short grace, then SIGKILL; and should the
+        // host's shutdown timeout come first, every process group left is killed there and then.
         var workers = _workers.Values.ToList();
         _workers.Clear();
-        await Task.WhenAll(workers.Select(w => w.StopAsync(TimeSpan.FromSeconds(5))).Concat(_stopping.Values));
+        try
+        {
+            await Task.WhenAll(workers.Select(w => w.StopAsync(TimeSpan.FromSeconds(5))).Concat(_stopping.Values)).WaitAsync(cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            ReapLeftovers();
+        }
+
         foreach (var worker in workers)
         {
             worker.Dispose();
@@ -156,7 +142,7 @@ public sealed partial class LocalKubelet : BackgroundService
 
     public override void Dispose()
     {
-        _changed.Dispose();
+        _loop.Dispose();
         base.Dispose();
     }
 
@@ -301,26 +287,6 @@ public sealed partial class LocalKubelet : BackgroundService
             }
 
             File.Delete(pidFile);
-        }
-    }
-
-    private void Signal(StoreEvent change)
-    {
-        if (change.GroupResource is not ("/pods" or "/configmaps" or "/secrets" or "/persistentvolumeclaims"))
-        {
-            return;
-        }
-
-        if (_changed.CurrentCount == 0)
-        {
-            try
-            {
-                _changed.Release();
-            }
-            catch (SemaphoreFullException)
-            {
-                // already signalled
-            }
         }
     }
 

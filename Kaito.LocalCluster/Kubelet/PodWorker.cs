@@ -30,6 +30,7 @@ internal sealed partial class PodWorker : IDisposable
     private string? _startTime;
     private bool _initialized;
     private Task? _run;
+    private TimeSpan _grace = TimeSpan.FromSeconds(30);
 
     public PodWorker(KubeletRuntime runtime, JsonObject pod, IEnumerable<ContainerRecord>? previous = null)
     {
@@ -94,8 +95,10 @@ internal sealed partial class PodWorker : IDisposable
     /// <summary>Terminates every container (SIGTERM, <paramref name="grace"/>, SIGKILL) and waits for the worker to end.</summary>
     public async Task StopAsync(TimeSpan grace)
     {
+        // Each running container terminates itself when the worker is stopped (RunOnceAsync), so one starting at
+        // this very moment is not missed.
+        _grace = grace;
         await _stop.CancelAsync();
-        await Task.WhenAll(All.Select(record => TerminateAsync(record, grace, "the pod is being deleted")));
         if (_run is not null)
         {
             await _run.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
@@ -336,8 +339,10 @@ internal sealed partial class PodWorker : IDisposable
             return Terminated(record, 128, "StartError", "the container has no command and its image no entrypoint", DateTimeOffset.UtcNow);
         }
 
+        var started = Path.Combine(containerDirectory, "started");
+        File.Delete(started);
         var command = ContainerSandbox.Command(Path.Combine(_directory, "rootfs"), _key.Name, mounts,
-            (string?)record.Spec["workingDir"] is { Length: > 0 } workingDir ? workingDir : runnable.WorkingDirectory, argv, _runtime.Rootless);
+            (string?)record.Spec["workingDir"] is { Length: > 0 } workingDir ? workingDir : runnable.WorkingDirectory, argv, _runtime.Rootless, started);
         Directory.CreateDirectory(Path.Combine(_directory, "rootfs"));
 
         ContainerProcess process;
@@ -355,6 +360,14 @@ internal sealed partial class PodWorker : IDisposable
         using (process)
         using (log)
         {
+            // Running once the sandbox is built and the command about to start, not when the setup script started.
+            var wait = TimeSpan.FromMilliseconds(5);
+            while (!File.Exists(started) && !process.HasExited)
+            {
+                await Task.Delay(wait, _runtime.Clock, CancellationToken.None);
+                wait = TimeSpan.FromTicks(Math.Min(wait.Ticks * 2, TimeSpan.FromMilliseconds(100).Ticks));
+            }
+
             await File.WriteAllTextAsync(Path.Combine(containerDirectory, "pid"), $"{process.Pid.ToString(CultureInfo.InvariantCulture)} {Native.StartTime(process.Pid)}", CancellationToken.None);
             record.Environment = environment;
             record.WorkingDirectory = (string?)record.Spec["workingDir"] is { Length: > 0 } directory ? directory : runnable.WorkingDirectory;
@@ -373,6 +386,7 @@ internal sealed partial class PodWorker : IDisposable
             Publish();
             Record("Normal", "Started", $"Started container {record.Name}");
 
+            using var stopping = stop.Register(() => _ = TerminateAsync(record, _grace, "the pod is being deleted"));
             using var probing = CancellationTokenSource.CreateLinkedTokenSource(stop);
             var probes = record.Init ? Task.CompletedTask : new ContainerProbes(this, record, _podIp!, _runtime).RunAsync(probing.Token);
             var exit = await process.WaitAsync(CancellationToken.None);

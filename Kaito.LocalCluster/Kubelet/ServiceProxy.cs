@@ -20,7 +20,7 @@ public sealed partial class ServiceProxy(ClusterStore store, IOptions<KubeletOpt
 {
     private readonly ConcurrentDictionary<string, Listener> _listeners = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, string> _failed = new(StringComparer.Ordinal);
-    private readonly SemaphoreSlim _changed = new(0, 1);
+    private readonly StoreSyncLoop _loop = new(store, ["/services"], TimeSpan.FromSeconds(5));
     private long _turn;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -30,30 +30,12 @@ public sealed partial class ServiceProxy(ClusterStore store, IOptions<KubeletOpt
             return;
         }
 
-        store.Changed += Signal;
         try
         {
-            while (!stoppingToken.IsCancellationRequested)
-            {
-                try
-                {
-                    Sync();
-                }
-                catch (Exception ex) when (ex is not OperationCanceledException)
-                {
-                    LogSyncFailed(logger, ex);
-                }
-
-                await _changed.WaitAsync(TimeSpan.FromSeconds(5), stoppingToken);
-            }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-            // shutting down
+            await _loop.RunAsync(Sync, ex => LogSyncFailed(logger, ex), stoppingToken);
         }
         finally
         {
-            store.Changed -= Signal;
             foreach (var listener in _listeners.Values)
             {
                 listener.Dispose();
@@ -65,7 +47,7 @@ public sealed partial class ServiceProxy(ClusterStore store, IOptions<KubeletOpt
 
     public override void Dispose()
     {
-        _changed.Dispose();
+        _loop.Dispose();
         base.Dispose();
     }
 
@@ -155,21 +137,6 @@ public sealed partial class ServiceProxy(ClusterStore store, IOptions<KubeletOpt
         }
 
         return candidates.Count == 0 ? null : candidates[(int)(Interlocked.Increment(ref _turn) % candidates.Count)];
-    }
-
-    private void Signal(StoreEvent change)
-    {
-        if (change.GroupResource is "/services" && _changed.CurrentCount == 0)
-        {
-            try
-            {
-                _changed.Release();
-            }
-            catch (SemaphoreFullException)
-            {
-                // already signalled
-            }
-        }
     }
 
     /// <summary>One listening address, forwarding every connection it accepts.</summary>

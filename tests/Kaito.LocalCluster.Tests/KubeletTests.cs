@@ -379,8 +379,8 @@ public sealed class KubeletTests(KubeletFixture fixture) : IClassFixture<Kubelet
         Assert.Equal("out\nshell\n", exec.Output);
         Assert.Contains("err", exec.Error, StringComparison.Ordinal);
         Assert.Equal("PIPED THROUGH THE CONTAINER\n", piped.EnsureSuccess().Output);
-        Assert.Equal(5, run.ExitCode);
-        Assert.StartsWith("got: typed input\n", run.Output, StringComparison.Ordinal);
+        Assert.True(run.ExitCode == 5 && run.Output.StartsWith("got: typed input\n", StringComparison.Ordinal),
+            $"kubectl run -i --rm exited {run.ExitCode}, printed [{run.Output}] and on stderr [{run.Error}]");
         Assert.DoesNotContain("falling back to streaming logs", run.Error, StringComparison.Ordinal);
         await Eventually.TrueAsync(() => _client.CoreV1.ListNamespacedPod("default").Items.All(p => p.Metadata.Name != "once"));
     }
