@@ -144,7 +144,8 @@ internal static class ContainerStreams
             : Task.CompletedTask;
 
         // The current run's output from its start, then as it comes, until the container ends.
-        await ContainerLogs.FollowAsync(record.LogPath!, fromEnd: false, () => !process.HasExited, async line =>
+        // (until its output is complete, not merely until it exited: its last lines may still be on their way to the log)
+        await ContainerLogs.FollowAsync(record.LogPath!, fromEnd: false, () => !process.OutputComplete, async line =>
         {
             var channel = tty || line.Stream == "stdout" ? Stdout : Stderr;
             await channels.SendAsync(channel, Encoding.UTF8.GetBytes(line.Partial ? line.Text : line.Text + "\n"), cancellationToken);

@@ -79,6 +79,9 @@ internal sealed class ContainerProcess : IDisposable
 
     public bool HasExited => _exited.IsCompleted;
 
+    /// <summary>Whether everything the container printed is in its log (its pipes closed and the last lines written).</summary>
+    public bool OutputComplete => _exited.IsCompleted && _pumps.IsCompleted;
+
     /// <summary>Signals the container's whole process group while its leader runs.</summary>
     public void Signal(int signal)
     {
