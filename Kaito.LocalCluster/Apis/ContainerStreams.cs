@@ -57,7 +57,7 @@ internal static class ContainerStreams
         }
 
         using var socket = await context.WebSockets.AcceptWebSocketAsync(protocol);
-        using var channels = new Channels(socket, protocol == "v5.channel.k8s.io");
+        using var channels = new Channels(socket);
         try
         {
             var exit = attach
@@ -230,13 +230,11 @@ internal static class ContainerStreams
         };
 
     /// <summary>The socket with one sender at a time and the channel byte in front of every message.</summary>
-    private sealed class Channels(WebSocket socket, bool v5) : IDisposable
+    private sealed class Channels(WebSocket socket) : IDisposable
     {
         private readonly SemaphoreSlim _send = new(1, 1);
 
         public void Dispose() => _send.Dispose();
-
-        public bool V5 { get; } = v5;
 
         public async Task SendAsync(byte channel, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
         {

@@ -61,7 +61,7 @@ internal static class ContainerEnvironment
             }
             else if (source["resourceFieldRef"] is JsonObject resource)
             {
-                variables[name] = ResourceValue(container, resource);
+                variables[name] = ResourceValue(pod, container, resource, store);
             }
             else if ((source["configMapKeyRef"] ?? source["secretKeyRef"]) is JsonObject keyRef)
             {
@@ -166,14 +166,21 @@ internal static class ContainerEnvironment
     private static string Pairs(JsonNode? map) =>
         string.Join('\n', (map?.AsObject() ?? []).OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $"{p.Key}=\"{p.Value}\""));
 
-    /// <summary>A container's limit (else request) of cpu (in whole cores, rounded up, as with divisor 1) or memory (bytes).</summary>
-    private static string ResourceValue(JsonObject container, JsonObject reference)
+    /// <summary>
+    /// The downward API's resourceFieldRef, as the kubelet resolves it: the container's limit (for a request, its
+    /// request), and without one the node's allocatable; divided by <c>divisor</c> (1 by default) and rounded up.
+    /// </summary>
+    private static string ResourceValue(JsonObject pod, JsonObject container, JsonObject reference, ClusterStore store)
     {
         var resource = (string?)reference["resource"] ?? "";
         var kind = resource.Split('.') is [_, var name] ? name : resource;
-        var limit = container["resources"]?["limits"]?[kind] ?? container["resources"]?["requests"]?[kind];
-        var quantity = limit is null ? (decimal?)null : Quantities.Parse(limit.ToString());
-        var value = quantity ?? (kind == "cpu" ? Environment.ProcessorCount : 24m * 1024 * 1024 * 1024);
+        var own = resource.StartsWith("requests.", StringComparison.Ordinal)
+            ? container["resources"]?["requests"]?[kind]
+            : container["resources"]?["limits"]?[kind];
+        var node = store.Get(new ObjectKey(Kinds.Node.GroupResource, "", (string?)pod["spec"]?["nodeName"] ?? ""));
+        var quantity = own ?? node?["status"]?["allocatable"]?[kind];
+        var divisor = (string?)reference["divisor"] is { Length: > 0 } d ? Quantities.Parse(d) : 1m;
+        var value = quantity is null ? 0m : Quantities.Parse(quantity.ToString()) / (divisor == 0 ? 1 : divisor);
         return Math.Ceiling(value).ToString(CultureInfo.InvariantCulture);
     }
 

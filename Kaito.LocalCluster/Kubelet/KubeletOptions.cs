@@ -27,7 +27,7 @@ public sealed class KubeletOptions
 
     /// <summary>Environment variables passed from LocalCluster to Kaito components (telemetry endpoints, so pods' traces reach the same dashboard).</summary>
     public IReadOnlyList<string> InheritedEnvironment { get; set; } =
-        ["OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_HEADERS", "OTEL_EXPORTER_OTLP_PROTOCOL", "OTEL_EXPORTER_OTLP_CERTIFICATE", "DOTNET_ROOT"];
+        ["OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_HEADERS", "OTEL_EXPORTER_OTLP_PROTOCOL", "OTEL_EXPORTER_OTLP_CERTIFICATE"];
 
     /// <summary>The first wait before restarting a crashed container; doubled on every crash up to <see cref="MaxRestartBackOff"/> (kubelet: 10 s, 5 min).</summary>
     public TimeSpan RestartBackOff { get; set; } = TimeSpan.FromSeconds(10);

@@ -23,6 +23,7 @@ public sealed partial class LocalKubelet : BackgroundService
     private readonly bool _ownsRoot;
     private readonly ConcurrentDictionary<string, PodWorker> _workers = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Task> _stopping = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, int> _faults = new(StringComparer.Ordinal);
     private readonly StoreSyncLoop _loop;
 
     public LocalKubelet(ClusterStore store, ContainerImages images, IOptions<KubeletOptions> options, IOptions<LocalClusterOptions> cluster,
@@ -155,6 +156,7 @@ public sealed partial class LocalKubelet : BackgroundService
             if (!present.TryGetValue(uid, out var pod) || Objects.IsDeleting(pod))
             {
                 _workers.TryRemove(uid, out _);
+                _faults.TryRemove(uid, out _);
                 var grace = TimeSpan.FromSeconds(JsonNumbers.ReadLong(pod?["metadata"]?["deletionGracePeriodSeconds"])
                     ?? JsonNumbers.ReadLong(worker.Pod["spec"]?["terminationGracePeriodSeconds"]) ?? 30);
                 _stopping[uid] = Task.Run(async () =>
@@ -173,9 +175,13 @@ public sealed partial class LocalKubelet : BackgroundService
 
         foreach (var (uid, worker) in _workers)
         {
-            // A worker that failed unexpectedly is replaced after a back-off, as the kubelet retries a pod sync.
-            if (worker.FaultedAt is { } faulted && _runtime.Clock.GetUtcNow() - faulted > TimeSpan.FromSeconds(10) && _workers.TryRemove(uid, out _))
+            // A worker that failed unexpectedly is replaced after a back-off (10 s, doubling to 5 min per pod), as the
+            // kubelet retries a pod sync.
+            var faults = _faults.GetValueOrDefault(uid);
+            var backOff = TimeSpan.FromSeconds(Math.Min(10 * Math.Pow(2, faults), 300));
+            if (worker.FaultedAt is { } faulted && _runtime.Clock.GetUtcNow() - faulted > backOff && _workers.TryRemove(uid, out _))
             {
+                _faults[uid] = faults + 1;
                 worker.Dispose();
             }
         }
@@ -248,7 +254,7 @@ public sealed partial class LocalKubelet : BackgroundService
                             ["reason"] = "ContainerStatusUnknown",
                             ["message"] = "The container could not be located when the pod was terminated: LocalCluster restarted while it ran",
                             ["startedAt"] = running["startedAt"]?.DeepClone(),
-                            ["finishedAt"] = DateTime.UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
+                            ["finishedAt"] = _runtime.Clock.GetUtcNow().UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
                         },
                     };
                     container["ready"] = false;

@@ -208,11 +208,12 @@ internal sealed partial class PodWorker : IDisposable
     private async Task<int> RunContainerAsync(ContainerRecord record, CancellationToken stop)
     {
         var backOff = _runtime.Options.RestartBackOff;
+        var configBackOff = TimeSpan.FromSeconds(1);
         while (true)
         {
             stop.ThrowIfCancellationRequested();
             var started = _runtime.Clock.GetUtcNow();
-            var exit = await RunOnceAsync(record, stop);
+            var exit = await RunOnceAsync(record, configBackOff, stop);
             if (stop.IsCancellationRequested)
             {
                 return exit ?? 137;
@@ -220,9 +221,12 @@ internal sealed partial class PodWorker : IDisposable
 
             if (exit is null)
             {
-                continue; // could not be created; RunOnce waited before this retry
+                // could not be created; RunOnce waited before this retry, longer each time
+                configBackOff = TimeSpan.FromTicks(Math.Min(configBackOff.Ticks * 2, TimeSpan.FromSeconds(30).Ticks));
+                continue;
             }
 
+            configBackOff = TimeSpan.FromSeconds(1);
             var restart = record.Init
                 ? exit != 0 && RestartPolicy != "Never"
                 : RestartPolicy switch { "Never" => false, "OnFailure" => exit != 0, _ => true };
@@ -247,8 +251,8 @@ internal sealed partial class PodWorker : IDisposable
         }
     }
 
-    /// <summary>One run of a container; null when it could not be created (bad configuration), after a wait.</summary>
-    private async Task<int?> RunOnceAsync(ContainerRecord record, CancellationToken stop)
+    /// <summary>One run of a container; null when it could not be created (bad configuration), after waiting <paramref name="retryAfter"/>.</summary>
+    private async Task<int?> RunOnceAsync(ContainerRecord record, TimeSpan retryAfter, CancellationToken stop)
     {
         _pod = _runtime.Store.Get(_key) is { } current && Objects.Uid(current) == _uid ? current : throw new OperationCanceledException(stop);
         var (variables, error) = ContainerEnvironment.Build(_pod, record.Spec, _runtime.Store);
@@ -257,7 +261,7 @@ internal sealed partial class PodWorker : IDisposable
             record.State = Waiting("CreateContainerConfigError", error);
             Publish();
             Record("Warning", "Failed", $"Error: {error}");
-            await Task.Delay(TimeSpan.FromSeconds(2), _runtime.Clock, stop);
+            await Task.Delay(retryAfter, _runtime.Clock, stop);
             return null;
         }
 
@@ -313,7 +317,6 @@ internal sealed partial class PodWorker : IDisposable
                 }
             }
 
-            environment.Remove("DOTNET_ROOT");
             environment["DOTNET_ROOT"] = "/.kaito/dotnet";
             // The pods share the host's network: a component binds its pod's own loopback address (see LocalCluster's README).
             environment["KAITO_POD_IP"] = _podIp!;
@@ -502,7 +505,8 @@ internal sealed partial class PodWorker : IDisposable
                 }
                 catch (ApiException ex) when (ex.Code == 409)
                 {
-                    // another status writer (the scheduler's condition) won: read again
+                    // another status writer (the scheduler's condition) won: read again after a short, growing pause
+                    Thread.Sleep(TimeSpan.FromMilliseconds(10 * (attempt + 1)));
                 }
                 catch (ApiException ex) when (ex.Code == 404)
                 {

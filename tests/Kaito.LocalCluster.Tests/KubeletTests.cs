@@ -50,7 +50,7 @@ public sealed class KubeletTests(KubeletFixture fixture) : IClassFixture<Kubelet
                   cat /work/state
                   echo "file=$(cat /config/hello.txt) keys=$(ls /config | tr '\n' ' ')"
                   echo "secret=$(cat /secrets/token) mode=$(stat -Lc %a /secrets/token)"
-                  echo "env=$GREETING pod=$POD_NAME team=$TEAM expanded=$(EXPANDED)"
+                  echo "env=$GREETING pod=$POD_NAME team=$TEAM expanded=$(EXPANDED) memory=$MEMORY_MI"
                   grep -c "backend.default.svc.cluster.local" /etc/hosts
                   echo "host=$(hostname)"
                   echo "the cause, for the termination message" > /dev/termination-log
@@ -60,6 +60,8 @@ public sealed class KubeletTests(KubeletFixture fixture) : IClassFixture<Kubelet
                 - {name: POD_NAME, valueFrom: {fieldRef: {fieldPath: metadata.name}}}
                 - {name: TEAM, valueFrom: {fieldRef: {fieldPath: "metadata.labels['team']"}}}
                 - {name: EXPANDED, value: "$(POD_NAME)-x"}
+                - {name: MEMORY_MI, valueFrom: {resourceFieldRef: {containerName: main, resource: limits.memory, divisor: 1Mi}}}
+                resources: {limits: {memory: 64Mi}}
                 volumeMounts:
                 - {name: work, mountPath: /work}
                 - {name: config, mountPath: /config}
@@ -82,7 +84,7 @@ public sealed class KubeletTests(KubeletFixture fixture) : IClassFixture<Kubelet
         Assert.Equal(0, pod.Status.InitContainerStatuses.Single().State.Terminated.ExitCode);
         Assert.StartsWith("127.244.", pod.Status.PodIP, StringComparison.Ordinal);
         Assert.Equal(
-            "prepared\nfile=hello from a configmap keys=hello.txt \nsecret=s3cret mode=400\nenv=hello from a configmap pod=reader team=ml expanded=reader-x\n1\nhost=reader\n",
+            "prepared\nfile=hello from a configmap keys=hello.txt \nsecret=s3cret mode=400\nenv=hello from a configmap pod=reader team=ml expanded=reader-x memory=64\n1\nhost=reader\n",
             logs);
         Assert.Contains("reader   0/1     Error", (await _kubectl.RunAsync("get", "pod", "reader")).EnsureSuccess().Output, StringComparison.Ordinal);
     }
