@@ -17,6 +17,9 @@ if (cluster.IsLocal)
     controller.WithEnvironment("Webhook__Port", "0").WithEnvironment("Webhook__Register", "true");
 }
 
+// Model images for LocalCluster's pods: a local registry with the tiny model pushed to it.
+builder.AddLocalModelImages(cluster, controller);
+
 builder.AddProject<Projects.Kaito_Provisioner>("provisioner")
     .WithHttpHealthCheck("/health")
     .WithCluster(cluster);

@@ -29,11 +29,14 @@ public sealed class ControllerOptions
     /// <c>qlora-params-template</c>) live; the built-in templates are used where it has none.</summary>
     public string ReleaseNamespace { get; set; } = "kaito-system";
 
-    /// <summary>Where the tuning job pulls base weights from with ORAS: <c>&lt;ModelRegistry&gt;/kaito-&lt;preset&gt;:&lt;ModelImageTag&gt;</c>.</summary>
+    /// <summary>
+    /// Where workspace pods pull base weights from: <c>&lt;ModelRegistry&gt;/kaito-&lt;preset&gt;:&lt;tag&gt;</c>, the tag
+    /// pinned per preset in the catalog (KAITO's MCR images by default; <c>localhost:5001</c> on a laptop).
+    /// </summary>
     public string ModelRegistry { get; set; } = "mcr.microsoft.com/aks/kaito";
 
-    /// <summary>The tag of the model weight images.</summary>
-    public string ModelImageTag { get; set; } = "latest";
+    /// <summary>The node folder (a hostPath) where model pullers keep the blobs they downloaded, shared by every pod on the node; empty: no cache.</summary>
+    public string? ModelCachePath { get; set; } = "/var/lib/kaito/model-cache";
 
     /// <summary>
     /// <c>host:port</c> origins (comma-separated) that tuning data may be downloaded from although they are not public
@@ -46,9 +49,6 @@ public sealed class ControllerOptions
 
     /// <summary>The image that extracts an OCI image's <c>/data</c> (tuning input images; needs sh, skopeo and tar).</summary>
     public string PullerImage { get; set; } = "mcr.microsoft.com/aks/skopeo:1.14.4-6";
-
-    /// <summary>The ORAS image that pulls model weights.</summary>
-    public string OrasImage { get; set; } = "mcr.microsoft.com/oss/v2/oras-project/oras:v1.2.3";
 
     /// <summary>Retries of a tuning pod that failed for a reason other than bad input (exit codes 2 and 3 fail the job at once).</summary>
     public int TuningBackoffLimit { get; set; } = 2;

@@ -15,6 +15,7 @@ app.UseWebSockets();
 app.MapDefaultEndpoints();
 app.MapDiscoveryApi();
 app.MapOpenApiV3();
+app.MapServiceProxy();
 app.MapResourceApi();
 
 app.Run();

@@ -5,6 +5,7 @@ using Kaito.Models.Json;
 using Kaito.Models.Tokenizers;
 using Kaito.Tuner.Configuration;
 using Kaito.Tuner.Data;
+using Kaito.Oci;
 using Kaito.Tuner.Publishing;
 using Kaito.Tuner.Training;
 using Microsoft.Extensions.Options;
@@ -42,7 +43,7 @@ public sealed partial class TuningJob(IOptions<TunerOptions> options, TunerTelem
             LogWarning(logger, warning);
         }
 
-        var image = string.IsNullOrEmpty(settings.OutputImage) ? null : Invalid(() => ImageReference.Parse(settings.OutputImage));
+        var image = string.IsNullOrEmpty(settings.OutputImage) ? null : Invalid(() => PushTarget(settings.OutputImage));
 
         var native = LibTorchLoader.Prepare();
         LogNative(logger, native);
@@ -136,7 +137,10 @@ public sealed partial class TuningJob(IOptions<TunerOptions> options, TunerTelem
         using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(5) };
         try
         {
-            var digest = await new RegistryClient(http, logger).PushAsync(adapter, image, settings.DockerConfig, settings.InsecureRegistry, cancellationToken);
+            var credentials = settings.DockerConfig is null ? null : DockerConfig.CredentialsFor(settings.DockerConfig, image.Registry);
+            var insecure = string.Equals(settings.InsecureRegistry, image.Registry, StringComparison.OrdinalIgnoreCase);
+            var registry = new RegistryClient(http, image, credentials, insecure, RegistryAccess.Push, logger);
+            var digest = await registry.PushImageAsync(adapter.Blobs, adapter.Manifest, image.Tag, progress: null, cancellationToken);
             LogPushed(logger, image, digest);
         }
         catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException)
@@ -187,6 +191,13 @@ public sealed partial class TuningJob(IOptions<TunerOptions> options, TunerTelem
             },
         };
         Kaito.Models.DurableFile.WriteAllText(Path.Combine(output, SummaryFile), summary.ToJsonString(ModelJson.Options));
+    }
+
+    /// <summary>The output image: a tag to push to, not a digest.</summary>
+    private static ImageReference PushTarget(string reference)
+    {
+        var image = ImageReference.Parse(reference);
+        return image.Digest is null ? image : throw new ArgumentException($"output image '{reference}' has a digest; push targets need a tag");
     }
 
     private static T Invalid<T>(Func<T> action)

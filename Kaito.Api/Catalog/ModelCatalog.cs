@@ -84,6 +84,7 @@ public sealed class ModelCatalog
             Aliases = entry.Strings("aliases"),
             Architecture = entry.String("architecture", required: true)!,
             Description = entry.String("description"),
+            ImageTag = entry.String("imageTag", required: true)!,
             Layers = entry.Int("layers", required: true, minimum: 1)!.Value,
             HiddenSize = entry.Int("hiddenSize", required: true, minimum: 1)!.Value,
             AttentionHeads = entry.Int("attentionHeads", required: true, minimum: 1)!.Value,
@@ -102,6 +103,11 @@ public sealed class ModelCatalog
             Tuning = tuning is null ? null : ReadTuning(tuning),
         };
         entry.RejectUnknownFields();
+
+        if (preset.ImageTag.Length > 128 || !preset.ImageTag.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '.' or '-') || preset.ImageTag[0] is '.' or '-')
+        {
+            throw entry.EntryError("imageTag", $"'{preset.ImageTag}' is not an image tag ([A-Za-z0-9_][A-Za-z0-9_.-]{{0,127}})");
+        }
 
         var gqa = kvHeads is not null && headDim is not null;
         var mla = kvLoraRank is not null && qkRopeHeadDim is not null;

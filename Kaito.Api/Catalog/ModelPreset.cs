@@ -17,6 +17,12 @@ public sealed record ModelPreset
     /// <summary>The HF architecture, for example LlamaForCausalLM.</summary>
     public required string Architecture { get; init; }
 
+    /// <summary>The pinned tag of the model image <c>&lt;registry&gt;/kaito-&lt;name&gt;</c> that pods pull the weights from.</summary>
+    public required string ImageTag { get; init; }
+
+    /// <summary>The model image's repository, as KAITO names it: <c>kaito-&lt;name&gt;</c>.</summary>
+    public string ImageRepository => $"kaito-{Name}";
+
     /// <summary>What the model is, when the catalog says.</summary>
     public string? Description { get; init; }
 

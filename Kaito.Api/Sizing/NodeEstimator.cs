@@ -50,4 +50,15 @@ public static class NodeEstimator
         var nodes = (minGpus + sku.Gpus - 1) / sku.Gpus;
         return new NodeEstimate(nodes, minGpus, forWeights, null);
     }
+
+    /// <summary>
+    /// The GPU memory <paramref name="model"/> needs on one GPU by the same formula: weights with safety and overhead,
+    /// the fixed runtime cost and the KV cache for the context length, over the usable share.
+    /// </summary>
+    public static double GpuMemoryGiB(ModelPreset model, int? contextLength = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        var kvCache = (contextLength ?? DefaultContextLength) * (double)model.KvCacheBytesPerToken / BytesPerGiB;
+        return ((model.WeightsGiB * WeightSafetyFactor * WeightOverheadFactor) + FixedOverheadGiB + kvCache) / GpuMemoryUtilization;
+    }
 }

@@ -78,15 +78,17 @@ public static class InferenceWorkload
         var tls = annotations.GetValueOrDefault(Annotations.TlsSecret);
         var probe = new V1Probe { HttpGet = new V1HTTPGetAction { Path = "/health", Port = Port, Scheme = tls is null ? null : "HTTPS" }, PeriodSeconds = 10 };
         var args = new List<string> { "--model", Kaito.Api.Names.WorkloadPaths.Weights, "--served-model-name", preset.Name, "--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture) };
-        var mounts = new List<V1VolumeMount> { new() { Name = "dshm", MountPath = "/dev/shm" }, new() { Name = "model-weights-volume", MountPath = Kaito.Api.Names.WorkloadPaths.Weights } };
+        var mounts = new List<V1VolumeMount> { new() { Name = "dshm", MountPath = "/dev/shm" }, new() { Name = ModelWeights.Volume, MountPath = Kaito.Api.Names.WorkloadPaths.Weights, ReadOnlyProperty = true } };
         var volumes = new List<V1Volume>
         {
             new() { Name = "dshm", EmptyDir = new V1EmptyDirVolumeSource { Medium = "Memory" } },
-            new() { Name = "model-weights-volume", EmptyDir = new V1EmptyDirVolumeSource() },
+            new() { Name = ModelWeights.Volume, EmptyDir = new V1EmptyDirVolumeSource() },
         };
-        var initContainers = new List<V1Container>();
+        // The weights first: the server starts only once the model image is in its volume.
+        var weightsSecrets = workspace.Inference?.Preset?.PresetOptions?.ImagePullSecrets ?? [];
+        var initContainers = new List<V1Container> { ModelWeights.Downloader(ModelWeights.Image(workspace.Inference?.Preset, preset, options), [.. weightsSecrets], options, volumes) };
         var env = new List<V1EnvVar>();
-        var pullSecrets = new List<V1LocalObjectReference>();
+        var pullSecrets = weightsSecrets.Select(s => new V1LocalObjectReference { Name = s }).ToList();
 
         if (annotations.GetValueOrDefault(Annotations.ApiKeysSecret) is { } keys)
         {
@@ -157,7 +159,7 @@ public static class InferenceWorkload
                     Metadata = new V1ObjectMeta { Labels = new Dictionary<string, string>(labels), Annotations = new Dictionary<string, string> { [Annotations.Revision] = revision } },
                     Spec = PodSecurity.Harden(new V1PodSpec
                     {
-                        InitContainers = initContainers.Count > 0 ? initContainers : null,
+                        InitContainers = initContainers,
                         ImagePullSecrets = pullSecrets.Count > 0 ? pullSecrets.DistinctBy(p => p.Name).ToList() : null,
                         Containers =
                         [

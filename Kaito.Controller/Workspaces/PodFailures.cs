@@ -6,7 +6,7 @@ namespace Kaito.Controller.Workspaces;
 /// <summary>
 /// Why a workspace's pods are not ready, when a pod says so — KAITO's InferenceReady reasons
 /// (pkg/workspace/controllers/workspace_status.go): evicted, unschedulable, an image that cannot be pulled, a crash
-/// loop, OOM, a container that cannot start. Messages are at most 256 characters, as KAITO's.
+/// loop, OOM, a container that cannot start, model weights that cannot be pulled (the puller's own words). Messages are at most 256 characters, as KAITO's.
 /// </summary>
 public static class PodFailures
 {
@@ -48,6 +48,15 @@ public static class PodFailures
             var detail = string.IsNullOrEmpty(said)
                 ? $"container {container.Name}: {waiting?.Reason ?? terminated?.Reason}"
                 : $"container {container.Name}: {waiting?.Reason ?? terminated?.Reason}: {said}";
+            // The model puller says why in its termination message (image not found, credentials refused, corrupt
+            // blob) from its first failure on; the kubelet retries it with back-off meanwhile.
+            if (container.Name == ModelWeights.ContainerName && terminated is { ExitCode: not 0 } && pod.Status?.InitContainerStatuses?.Contains(container) == true)
+            {
+                return (ConditionReasons.ImagePullError, string.IsNullOrEmpty(terminated.Message)
+                    ? $"container {container.Name}: pulling the model weights failed ({terminated.Reason}, exit code {terminated.ExitCode})"
+                    : terminated.Message.Trim());
+            }
+
             switch (waiting?.Reason)
             {
                 case "ErrImagePull" or "ImagePullBackOff" or "InvalidImageName":

@@ -12,7 +12,7 @@ namespace Kaito.Controller.Workspaces;
 /// <summary>
 /// The Job that fine-tunes a preset (KAITO's pkg/workspace/tuning/preset_tuning.go), running Kaito's tuner: data from URLs (an init container
 /// downloading with KAITO's rules), from an image (its <c>/data</c> extracted) or from a volume at <c>/mnt/data</c>;
-/// base weights pulled with ORAS into <c>/workspace/weights</c>; the training config ConfigMap at <c>/mnt/config</c>;
+/// base weights pulled from the preset's model image into <c>/workspace/weights</c> (<see cref="ModelWeights"/>); the training config ConfigMap at <c>/mnt/config</c>;
 /// results at the config's <c>output_dir</c> (a volume, or pushed as an image by the tuner itself with the
 /// <c>imagePushSecret</c> mounted as its docker config). Unlike KAITO there is no ORAS pusher sidecar and pause
 /// container: the tuner pushes after training and the Job's one container ends with the work.
@@ -94,7 +94,9 @@ public static class TuningWorkload
         }
 
         pullSecrets.AddRange((tuning.Input?.ImagePullSecrets ?? []).Select(s => new V1LocalObjectReference { Name = s }));
-        var initContainers = new List<V1Container> { WeightsDownloader(preset, options) };
+        var weightsSecrets = tuning.Preset?.PresetOptions?.ImagePullSecrets ?? [];
+        pullSecrets.AddRange(weightsSecrets.Select(s => new V1LocalObjectReference { Name = s }));
+        var initContainers = new List<V1Container> { ModelWeights.Downloader(ModelWeights.Image(tuning.Preset, preset, options), [.. weightsSecrets], options, volumes) };
         if (tuning.Input?.Urls is { Count: > 0 } urls)
         {
             initContainers.Add(DataDownloader(urls, options));
@@ -181,14 +183,6 @@ public static class TuningWorkload
         volume.Name = name;
         return volume;
     }
-
-    private static V1Container WeightsDownloader(ModelPreset preset, ControllerOptions options) => new()
-    {
-        Name = "model-weights-downloader",
-        Image = options.OrasImage,
-        Command = ["oras", "pull", $"{options.ModelRegistry}/kaito-{preset.Name}:{options.ModelImageTag}", "-o", WorkloadPaths.Weights],
-        VolumeMounts = [new V1VolumeMount { Name = "model-weights-volume", MountPath = WorkloadPaths.Weights }],
-    };
 
     /// <summary>
     /// KAITO's data-downloader, run by the tuner image itself (<c>kaito-tuner download</c>) rather than a shell and curl:

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
 using Kaito.InferenceServer.Engine;
+using Kaito.Models;
 using Kaito.Models.Decoder;
 using Kaito.Models.HuggingFace;
 using Kaito.Models.Lora;
@@ -119,6 +120,14 @@ public sealed partial class ModelRegistry(
             return (model, weights);
         }
 
+        // A model image may carry the export already (kubectl kaito model push --precision): no export at start.
+        var converted = Path.Combine(model, ModelLayout.ConvertedFolder("cpu", "fp32"));
+        if (File.Exists(Path.Combine(model, DecoderConfig.FileName)) && File.Exists(Path.Combine(converted, GenAiConfig.FileName)))
+        {
+            LogConverted(logger, converted);
+            return (converted, weights ?? model);
+        }
+
         if (File.Exists(Path.Combine(model, DecoderConfig.FileName)))
         {
             var target = Path.Combine(CacheDirectory, "models", $"{Path.GetFileName(Path.TrimEndingDirectorySeparator(model))}-{Fingerprint(model)}");
@@ -204,6 +213,9 @@ public sealed partial class ModelRegistry(
 
     [LoggerMessage(Level = LogLevel.Critical, Message = "Model {Model} could not be loaded: {Reason}")]
     private static partial void LogLoadFailed(ILogger logger, Exception exception, string model, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Serving the ONNX export the model image carries in {Folder}")]
+    private static partial void LogConverted(ILogger logger, string folder);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Exporting Hugging Face model {Model} to ONNX in {Target}")]
     private static partial void LogExporting(ILogger logger, string model, string target);

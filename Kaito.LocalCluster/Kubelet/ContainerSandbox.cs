@@ -40,7 +40,7 @@ public static class ContainerSandbox
         script.Append("echo ").Append(Quote(hostname)).Append(" > /proc/sys/kernel/hostname 2>/dev/null || true\n");
         script.Append("mount -t tmpfs -o mode=755 kaito-root \"$R\"\n");
 
-        var targets = mounts.Select(m => Normalize(m.Target)).ToList();
+        var targets = mounts.Select(m => Resolve(m.Target)).ToList();
         Expose("/", targets, script, topLevel: true);
 
         script.Append("mkdir -p \"$R/dev\" \"$R/proc\" \"$R/sys\" \"$R/tmp\"\n");
@@ -54,9 +54,9 @@ public static class ContainerSandbox
         script.Append("mkdir -p \"$R/dev/shm\" \"$R/dev/pts\"\n");
         script.Append("mount --rbind /proc \"$R/proc\"\nmount --rbind /sys \"$R/sys\"\n");
 
-        foreach (var mount in mounts.OrderBy(m => Normalize(m.Target).Count(c => c == '/')))
+        foreach (var mount in mounts.OrderBy(m => Resolve(m.Target).Count(c => c == '/')))
         {
-            var target = "\"$R\"" + Quote(Normalize(mount.Target));
+            var target = "\"$R\"" + Quote(Resolve(mount.Target));
             var source = Quote(mount.Source);
             script.Append($"if [ -d {source} ]; then mkdir -p {target}; else mkdir -p \"$(dirname {target})\"; [ -e {target} ] || touch {target}; fi\n");
             script.Append($"mount --rbind {source} {target}\n");
@@ -123,6 +123,40 @@ public static class ContainerSandbox
                 script.Append($"touch {inside} && mount --bind {Quote(entry)} {inside}\n");
             }
         }
+    }
+
+    /// <summary>
+    /// A mount target with the symlinks along it resolved as the new root will have them (it mirrors the host's layout):
+    /// <c>/var/run/x</c> is <c>/run/x</c> where <c>/var/run</c> links to <c>/run</c>. Mounting through the link instead
+    /// would follow it out of the new root onto the host, as runc's securejoin prevents.
+    /// </summary>
+    internal static string Resolve(string target)
+    {
+        var parts = new Queue<string>(Normalize(target).Split('/', StringSplitOptions.RemoveEmptyEntries));
+        var resolved = "";
+        for (var hops = 0; parts.Count > 0;)
+        {
+            var part = parts.Dequeue();
+            if (part == "..")
+            {
+                resolved = resolved.Length == 0 ? "" : resolved[..resolved.LastIndexOf('/')];
+                continue;
+            }
+
+            var next = $"{resolved}/{part}";
+            if (new FileInfo(next).LinkTarget is { } link && hops++ < 40)
+            {
+                // Restart from the link's target, then the rest of the path.
+                var rest = parts.ToList();
+                parts = new Queue<string>(link.Split('/', StringSplitOptions.RemoveEmptyEntries).Where(p => p != ".").Concat(rest));
+                resolved = link.StartsWith('/') ? "" : resolved;
+                continue;
+            }
+
+            resolved = next;
+        }
+
+        return resolved.Length == 0 ? "/" : resolved;
     }
 
     private static string Normalize(string path) => "/" + string.Join('/', path.Split('/', StringSplitOptions.RemoveEmptyEntries));

@@ -22,6 +22,9 @@ internal sealed class KubeletRuntime(ClusterStore store, ContainerImages images,
 
     public string ClaimsDirectory => Path.Combine(RootDirectory, "claims");
 
+    /// <summary>The nodes' own file systems, for hostPath volumes: <c>nodes/&lt;node&gt;/&lt;path&gt;</c>, kept across pods.</summary>
+    public string NodesDirectory => Path.Combine(RootDirectory, "nodes");
+
     /// <summary>Whether containers need a user namespace to build their mounts (LocalCluster is not root).</summary>
     public bool Rootless { get; } = !Native.IsRoot;
 }

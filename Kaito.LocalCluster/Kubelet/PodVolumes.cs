@@ -10,10 +10,11 @@ namespace Kaito.LocalCluster.Kubelet;
 /// A pod's volumes as folders in its sandbox, as the kubelet's volume plugins make them: emptyDir (a fresh folder per
 /// pod), persistentVolumeClaim (a folder per claim that outlives the pod, under the kubelet's root), configMap, secret,
 /// downwardAPI and projected (files written atomically through a <c>..data</c> link, so a reader never sees half an
-/// update, and rewritten when their source changes). Other volume types are not supported here: a pod using one is
+/// update, and rewritten when their source changes), hostPath (a folder of the pod's node, under the kubelet's root, so
+/// that pods on one node share it and nothing on the real host is exposed). Other volume types are not supported here: a pod using one is
 /// simulated.
 /// </summary>
-internal sealed class PodVolumes(string podDirectory, string claimsDirectory)
+internal sealed class PodVolumes(string podDirectory, string claimsDirectory, string nodesDirectory)
 {
     private readonly Dictionary<string, string> _written = [];
 
@@ -23,9 +24,14 @@ internal sealed class PodVolumes(string podDirectory, string claimsDirectory)
         foreach (var volume in pod["spec"]?["volumes"]?.AsArray().OfType<JsonObject>() ?? [])
         {
             var type = volume.Select(p => p.Key).FirstOrDefault(k => k != "name") ?? "(none)";
-            if (type is not ("emptyDir" or "persistentVolumeClaim" or "configMap" or "secret" or "downwardAPI" or "projected"))
+            if (type is not ("emptyDir" or "persistentVolumeClaim" or "configMap" or "secret" or "downwardAPI" or "projected" or "hostPath"))
             {
                 return $"simulated (volume {(string?)volume["name"]}: {type} volumes are not supported locally)";
+            }
+
+            if (volume["hostPath"] is JsonObject host && (string?)host["type"] is { Length: > 0 } hostType && hostType is not ("Directory" or "DirectoryOrCreate"))
+            {
+                return $"simulated (volume {(string?)volume["name"]}: hostPath of type {hostType} is not supported locally)";
             }
 
             foreach (var source in volume["projected"]?["sources"]?.AsArray().OfType<JsonObject>() ?? [])
@@ -43,6 +49,26 @@ internal sealed class PodVolumes(string podDirectory, string claimsDirectory)
 
     public string PathOf(string volume) => Path.Combine(podDirectory, "volumes", volume);
 
+    /// <summary>The node folder a hostPath names, linked at <paramref name="path"/>; kubelet's check of the type's rule, or null.</summary>
+    private string? HostPath(JsonObject host, string node, string path)
+    {
+        var hostPath = (string?)host["path"] ?? "";
+        if (!hostPath.StartsWith('/') || hostPath.Split('/').Any(part => part is ".." or ".") || node.Length == 0 || node.Contains('/', StringComparison.Ordinal))
+        {
+            return $"hostPath \"{hostPath}\" is not an absolute path";
+        }
+
+        var folder = Path.Combine(nodesDirectory, node, hostPath.TrimStart('/'));
+        if ((string?)host["type"] == "Directory" && !Directory.Exists(folder))
+        {
+            return $"hostPath type check failed: {hostPath} is not a directory";
+        }
+
+        Directory.CreateDirectory(folder);
+        Link(path, folder);
+        return null;
+    }
+
     /// <summary>
     /// Makes every volume (or brings its files up to date); the first problem (a missing ConfigMap, Secret, key or
     /// claim, as kubelet's MountVolume.SetUp reports it) when one cannot be made, else null.
@@ -58,6 +84,10 @@ internal sealed class PodVolumes(string podDirectory, string claimsDirectory)
             if (volume["emptyDir"] is not null)
             {
                 Directory.CreateDirectory(path);
+            }
+            else if (volume["hostPath"] is JsonObject host)
+            {
+                problem = HostPath(host, (string?)pod["spec"]?["nodeName"] ?? "", path);
             }
             else if (volume["persistentVolumeClaim"] is JsonObject claimSource)
             {

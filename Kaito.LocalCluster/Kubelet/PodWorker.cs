@@ -40,9 +40,14 @@ internal sealed partial class PodWorker : IDisposable
         _uid = Objects.Uid(pod);
         _directory = runtime.PodDirectory(_uid);
         _logger = runtime.Loggers.CreateLogger<PodWorker>();
-        _volumes = new PodVolumes(_directory, runtime.ClaimsDirectory);
+        _volumes = new PodVolumes(_directory, runtime.ClaimsDirectory, runtime.NodesDirectory);
         _init = (pod["spec"]?["initContainers"]?.AsArray().OfType<JsonObject>() ?? []).Select(c => new ContainerRecord(c, init: true)).ToList();
         _containers = (pod["spec"]?["containers"]?.AsArray().OfType<JsonObject>() ?? []).Select(c => new ContainerRecord(c, init: false)).ToList();
+        if (_init.Count > 0)
+        {
+            // As the kubelet reports them: the main containers wait for the init containers, not for their own creation.
+            MarkWaitingContainers("PodInitializing");
+        }
         foreach (var record in previous ?? [])
         {
             if (All.FirstOrDefault(r => r.Name == record.Name && r.Init == record.Init) is { } mine)

@@ -1,7 +1,7 @@
 using System.Formats.Tar;
 using System.IO.Compression;
-using System.Security.Cryptography;
 using System.Text.Json.Nodes;
+using Kaito.Oci;
 
 namespace Kaito.Tuner.Publishing;
 
@@ -30,7 +30,12 @@ public sealed class AdapterImage
 
     public byte[] Manifest { get; }
 
-    public static string Digest(byte[] content) => "sha256:" + Convert.ToHexStringLower(SHA256.HashData(content));
+    /// <summary>The config and the layer, as a registry push takes them.</summary>
+    public IEnumerable<(OciDescriptor Blob, Func<Stream> Open)> Blobs =>
+    [
+        (new OciDescriptor(ConfigMediaType, Digests.Of(Config), Config.Length), () => new MemoryStream(Config, writable: false)),
+        (new OciDescriptor(LayerMediaType, Digests.Of(Layer), Layer.Length), () => new MemoryStream(Layer, writable: false)),
+    ];
 
     public static AdapterImage Build(string adapterDirectory, string modelName)
     {
@@ -64,14 +69,14 @@ public sealed class AdapterImage
             ["architecture"] = "amd64",
             ["os"] = "linux",
             ["config"] = new JsonObject { ["Labels"] = new JsonObject { ["sh.kaito.model.name"] = modelName } },
-            ["rootfs"] = new JsonObject { ["type"] = "layers", ["diff_ids"] = new JsonArray(Digest(uncompressed)) },
+            ["rootfs"] = new JsonObject { ["type"] = "layers", ["diff_ids"] = new JsonArray(Digests.Of(uncompressed)) },
         }.ToJsonString());
         var manifest = System.Text.Encoding.UTF8.GetBytes(new JsonObject
         {
             ["schemaVersion"] = 2,
             ["mediaType"] = ManifestMediaType,
-            ["config"] = new JsonObject { ["mediaType"] = ConfigMediaType, ["digest"] = Digest(config), ["size"] = config.Length },
-            ["layers"] = new JsonArray(new JsonObject { ["mediaType"] = LayerMediaType, ["digest"] = Digest(layer), ["size"] = layer.Length }),
+            ["config"] = new JsonObject { ["mediaType"] = ConfigMediaType, ["digest"] = Digests.Of(config), ["size"] = config.Length },
+            ["layers"] = new JsonArray(new JsonObject { ["mediaType"] = LayerMediaType, ["digest"] = Digests.Of(layer), ["size"] = layer.Length }),
             ["annotations"] = new JsonObject { ["sh.kaito.model.name"] = modelName },
         }.ToJsonString());
         return new AdapterImage(layer, config, manifest);

@@ -77,11 +77,12 @@ public sealed class CatalogTests
         Assert.Equal(tolerated, GpuSkuCatalog.IsToleratedAzureName(name));
 
     [Theory]
-    [InlineData("models:\n  - name: a\n    id: x/a\n    architecture: A\n    layers: two\n", "models.yaml:5: models[0] (a), field 'layers': expected an integer, got 'two'")]
+    [InlineData("models:\n  - name: a\n    id: x/a\n    imageTag: \"1\"\n    architecture: A\n    layers: two\n", "models.yaml:6: models[0] (a), field 'layers': expected an integer, got 'two'")]
     [InlineData("models:\n  - name: a\n    id: x/a\n", "models.yaml:2: models[0] (a), field 'architecture': is required")]
-    [InlineData("models:\n  - name: a\n    id: x/a\n    architecture: A\n    layers: 2\n    hiddenSize: 8\n    attentionHeads: 2\n    kvHeads: 2\n    headDim: 4\n    contextLength: 8\n    dtype: f32\n    weightsGiB: 1\n    runtimes: [vllm]\n    colour: red\n", "models.yaml:14: models[0] (a), field 'colour': unknown field")]
-    [InlineData("models:\n  - name: a\n    id: x/a\n    architecture: A\n    layers: 2\n    hiddenSize: 8\n    attentionHeads: 2\n    contextLength: 8\n    dtype: f32\n    weightsGiB: 1\n    runtimes: [vllm]\n", "models.yaml:2: models[0] (a), field 'kvHeads': give either kvHeads and headDim")]
-    [InlineData("models:\n  - name: a\n    id: x/a\n    architecture: A\n    layers: 2\n    hiddenSize: 8\n    attentionHeads: 2\n    kvHeads: 2\n    headDim: 4\n    contextLength: 8\n    dtype: f32\n    weightsGiB: 1\n    runtimes: [tensorrt]\n", "models.yaml:13: models[0] (a), field 'runtimes': 'tensorrt' is not one of vllm, transformers")]
+    [InlineData("models:\n  - name: a\n    id: x/a\n    imageTag: \"1\"\n    architecture: A\n    layers: 2\n    hiddenSize: 8\n    attentionHeads: 2\n    kvHeads: 2\n    headDim: 4\n    contextLength: 8\n    dtype: f32\n    weightsGiB: 1\n    runtimes: [vllm]\n    colour: red\n", "models.yaml:15: models[0] (a), field 'colour': unknown field")]
+    [InlineData("models:\n  - name: a\n    id: x/a\n    imageTag: \"1\"\n    architecture: A\n    layers: 2\n    hiddenSize: 8\n    attentionHeads: 2\n    contextLength: 8\n    dtype: f32\n    weightsGiB: 1\n    runtimes: [vllm]\n", "models.yaml:2: models[0] (a), field 'kvHeads': give either kvHeads and headDim")]
+    [InlineData("models:\n  - name: a\n    id: x/a\n    imageTag: \"1\"\n    architecture: A\n    layers: 2\n    hiddenSize: 8\n    attentionHeads: 2\n    kvHeads: 2\n    headDim: 4\n    contextLength: 8\n    dtype: f32\n    weightsGiB: 1\n    runtimes: [tensorrt]\n", "models.yaml:14: models[0] (a), field 'runtimes': 'tensorrt' is not one of vllm, transformers")]
+    [InlineData("models:\n  - name: a\n    id: x/a\n    imageTag: \"-latest\"\n    architecture: A\n    layers: 2\n    hiddenSize: 8\n    attentionHeads: 2\n    kvHeads: 2\n    headDim: 4\n    contextLength: 8\n    dtype: f32\n    weightsGiB: 1\n    runtimes: [vllm]\n", "models.yaml:2: models[0] (a), field 'imageTag': '-latest' is not an image tag")]
     [InlineData("models: [\n", "models.yaml:2: invalid YAML")]
     public void AMalformedCatalogEntryIsReportedWithFileEntryFieldAndLine(string yaml, string message)
     {

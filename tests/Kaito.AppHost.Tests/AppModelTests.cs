@@ -3,7 +3,7 @@ namespace Kaito.AppHost.Tests;
 /// <summary>The app model as the AppHost builds it, inspected without starting anything.</summary>
 public sealed class AppModelTests
 {
-    private static readonly string[] s_services = ["local-cluster", "controller", "provisioner", "inference-server", "tuner"];
+    private static readonly string[] s_services = ["local-cluster", "controller", "provisioner", "inference-server", "tuner", "tiny-model", "model-push"];
 
     [Fact]
     public async Task ModelHasEveryServiceAndWiresLocalClusterIntoTheControlPlane()
@@ -30,6 +30,30 @@ public sealed class AppModelTests
     }
 
     [Fact]
+    public async Task LocalClusterGetsARegistryWithTheTinyModelAndRunsKaitosImagesFromTheLocalBuilds()
+    {
+        await using var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Kaito_AppHost>(["--Kaito:LocalRegistry:Port=5999"]);
+
+        var registry = Assert.Single(builder.Resources.OfType<ExecutableResource>(), r => r.Name == "model-registry");
+        var projects = builder.Resources.OfType<ProjectResource>().ToDictionary(p => p.Name);
+        var push = await ArgumentsOf(projects["model-push"]);
+        Assert.Equal("localhost:5999", ArgumentAfter(push, "--registry"));
+        Assert.Equal("kaito-tiny", ArgumentAfter(push, "--preset"));
+        Assert.Equal(ArgumentAfter(await ArgumentsOf(projects["tiny-model"]), "tiny"), push[2]);
+        Assert.Contains(projects["model-push"].Annotations.OfType<WaitAnnotation>(), w => w.Resource == registry);
+        Assert.Contains(projects["model-push"].Annotations.OfType<WaitAnnotation>(), w => w.Resource == projects["tiny-model"] && w.WaitType == WaitType.WaitForCompletion);
+        Assert.Equal("localhost:5999", (await EnvironmentOf(projects["controller"]))["Controller__ModelRegistry"]);
+
+        var cluster = await EnvironmentOf(projects["local-cluster"]);
+        foreach (var (image, assembly) in new[] { ("kaito-inference-server", "Kaito.InferenceServer.dll"), ("kaito-model-puller", "kaito-model-puller.dll"), ("kaito-tuner", "Kaito.Tuner.dll") })
+        {
+            var path = cluster[$"LocalCluster__Kubelet__Components__{image}"];
+            Assert.EndsWith(assembly, path, StringComparison.Ordinal);
+            Assert.True(File.Exists(path), path);
+        }
+    }
+
+    [Fact]
     public async Task AKubeconfigAndContextReplaceLocalCluster()
     {
         var kubeconfig = Path.GetTempFileName();
@@ -38,7 +62,7 @@ public sealed class AppModelTests
             await using var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Kaito_AppHost>(
                 ["--kubeconfig", kubeconfig, "--context", "kind-kaito"]);
 
-            Assert.DoesNotContain(builder.Resources, r => r.Name == "local-cluster");
+            Assert.DoesNotContain(builder.Resources, r => r.Name is "local-cluster" or "model-registry" or "model-push");
             foreach (var controlPlane in builder.Resources.OfType<ProjectResource>().Where(p => p.Name is "controller" or "provisioner"))
             {
                 var environment = await EnvironmentOf(controlPlane);

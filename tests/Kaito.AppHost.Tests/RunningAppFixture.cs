@@ -21,7 +21,7 @@ public sealed class RunningAppFixture : IAsyncLifetime
         Telemetry = await OtlpReceiver.StartAsync();
 
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Kaito_AppHost>(
-            [$"--Kaito:LocalCluster:Kubeconfig={Kubeconfig}"]);
+            [$"--Kaito:LocalCluster:Kubeconfig={Kubeconfig}", $"--Kaito:LocalRegistry:Port={Kaito.Testing.Ports.Free()}"]);
         foreach (var project in builder.Resources.OfType<ProjectResource>().ToList())
         {
             builder.CreateResourceBuilder(project).WithEnvironment(context =>
@@ -34,12 +34,23 @@ public sealed class RunningAppFixture : IAsyncLifetime
             });
         }
 
+        var names = builder.Resources.Select(r => r.Name).ToList();
         App = await builder.BuildAsync();
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
-        await App.StartAsync(timeout.Token);
-        foreach (var service in LongRunningServices)
+        try
         {
-            await App.ResourceNotifications.WaitForResourceHealthyAsync(service, timeout.Token);
+            await App.StartAsync(timeout.Token);
+            foreach (var service in LongRunningServices)
+            {
+                await App.ResourceNotifications.WaitForResourceHealthyAsync(service, timeout.Token);
+            }
+        }
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested)
+        {
+            var states = names.Select(name => App.ResourceNotifications.TryGetCurrentState(name, out var e)
+                ? $"{name}: {e.Snapshot.State?.Text} health={e.Snapshot.HealthStatus} exit={e.Snapshot.ExitCode}"
+                : $"{name}: no state");
+            throw new TimeoutException($"the AppHost did not start within 3 minutes: {string.Join("; ", states)}");
         }
     }
 

@@ -79,6 +79,30 @@ public sealed class RunningAppTests(RunningAppFixture fixture) : IClassFixture<R
     }
 
     [Fact]
+    public async Task TheTinyPresetServesOutOfTheBoxFromTheModelImageTheAppHostPushed()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
+        await fixture.App.ResourceNotifications.WaitForResourceAsync("model-push", KnownResourceStates.Finished, timeout.Token);
+        Assert.True(fixture.App.ResourceNotifications.TryGetCurrentState("model-push", out var pushed) && pushed.Snapshot.ExitCode == 0, "kubectl kaito model push failed");
+
+        var kubectl = new Kaito.Testing.Kubectl(fixture.Kubeconfig);
+        (await kubectl.RunAsync("apply", "-f", Kaito.Testing.Repository.PathOf("examples", "inference", "kaito_workspace_tiny.yaml"))).EnsureSuccess();
+        await Kaito.Testing.Eventually.ValueAsync(async () =>
+            (await kubectl.RunAsync("get", "workspace", "workspace-tiny", "-o", "jsonpath={.status.conditions[?(@.type==\"InferenceReady\")].status}")).Output == "True" ? "ready" : null,
+            TimeSpan.FromMinutes(4), () => kubectl.RunAsync("get", "workspace,pods", "-o", "yaml").GetAwaiter().GetResult().Output);
+
+        var pulled = (await kubectl.RunAsync("logs", "workspace-tiny-0", "-c", "model-weights-downloader")).EnsureSuccess().Output;
+        Assert.Contains("model.safetensors", pulled, StringComparison.Ordinal);
+        var clusterIp = (await kubectl.RunAsync("get", "service", "workspace-tiny", "-o", "jsonpath={.spec.clusterIP}")).EnsureSuccess().Output;
+        using var http = new HttpClient { BaseAddress = new Uri($"http://{clusterIp}/") };
+        using var chat = await http.PostAsync(new Uri("chat", UriKind.Relative),
+            new StringContent("""{"prompt": "hello", "generate_kwargs": {"max_length": 8}}""", System.Text.Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.OK, chat.StatusCode);
+        Assert.NotNull(JsonDocument.Parse(await chat.Content.ReadAsStringAsync()).RootElement.GetProperty("Result").GetString());
+        (await kubectl.RunAsync("delete", "-f", Kaito.Testing.Repository.PathOf("examples", "inference", "kaito_workspace_tiny.yaml"), "--wait=false")).EnsureSuccess();
+    }
+
+    [Fact]
     public async Task KubectlReachesLocalClusterThroughTheKubeconfigItWrote()
     {
         var info = new ProcessStartInfo("kubectl", ["--kubeconfig", fixture.Kubeconfig, "version", "-o", "json"])

@@ -143,7 +143,15 @@ public sealed class WorkspaceReconcileTests(ControllerFixture fixture) : IClassF
 
         var pod = set.Spec.Template.Spec;
         var container = pod.Containers.Single();
-        var puller = pod.InitContainers.Single();
+        // The model weights first (the preset's model image, its tag pinned in the catalog), then the adapter.
+        Assert.Equal(["model-weights-downloader", "puller-phi-3-adapter"], pod.InitContainers.Select(c => c.Name));
+        var weights = pod.InitContainers[0];
+        Assert.Equal(["--image", "mcr.microsoft.com/aks/kaito/kaito-phi-4-mini-instruct:0.2.0", "--target", "/workspace/weights"], weights.Args.Take(4));
+        Assert.EndsWith("/kaito-model-puller:latest", weights.Image, StringComparison.Ordinal);
+        Assert.Contains(weights.VolumeMounts, m => m.Name == "model-cache" && m.MountPath == "/var/lib/kaito/model-cache");
+        Assert.Equal("/var/lib/kaito/model-cache", pod.Volumes.Single(v => v.Name == "model-cache").HostPath.Path);
+        Assert.Contains(container.VolumeMounts, m => m.Name == "model-weights-volume" && m.MountPath == "/workspace/weights" && m.ReadOnlyProperty == true);
+        var puller = pod.InitContainers[1];
         Assert.Equal("puller-phi-3-adapter", puller.Name);
         Assert.Equal("myregistry.azurecr.io/adapters/phi-3-adapter:0.0.1", puller.Env.Single(e => e.Name == "SOURCE_IMAGE").Value);
         Assert.Contains("--authfile /auth/adapter-pull/config.json", puller.Command[2], StringComparison.Ordinal);

@@ -90,6 +90,50 @@ public sealed class KubeletTests(KubeletFixture fixture) : IClassFixture<Kubelet
     }
 
     [Fact]
+    public async Task AMountUnderAHostSymlinkLandsInThePodAndAHostPathIsTheNodesOwnFolderSharedByItsPods()
+    {
+        // /var/run links to /run on Debian: the mount must follow the link inside the pod's root, never onto the host.
+        var marker = $"kaito-{Guid.NewGuid():N}";
+        await ApplyAsync("""
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: host-writer}
+            spec:
+              restartPolicy: Never
+              containers:
+              - name: main
+                image: busybox
+                command: [sh, -c, "echo through-the-link > /var/run/MARKER/file && cat /run/MARKER/file && echo shared > /node-cache/from-writer"]
+                volumeMounts:
+                - {name: scratch, mountPath: /var/run/MARKER}
+                - {name: cache, mountPath: /node-cache}
+              volumes:
+              - {name: scratch, emptyDir: {}}
+              - {name: cache, hostPath: {path: /var/lib/MARKER, type: DirectoryOrCreate}}
+            ---
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: host-reader}
+            spec:
+              restartPolicy: OnFailure
+              containers:
+              - name: main
+                image: busybox
+                command: [sh, -c, "cat /cache/from-writer"]
+                volumeMounts: [{name: cache, mountPath: /cache, readOnly: true}]
+              volumes:
+              - {name: cache, hostPath: {path: /var/lib/MARKER, type: Directory}}
+            """.Replace("MARKER", marker, StringComparison.Ordinal));
+
+        await PodAsync("host-writer", p => p.Status?.Phase == "Succeeded");
+        Assert.Equal("through-the-link\n", (await _kubectl.RunAsync("logs", "host-writer")).EnsureSuccess().Output);
+        Assert.False(Directory.Exists($"/run/{marker}"), "the mount went through the link onto the host");
+        Assert.False(Directory.Exists($"/var/lib/{marker}"), "a hostPath is the node's folder, not the machine's");
+        await PodAsync("host-reader", p => p.Status?.Phase == "Succeeded", TimeSpan.FromMinutes(2));
+        Assert.Equal("shared\n", (await _kubectl.RunAsync("logs", "host-reader")).EnsureSuccess().Output);
+    }
+
+    [Fact]
     public async Task AMissingConfigMapKeyHoldsThePodInContainerCreatingUntilTheKeyExists()
     {
         await ApplyAsync("""

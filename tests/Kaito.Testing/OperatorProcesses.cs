@@ -18,13 +18,13 @@ public sealed class OperatorProcesses : IAsyncDisposable
     /// Starts both and waits for the CRDs. With <paramref name="leaseIdentity"/> each runs for its Lease as
     /// <c>{leaseIdentity}-controller</c> / <c>-provisioner</c>; without, leader election is off.
     /// </summary>
-    public static async Task<OperatorProcesses> StartAsync(LocalClusterProcess cluster, string? leaseIdentity = null)
+    public static async Task<OperatorProcesses> StartAsync(LocalClusterProcess cluster, string? leaseIdentity = null, IEnumerable<string>? controllerArguments = null)
     {
         string[] Election(string component) =>
             leaseIdentity is null ? ["--LeaderElection:Enabled=false"] : [$"--LeaderElection:Identity={leaseIdentity}-{component}"];
 
         var controller = ServiceProcess.Start("Kaito.Controller", Path.GetTempPath(),
-            ["--kubeconfig", cluster.Kubeconfig, "--install-crds", "true", "--urls", "http://127.0.0.1:0", .. Election("controller")]);
+            ["--kubeconfig", cluster.Kubeconfig, "--install-crds", "true", "--urls", "http://127.0.0.1:0", .. Election("controller"), .. controllerArguments ?? []]);
         var provisioner = ServiceProcess.Start("Kaito.Provisioner", Path.GetTempPath(),
             ["--kubeconfig", cluster.Kubeconfig, "--provider", "local", "--Provisioner:BootDelay=00:00:01", "--urls", "http://127.0.0.1:0", .. Election("provisioner")]);
         var processes = new OperatorProcesses(controller, provisioner);

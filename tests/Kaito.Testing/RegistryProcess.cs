@@ -10,6 +10,7 @@ namespace Kaito.Testing;
 public sealed class RegistryProcess : IAsyncDisposable
 {
     private readonly Process _process;
+    private readonly System.Collections.Concurrent.ConcurrentQueue<string> _log = new();
 
     private RegistryProcess(Process process, string root, string address, string user, string password)
     {
@@ -28,6 +29,21 @@ public sealed class RegistryProcess : IAsyncDisposable
     public string User { get; }
 
     public string Password { get; }
+
+    /// <summary>The registry's output so far: its access log has one line per request (<c>"GET /v2/... HTTP/1.1" 200</c>).</summary>
+    public IReadOnlyList<string> Log => [.. _log];
+
+    /// <summary>How many successful GETs of blob <paramref name="digest"/> the access log shows (in any repository).</summary>
+    public int BlobFetches(string digest) =>
+        _log.Count(line => line.Contains($"\"GET /v2/", StringComparison.Ordinal) && line.Contains($"/blobs/{digest} HTTP", StringComparison.Ordinal)
+                           && System.Text.RegularExpressions.Regex.IsMatch(line, "HTTP/[0-9.]+\" 20[06] "));
+
+    /// <summary>Where the registry keeps blob <paramref name="digest"/>'s bytes (the filesystem driver's layout).</summary>
+    public string BlobFile(string digest)
+    {
+        var hex = digest["sha256:".Length..];
+        return Path.Combine(Root, "storage", "docker", "registry", "v2", "blobs", "sha256", hex[..2], hex, "data");
+    }
 
     public static async Task<RegistryProcess> StartAsync(string user = "kaito", string password = "s3cret")
     {
@@ -82,11 +98,11 @@ public sealed class RegistryProcess : IAsyncDisposable
         info.ArgumentList.Add("serve");
         info.ArgumentList.Add(config);
         var process = Process.Start(info) ?? throw new InvalidOperationException("docker-registry did not start (apt-get install docker-registry)");
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
+        var registry = new RegistryProcess(process, root, $"127.0.0.1:{port}", user, password);
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) registry._log.Enqueue(e.Data); };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) registry._log.Enqueue(e.Data); };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        var registry = new RegistryProcess(process, root, $"127.0.0.1:{port}", user, password);
         using var http = new HttpClient();
         await Eventually.ValueAsync(async () => (await http.GetAsync($"http://{registry.Address}/v2/")).StatusCode == HttpStatusCode.Unauthorized ? "up" : null);
         return registry;

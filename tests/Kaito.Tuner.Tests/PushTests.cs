@@ -63,7 +63,7 @@ public sealed class PushTests(TuningFixture fixture) : IClassFixture<TuningFixtu
             "--output-image", image, "--docker-config", _registry.DockerConfig(password: "wrong"), "--insecure-registry", _registry.Address);
 
         Assert.Equal(1, exit);
-        Assert.Contains($"pushing the adapter to {image} failed: registry refused the credentials of user {_registry.User}", log, StringComparison.Ordinal);
+        Assert.Contains($"pushing the adapter to {image} failed: registry {_registry.Address} refused the credentials of user {_registry.User}", log, StringComparison.Ordinal);
         var (inspectExit, _) = await RegistryProcess.RunAsync("skopeo",
             ["inspect", "--tls-verify=false", "--creds", $"{_registry.User}:{_registry.Password}", $"docker://{image}"]);
         Assert.NotEqual(0, inspectExit);

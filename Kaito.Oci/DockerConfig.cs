@@ -2,7 +2,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
-namespace Kaito.Tuner.Publishing;
+namespace Kaito.Oci;
 
 /// <summary>Credentials from a docker config JSON (a <c>kubernetes.io/dockerconfigjson</c> secret, mounted).</summary>
 public static class DockerConfig

@@ -1,0 +1,140 @@
+using System.Net;
+using System.Net.Sockets;
+using Kaito.LocalCluster.Simulation;
+using Kaito.LocalCluster.Storage;
+
+namespace Kaito.LocalCluster.Apis;
+
+/// <summary>
+/// The services/proxy subresource (<c>/api/v1/namespaces/{ns}/services/[https:]{name}[:port]/proxy/{path}</c>), as
+/// <c>kubectl proxy</c>, dashboards and <c>kubectl kaito chat</c> use it: the request goes to the Service's ClusterIP and
+/// port — on loopback, where LocalCluster's kube-proxy forwards it to a ready pod — and the answer streams back as it
+/// comes (server-sent events included). Only loopback addresses are ever connected to: the proxy cannot be pointed
+/// anywhere else, whatever a Service says.
+/// </summary>
+internal static class ServiceProxyApi
+{
+    private static readonly HashSet<string> s_hopByHop = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization", "TE", "Trailer", "Transfer-Encoding", "Upgrade", "Host", "Authorization",
+    };
+
+    private static readonly HttpClient s_http = new(new SocketsHttpHandler
+    {
+        UseProxy = false,
+        AllowAutoRedirect = false,
+        UseCookies = false,
+        ConnectCallback = ConnectLoopbackOnlyAsync,
+        // The services' own certificates are not the cluster CA's; kube-apiserver's proxy does not verify them either.
+#pragma warning disable CA5359 // as kube-apiserver's service proxy: pods serve self-signed certificates, on loopback only
+        SslOptions = { RemoteCertificateValidationCallback = (_, _, _, _) => true },
+#pragma warning restore CA5359
+    })
+    { Timeout = Timeout.InfiniteTimeSpan };
+
+    public static IEndpointRouteBuilder MapServiceProxy(this IEndpointRouteBuilder endpoints)
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        endpoints.Map("/api/v1/namespaces/{ns}/services/{name}/proxy/{**path}", (HttpContext context, string ns, string name, string? path, ClusterStore store) =>
+            ProxyAsync(context, store, ns, name, path ?? ""));
+        return endpoints;
+    }
+
+    private static async Task ProxyAsync(HttpContext context, ClusterStore store, string ns, string target, string path)
+    {
+        try
+        {
+            var uri = Target(store, ns, target, path, context.Request.QueryString.Value ?? "");
+            using var request = new HttpRequestMessage(new HttpMethod(context.Request.Method), uri);
+            if (context.Request.ContentLength > 0 || context.Request.Headers.TransferEncoding.Count > 0)
+            {
+                request.Content = new StreamContent(context.Request.Body);
+            }
+
+            foreach (var (name, values) in context.Request.Headers)
+            {
+                if (!s_hopByHop.Contains(name) && !request.Headers.TryAddWithoutValidation(name, (IEnumerable<string>)values))
+                {
+                    request.Content?.Headers.TryAddWithoutValidation(name, (IEnumerable<string>)values);
+                }
+            }
+
+            using var response = await s_http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, context.RequestAborted);
+            context.Response.StatusCode = (int)response.StatusCode;
+            foreach (var (name, values) in response.Headers.Concat(response.Content.Headers))
+            {
+                if (!s_hopByHop.Contains(name))
+                {
+                    context.Response.Headers[name] = values.ToArray();
+                }
+            }
+
+            await using var body = await response.Content.ReadAsStreamAsync(context.RequestAborted);
+            var buffer = new byte[16384];
+            int read;
+            while ((read = await body.ReadAsync(buffer, context.RequestAborted)) > 0)
+            {
+                await context.Response.Body.WriteAsync(buffer.AsMemory(0, read), context.RequestAborted);
+                await context.Response.Body.FlushAsync(context.RequestAborted);
+            }
+        }
+        catch (ApiException ex)
+        {
+            await ResourceHandler.WriteAsync(context, ex.Code, ex.ToStatus());
+        }
+        catch (HttpRequestException ex) when (!context.Response.HasStarted)
+        {
+            await ResourceHandler.WriteAsync(context, 503, new ApiException(503, "ServiceUnavailable", $"error trying to reach service: {ex.Message}").ToStatus());
+        }
+    }
+
+    /// <summary>The ClusterIP URL for <c>[scheme:]name[:port]</c>, the port by name or number (the first when not given).</summary>
+    private static Uri Target(ClusterStore store, string ns, string target, string path, string query)
+    {
+        var parts = target.Split(':');
+        var (scheme, name, port) = parts.Length switch
+        {
+            1 => ("http", parts[0], ""),
+            2 => ("http", parts[0], parts[1]),
+            3 => (parts[0], parts[1], parts[2]),
+            _ => throw ApiException.BadRequest($"invalid service request {target}"),
+        };
+        if (scheme is not ("http" or "https"))
+        {
+            throw ApiException.BadRequest($"invalid scheme {scheme} in {target}");
+        }
+
+        var service = store.Get(new ObjectKey(Kinds.Service.GroupResource, ns, name)) ?? throw ApiException.NotFound("services", name);
+        var ports = service["spec"]?["ports"]?.AsArray().OfType<System.Text.Json.Nodes.JsonObject>().ToList() ?? [];
+        var chosen = port.Length == 0 ? ports.FirstOrDefault()
+            : ports.FirstOrDefault(p => (string?)p["name"] == port || p["port"]?.ToString() == port);
+        var clusterIp = (string?)service["spec"]?["clusterIP"];
+        if (chosen is null || clusterIp is null or "None" || !IPAddress.TryParse(clusterIp, out var address))
+        {
+            throw new ApiException(503, "ServiceUnavailable", $"no endpoints available for service \"{target}\"");
+        }
+
+        return new Uri($"{scheme}://{address}:{chosen["port"]}/{path}{query}");
+    }
+
+    /// <summary>Connects only to loopback addresses (a Service's ClusterIP here always is); anything else is refused before a socket opens.</summary>
+    internal static async ValueTask<Stream> ConnectLoopbackOnlyAsync(SocketsHttpConnectionContext context, CancellationToken cancellationToken)
+    {
+        if (!IPAddress.TryParse(context.DnsEndPoint.Host, out var address) || !IPAddress.IsLoopback(address))
+        {
+            throw new HttpRequestException($"the service proxy connects to loopback ClusterIPs only, not {context.DnsEndPoint.Host}");
+        }
+
+        var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        try
+        {
+            await socket.ConnectAsync(new IPEndPoint(address, context.DnsEndPoint.Port), cancellationToken);
+            return new NetworkStream(socket, ownsSocket: true);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+}
