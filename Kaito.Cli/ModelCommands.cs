@@ -93,10 +93,10 @@ public static class ModelCommands
     }
 
     /// <summary>Writes the kaito-tiny preset's model (Kaito.Models' generator, fixed seed) into <paramref name="folder"/>.</summary>
-    public static int WriteTiny(string folder, TextWriter output)
+    public static int WriteTiny(string folder, int? seed, TextWriter output)
     {
         ArgumentNullException.ThrowIfNull(output);
-        Kaito.Models.Tiny.TinyModel.WriteHuggingFace(folder);
+        Kaito.Models.Tiny.TinyModel.WriteHuggingFace(folder, seed ?? Kaito.Models.Tiny.TinyModel.DefaultSeed);
         output.WriteLine(folder);
         return 0;
     }

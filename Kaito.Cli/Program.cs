@@ -36,8 +36,9 @@ list.SetAction(result => Run(() => Task.FromResult(ModelCommands.List(result.Get
 model.Subcommands.Add(list);
 
 var tinyFolder = new Argument<string>("folder") { Description = "Where to write the model (created)" };
-var tiny = new Command("tiny", "Write the generated kaito-tiny model (random weights, runs on CPU) as a Hugging Face folder") { tinyFolder };
-tiny.SetAction(result => Run(() => Task.FromResult(ModelCommands.WriteTiny(result.GetValue(tinyFolder)!, Console.Out))).GetAwaiter().GetResult());
+var seed = new Option<int?>("--seed") { Description = "Another seed gives other random weights (default: the kaito-tiny preset's)" };
+var tiny = new Command("tiny", "Write the generated kaito-tiny model (random weights, runs on CPU) as a Hugging Face folder") { tinyFolder, seed };
+tiny.SetAction(result => Run(() => Task.FromResult(ModelCommands.WriteTiny(result.GetValue(tinyFolder)!, result.GetValue(seed), Console.Out))).GetAwaiter().GetResult());
 model.Subcommands.Add(tiny);
 
 var workspace = new Argument<string>("workspace") { Description = "The workspace's name" };

@@ -35,6 +35,15 @@ public sealed class ControllerOptions
     /// </summary>
     public string ModelRegistry { get; set; } = "mcr.microsoft.com/aks/kaito";
 
+    /// <summary>
+    /// Where preset weights come from: <c>image</c> (default: the preset's model image from <see cref="ModelRegistry"/>) or
+    /// <c>huggingface</c> (KAITO v0.12's download at runtime from <see cref="HuggingFaceEndpoint"/>, at the catalog's revision).
+    /// </summary>
+    public string ModelSource { get; set; } = "image";
+
+    /// <summary>The Hugging Face Hub (or a mirror speaking its API) for <c>ModelSource=huggingface</c>.</summary>
+    public string HuggingFaceEndpoint { get; set; } = "https://huggingface.co";
+
     /// <summary>The node folder (a hostPath) where model pullers keep the blobs they downloaded, shared by every pod on the node; empty: no cache.</summary>
     public string? ModelCachePath { get; set; } = "/var/lib/kaito/model-cache";
 

@@ -9,7 +9,7 @@ namespace Kaito.ModelPuller;
 /// target (copied across file systems) read-only. A target that already holds the same manifest (the pod restarted)
 /// is left as it is. Progress goes to the log: every file with its digest, its bytes and where it came from.
 /// </summary>
-public sealed partial class ModelPull(HttpClient http, ILogger<ModelPull> logger)
+public sealed partial class ModelPull(HttpClient http, IRegistryIdentity identity, ILogger<ModelPull> logger)
 {
     private static readonly TimeSpan s_progressInterval = TimeSpan.FromSeconds(5);
 
@@ -19,8 +19,9 @@ public sealed partial class ModelPull(HttpClient http, ILogger<ModelPull> logger
         var image = ImageReference.Parse(options.Image);
         var credentials = Credentials(options.DockerConfig, image.Registry);
         var insecure = string.Equals(options.InsecureRegistry, image.Registry, StringComparison.OrdinalIgnoreCase);
-        var registry = new RegistryClient(http, image, credentials?.Credentials, insecure, RegistryAccess.Pull, logger);
-        var auth = credentials is { } c ? $"user {c.Credentials.User} from {c.File}" : "no credentials";
+        var registry = new RegistryClient(http, image, credentials?.Credentials, insecure, RegistryAccess.Pull, logger,
+            credentials is null ? identity.For(image, insecure) : null);
+        var auth = credentials is { } c ? $"user {c.Credentials.User} from {c.File}" : identity.For(image, insecure) is not null ? "the Azure identity" : "no credentials";
         LogPulling(logger, image, auth);
 
         var (manifest, digest) = await registry.GetManifestAsync(cancellationToken);

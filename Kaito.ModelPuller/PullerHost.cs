@@ -14,6 +14,7 @@ public static partial class PullerHost
         ["--docker-config"] = Key(nameof(PullerOptions.DockerConfig)),
         ["--insecure-registry"] = Key(nameof(PullerOptions.InsecureRegistry)),
         ["--termination-log"] = Key(nameof(PullerOptions.TerminationLog)),
+        ["--acr-registries"] = Key(nameof(PullerOptions.AcrRegistries)),
         ["--hf-model"] = Key(nameof(PullerOptions.HfModel)),
         ["--revision"] = Key(nameof(PullerOptions.Revision)),
         ["--hf-endpoint"] = Key(nameof(PullerOptions.HfEndpoint)),

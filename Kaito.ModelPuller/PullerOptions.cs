@@ -23,6 +23,12 @@ public sealed class PullerOptions
     /// <summary>A registry (<c>host:port</c>) to reach over plain HTTP (<c>--insecure-registry</c>); loopback registries always are.</summary>
     public string? InsecureRegistry { get; set; }
 
+    /// <summary>
+    /// Registries (<c>host[:port]</c>, comma-separated, <c>--acr-registries</c>) that are Azure Container Registries
+    /// although their names do not end in <c>.azurecr.io</c>: logged in to with the Azure identity as those are.
+    /// </summary>
+    public string? AcrRegistries { get; set; }
+
     /// <summary>A Hugging Face model id (<c>--hf-model owner/name</c>) to download instead of an image.</summary>
     public string? HfModel { get; set; }
 

@@ -46,7 +46,8 @@ public sealed partial class RegistryClient
     private const int MaxTokenResponseBytes = 1024 * 1024;
     private readonly HttpClient _http;
     private readonly ImageReference _reference;
-    private readonly (string User, string Password)? _credentials;
+    private (string User, string Password)? _credentials;
+    private readonly Func<CancellationToken, Task<(string User, string Password)?>>? _credentialSource;
     private readonly RegistryAccess _access;
     private readonly ILogger _logger;
     private readonly Uri _root;
@@ -59,8 +60,14 @@ public sealed partial class RegistryClient
     /// <param name="plainHttp">Speak HTTP instead of HTTPS (an insecure registry); loopback registries always do.</param>
     /// <param name="access">The token scope asked for: pull, or pull and push.</param>
     /// <param name="logger">Where retries, resumes and pushed blobs are logged.</param>
-    public RegistryClient(HttpClient http, ImageReference reference, (string User, string Password)? credentials, bool plainHttp, RegistryAccess access, ILogger logger)
+    /// <param name="credentialSource">
+    /// Asked once, when the registry wants credentials and none were given: an identity's (ACR's token exchange for the
+    /// node's or the workload's Azure identity), or null when it has none.
+    /// </param>
+    public RegistryClient(HttpClient http, ImageReference reference, (string User, string Password)? credentials, bool plainHttp, RegistryAccess access, ILogger logger,
+        Func<CancellationToken, Task<(string User, string Password)?>>? credentialSource = null)
     {
+        _credentialSource = credentialSource;
         ArgumentNullException.ThrowIfNull(http);
         ArgumentNullException.ThrowIfNull(reference);
         _http = http;
@@ -304,6 +311,11 @@ public sealed partial class RegistryClient
 
     private async Task<AuthenticationHeaderValue> AuthenticateAsync(AuthenticationHeaderValue challenge, CancellationToken cancellationToken)
     {
+        if (_credentials is null && _credentialSource is not null)
+        {
+            _credentials = await _credentialSource(cancellationToken);
+        }
+
         var basic = _credentials is { } c ? new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{c.User}:{c.Password}"))) : null;
         if (string.Equals(challenge.Scheme, "Basic", StringComparison.OrdinalIgnoreCase))
         {

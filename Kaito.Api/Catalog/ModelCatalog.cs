@@ -85,6 +85,7 @@ public sealed class ModelCatalog
             Architecture = entry.String("architecture", required: true)!,
             Description = entry.String("description"),
             ImageTag = entry.String("imageTag", required: true)!,
+            Revision = entry.String("revision"),
             Layers = entry.Int("layers", required: true, minimum: 1)!.Value,
             HiddenSize = entry.Int("hiddenSize", required: true, minimum: 1)!.Value,
             AttentionHeads = entry.Int("attentionHeads", required: true, minimum: 1)!.Value,
@@ -107,6 +108,11 @@ public sealed class ModelCatalog
         if (preset.ImageTag.Length > 128 || !preset.ImageTag.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '.' or '-') || preset.ImageTag[0] is '.' or '-')
         {
             throw entry.EntryError("imageTag", $"'{preset.ImageTag}' is not an image tag ([A-Za-z0-9_][A-Za-z0-9_.-]{{0,127}})");
+        }
+
+        if (preset.Revision is { } revision && (revision.Length != 40 || !revision.All(char.IsAsciiHexDigitLower)))
+        {
+            throw entry.EntryError("revision", $"'{revision}' is not a commit (40 lowercase hex digits)");
         }
 
         var gqa = kvHeads is not null && headDim is not null;

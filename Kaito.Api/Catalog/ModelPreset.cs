@@ -20,6 +20,9 @@ public sealed record ModelPreset
     /// <summary>The pinned tag of the model image <c>&lt;registry&gt;/kaito-&lt;name&gt;</c> that pods pull the weights from.</summary>
     public required string ImageTag { get; init; }
 
+    /// <summary>The Hugging Face revision (a commit) weights are downloaded at when they come from the Hub; null: the repository's main branch, resolved to its commit when the pod starts.</summary>
+    public string? Revision { get; init; }
+
     /// <summary>The model image's repository, as KAITO names it: <c>kaito-&lt;name&gt;</c>.</summary>
     public string ImageRepository => $"kaito-{Name}";
 

@@ -48,6 +48,12 @@ public static class Annotations
     /// <summary><c>"true"</c> or <c>"false"</c>: load weights baked on the node instead of downloading them.</summary>
     public const string UseLocalWeights = "kaito.sh/use-local-weights";
 
+    /// <summary>
+    /// A PersistentVolumeClaim in the workspace's namespace holding the model's Hugging Face files, mounted read-only as
+    /// the weights instead of downloading them — for air-gapped clusters (ours; upstream KAITO has hostPath weights only).
+    /// </summary>
+    public const string ModelWeightsClaim = "kaito.sh/model-weights-claim";
+
     /// <summary>Model streaming (immutable).</summary>
     public const string ModelStreaming = "kaito.sh/model-streaming";
 

@@ -124,6 +124,11 @@ public static partial class WorkspaceValidator
             }
         }
 
+        if (annotations.TryGetValue(Annotations.ModelWeightsClaim, out var claim) && !KubernetesNames.IsDns1123Subdomain(claim))
+        {
+            result.Error($"metadata.annotations[{Annotations.ModelWeightsClaim}]", $"'{claim}' is not a PersistentVolumeClaim name (a DNS-1123 subdomain)");
+        }
+
         void OneOf(string key, string[] allowed)
         {
             if (annotations.TryGetValue(key, out var value) && !allowed.Contains(value, StringComparer.OrdinalIgnoreCase))

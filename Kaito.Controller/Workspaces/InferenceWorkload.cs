@@ -82,13 +82,18 @@ public static class InferenceWorkload
         var volumes = new List<V1Volume>
         {
             new() { Name = "dshm", EmptyDir = new V1EmptyDirVolumeSource { Medium = "Memory" } },
-            new() { Name = ModelWeights.Volume, EmptyDir = new V1EmptyDirVolumeSource() },
         };
-        // The weights first: the server starts only once the model image is in its volume.
-        var weightsSecrets = workspace.Inference?.Preset?.PresetOptions?.ImagePullSecrets ?? [];
-        var initContainers = new List<V1Container> { ModelWeights.Downloader(ModelWeights.Image(workspace.Inference?.Preset, preset, options), [.. weightsSecrets], options, volumes) };
+        // The weights first: the server starts only once they are in its volume.
+        var initContainers = new List<V1Container>();
+        var pullSecrets = new List<V1LocalObjectReference>();
+        ModelWeights.AddTo(workspace, workspace.Inference?.Preset, preset, options, volumes, initContainers, pullSecrets);
+        if (volumes.Any(v => v.Name == ModelWeights.CacheVolume))
+        {
+            // The server exports (when the weights carry no ONNX form) into the node's cache: once per node and model.
+            mounts.Add(new V1VolumeMount { Name = ModelWeights.CacheVolume, MountPath = options.ModelCachePath });
+            args.AddRange(["--cache-dir", $"{options.ModelCachePath}/exports"]);
+        }
         var env = new List<V1EnvVar>();
-        var pullSecrets = weightsSecrets.Select(s => new V1LocalObjectReference { Name = s }).ToList();
 
         if (annotations.GetValueOrDefault(Annotations.ApiKeysSecret) is { } keys)
         {
@@ -159,7 +164,7 @@ public static class InferenceWorkload
                     Metadata = new V1ObjectMeta { Labels = new Dictionary<string, string>(labels), Annotations = new Dictionary<string, string> { [Annotations.Revision] = revision } },
                     Spec = PodSecurity.Harden(new V1PodSpec
                     {
-                        InitContainers = initContainers,
+                        InitContainers = initContainers.Count > 0 ? initContainers : null,
                         ImagePullSecrets = pullSecrets.Count > 0 ? pullSecrets.DistinctBy(p => p.Name).ToList() : null,
                         Containers =
                         [

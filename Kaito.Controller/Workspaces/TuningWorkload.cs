@@ -12,7 +12,7 @@ namespace Kaito.Controller.Workspaces;
 /// <summary>
 /// The Job that fine-tunes a preset (KAITO's pkg/workspace/tuning/preset_tuning.go), running Kaito's tuner: data from URLs (an init container
 /// downloading with KAITO's rules), from an image (its <c>/data</c> extracted) or from a volume at <c>/mnt/data</c>;
-/// base weights pulled from the preset's model image into <c>/workspace/weights</c> (<see cref="ModelWeights"/>); the training config ConfigMap at <c>/mnt/config</c>;
+/// base weights in <c>/workspace/weights</c> from the preset's model image, the Hub or a volume (<see cref="ModelWeights"/>); the training config ConfigMap at <c>/mnt/config</c>;
 /// results at the config's <c>output_dir</c> (a volume, or pushed as an image by the tuner itself with the
 /// <c>imagePushSecret</c> mounted as its docker config). Unlike KAITO there is no ORAS pusher sidecar and pause
 /// container: the tuner pushes after training and the Job's one container ends with the work.
@@ -56,7 +56,6 @@ public static class TuningWorkload
         var volumes = new List<V1Volume>
         {
             new() { Name = "dshm", EmptyDir = new V1EmptyDirVolumeSource { Medium = "Memory" } },
-            new() { Name = "model-weights-volume", EmptyDir = new V1EmptyDirVolumeSource() },
             new() { Name = "config-volume", ConfigMap = new V1ConfigMapVolumeSource { Name = ConfigMapName(tuning) } },
             Volume("data-volume", tuning.Input?.VolumeSource),
             Volume("results-volume", tuning.Output?.VolumeSource),
@@ -64,7 +63,7 @@ public static class TuningWorkload
         var mounts = new List<V1VolumeMount>
         {
             new() { Name = "dshm", MountPath = "/dev/shm" },
-            new() { Name = "model-weights-volume", MountPath = WorkloadPaths.Weights },
+            new() { Name = ModelWeights.Volume, MountPath = WorkloadPaths.Weights },
             new() { Name = "config-volume", MountPath = ConfigPath },
             new() { Name = "data-volume", MountPath = DataPath },
             new() { Name = "results-volume", MountPath = outputDirectory },
@@ -94,9 +93,8 @@ public static class TuningWorkload
         }
 
         pullSecrets.AddRange((tuning.Input?.ImagePullSecrets ?? []).Select(s => new V1LocalObjectReference { Name = s }));
-        var weightsSecrets = tuning.Preset?.PresetOptions?.ImagePullSecrets ?? [];
-        pullSecrets.AddRange(weightsSecrets.Select(s => new V1LocalObjectReference { Name = s }));
-        var initContainers = new List<V1Container> { ModelWeights.Downloader(ModelWeights.Image(tuning.Preset, preset, options), [.. weightsSecrets], options, volumes) };
+        var initContainers = new List<V1Container>();
+        ModelWeights.AddTo(workspace, tuning.Preset, preset, options, volumes, initContainers, pullSecrets);
         if (tuning.Input?.Urls is { Count: > 0 } urls)
         {
             initContainers.Add(DataDownloader(urls, options));

@@ -135,7 +135,11 @@ public sealed partial class ModelRegistry(
             {
                 LogExporting(logger, model, target);
                 cancellationToken.ThrowIfCancellationRequested();
-                DecoderOnnxExporter.Export(model, target);
+                ExportOnce(target, folder => DecoderOnnxExporter.Export(model, folder));
+            }
+            else
+            {
+                LogExportReused(logger, target);
             }
 
             return (target, weights ?? model);
@@ -177,7 +181,7 @@ public sealed partial class ModelRegistry(
                     var adapter = LoraAdapter.Load(directory);
                     var config = DecoderConfig.Load(weights);
                     var merged = LoraMerge.Merge(DecoderWeights.ReadTensors(weights), adapter);
-                    DecoderOnnxExporter.Export(DecoderWeights.From(config, merged, weights), weights, target, _options.ContextLength);
+                    ExportOnce(target, folder => DecoderOnnxExporter.Export(DecoderWeights.From(config, merged, weights), weights, folder, _options.ContextLength));
                 }
 
                 _models[name] = runtime.Load(target, name, _options.ExecutionProvider, _options.ContextLength, _options.EffectiveIntraOpThreads);
@@ -191,15 +195,74 @@ public sealed partial class ModelRegistry(
         }
     }
 
-    private string CacheDirectory => string.IsNullOrWhiteSpace(_options.CacheDirectory)
-        ? Path.Combine(Path.GetTempPath(), "kaito-inference")
-        : _options.CacheDirectory;
+    private string CacheDirectory => _cacheDirectory ??= UsableCacheDirectory();
 
-    /// <summary>Names, sizes and modification times of a folder's files: cheap, and changes when they do.</summary>
+    private string? _cacheDirectory;
+
+    /// <summary>
+    /// The cache folder: <c>--cache-dir</c> (a node's shared cache, where servers of the same model find each other's
+    /// export), or the temporary folder when none is given or this user cannot write it.
+    /// </summary>
+    private string UsableCacheDirectory()
+    {
+        var fallback = Path.Combine(Path.GetTempPath(), "kaito-inference");
+        if (string.IsNullOrWhiteSpace(_options.CacheDirectory))
+        {
+            return fallback;
+        }
+
+        try
+        {
+            Directory.CreateDirectory(_options.CacheDirectory);
+            var probe = Path.Combine(_options.CacheDirectory, $".probe-{Environment.ProcessId}");
+            File.WriteAllBytes(probe, []);
+            File.Delete(probe);
+            return _options.CacheDirectory;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            LogCacheUnusable(logger, _options.CacheDirectory, e.Message, fallback);
+            return fallback;
+        }
+    }
+
+    /// <summary>
+    /// Writes an export into a private folder and renames it into place, so servers sharing the cache never read a
+    /// half-written export; when another finished first, its export is kept and this one dropped.
+    /// </summary>
+    private static void ExportOnce(string target, Action<string> export)
+    {
+        var partial = $"{target}.partial-{Environment.ProcessId}-{Guid.NewGuid():N}";
+        try
+        {
+            export(partial);
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            if (!Directory.Exists(target))
+            {
+                Directory.Move(partial, target);
+            }
+        }
+        catch (IOException) when (File.Exists(Path.Combine(target, GenAiConfig.FileName)))
+        {
+            // another server renamed its export into place first
+        }
+        finally
+        {
+            if (Directory.Exists(partial))
+            {
+                Directory.Delete(partial, recursive: true);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Names, sizes and modification times of a folder's files: cheap, and changes when they do. Hidden files (a
+    /// puller's marker) are bookkeeping, not weights: pods whose weights are the node cache's same files agree.
+    /// </summary>
     private static string Fingerprint(string directory)
     {
         var builder = new StringBuilder();
-        foreach (var file in Directory.GetFiles(directory).Order(StringComparer.Ordinal))
+        foreach (var file in Directory.GetFiles(directory).Where(f => !Path.GetFileName(f).StartsWith('.')).Order(StringComparer.Ordinal))
         {
             var info = new FileInfo(file);
             builder.Append(info.Name).Append(':').Append(info.Length).Append(':').Append(info.LastWriteTimeUtc.Ticks).Append(';');
@@ -216,6 +279,12 @@ public sealed partial class ModelRegistry(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Serving the ONNX export the model image carries in {Folder}")]
     private static partial void LogConverted(ILogger logger, string folder);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Reusing the ONNX export in {Target}")]
+    private static partial void LogExportReused(ILogger logger, string target);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The cache folder {Cache} cannot be used ({Reason}); exporting into {Fallback}")]
+    private static partial void LogCacheUnusable(ILogger logger, string cache, string reason, string fallback);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Exporting Hugging Face model {Model} to ONNX in {Target}")]
     private static partial void LogExporting(ILogger logger, string model, string target);

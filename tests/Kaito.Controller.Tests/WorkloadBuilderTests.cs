@@ -30,7 +30,8 @@ public sealed class WorkloadBuilderTests
 
         Assert.Equal(2, set.Spec.Replicas);
         Assert.Equal("registry.example/kaito/kaito-inference-server:1.2.3", server.Image);
-        Assert.Equal(["--model", WorkloadPaths.Weights, "--served-model-name", "phi-4-mini-instruct", "--port", "5000"], server.Args);
+        Assert.Equal(["--model", WorkloadPaths.Weights, "--served-model-name", "phi-4-mini-instruct", "--port", "5000", "--cache-dir", "/var/lib/kaito/model-cache/exports"],
+            server.Args);
         Assert.Equal("1", server.Resources.Limits[Resources.NvidiaGpu].ToString());
         Assert.Equal(("/health", "5000"), (server.ReadinessProbe.HttpGet.Path, server.ReadinessProbe.HttpGet.Port.Value));
         Assert.Contains(pod.Tolerations, t => t.Key == Taints.SkuKey && t.Value == Taints.SkuValue);
@@ -39,6 +40,67 @@ public sealed class WorkloadBuilderTests
         Assert.Equal("3", set.Metadata.Annotations[Annotations.Revision]);
         Assert.True(set.Metadata.OwnerReferences.Single().Controller);
         PodSecurityAssert.Hardened(pod);
+    }
+
+    [Fact]
+    public void WeightsComeFromThePinnedModelImageTheHubWithTheAccessSecretOrAVolume()
+    {
+        var preset = Preset("llama-3.1-8b-instruct");
+        Workspace Llama(Action<Workspace>? change = null)
+        {
+            var workspace = Example("inference", "kaito_workspace_phi_4_mini.yaml");
+            workspace.Inference!.Preset!.Name = preset.Name;
+            workspace.Inference.Preset.PresetOptions = new PresetOptions { ModelAccessSecret = "hf-token", ImagePullSecrets = ["mcr-pull"] };
+            change?.Invoke(workspace);
+            return workspace;
+        }
+
+        V1PodSpec Pod(Workspace workspace, ControllerOptions options) => InferenceWorkload.StatefulSet(workspace, preset, null, 1, "1", options, autoProvisioning: true).Spec.Template.Spec;
+
+        // The model image by default, its tag pinned in the catalog, with the image's pull secrets.
+        var image = Pod(Llama(), s_options);
+        var downloader = Assert.Single(image.InitContainers);
+        Assert.Equal("registry.example/kaito/kaito-model-puller:1.2.3", downloader.Image);
+        Assert.Equal(["--image", $"mcr.microsoft.com/aks/kaito/kaito-llama-3.1-8b-instruct:{preset.ImageTag}", "--target", WorkloadPaths.Weights,
+            "--cache", "/var/lib/kaito/model-cache", "--docker-config", ModelWeights.PullSecretsPath], downloader.Args);
+        Assert.Equal(["mcr-pull"], image.ImagePullSecrets.Select(s => s.Name));
+        Assert.NotEqual("latest", preset.ImageTag);
+
+        // The Hub, at the catalog's revision (main when it names none), the token from the access secret.
+        var hub = Pod(Llama(), new ControllerOptions { ImageRegistry = "registry.example/kaito", ImageTag = "1.2.3", ModelSource = "huggingface", ModelCachePath = "" });
+        downloader = Assert.Single(hub.InitContainers);
+        Assert.Equal(["--hf-model", preset.Id, "--revision", preset.Revision ?? "main", "--hf-endpoint", "https://huggingface.co", "--target", WorkloadPaths.Weights, "--cache", ""],
+            downloader.Args);
+        var token = Assert.Single(downloader.Env);
+        Assert.Equal(("HF_TOKEN", "hf-token", "HF_TOKEN"), (token.Name, token.ValueFrom.SecretKeyRef.Name, token.ValueFrom.SecretKeyRef.Key));
+        Assert.DoesNotContain(hub.Volumes, v => v.HostPath is not null);
+
+        // A claim of weights (air-gapped), or KAITO's weights baked on the node: nothing downloaded.
+        var claim = Pod(Llama(w => w.Metadata.Annotations = new Dictionary<string, string> { [Annotations.ModelWeightsClaim] = "llama-weights" }), s_options);
+        Assert.Null(claim.InitContainers);
+        Assert.Equal(("llama-weights", true), (claim.Volumes.Single(v => v.Name == ModelWeights.Volume).PersistentVolumeClaim.ClaimName,
+            claim.Volumes.Single(v => v.Name == ModelWeights.Volume).PersistentVolumeClaim.ReadOnlyProperty == true));
+        var local = Pod(Llama(w => w.Metadata.Annotations = new Dictionary<string, string> { [Annotations.UseLocalWeights] = "true" }), s_options);
+        Assert.Null(local.InitContainers);
+        Assert.Equal("/opt/kaito/models/llama-3.1-8b-instruct", local.Volumes.Single(v => v.Name == ModelWeights.Volume).HostPath.Path);
+        Assert.Contains(local.Containers.Single().VolumeMounts, m => m.Name == ModelWeights.Volume && m.ReadOnlyProperty == true);
+    }
+
+    [Fact]
+    public void AModelPullFailureIsAnImagePullErrorInThePullersOwnWords()
+    {
+        var pod = Pod(status => status.InitContainerStatuses =
+        [
+            new V1ContainerStatus
+            {
+                Name = ModelWeights.ContainerName,
+                RestartCount = 1,
+                State = new V1ContainerState { Waiting = new V1ContainerStateWaiting { Reason = "CrashLoopBackOff", Message = "back-off 10s restarting failed container" } },
+                LastState = new V1ContainerState { Terminated = new V1ContainerStateTerminated { ExitCode = 1, Reason = "Error", Message = "model image r/kaito-x:1 not found: ...\n" } },
+            },
+        ]);
+
+        Assert.Equal((ConditionReasons.ImagePullError, "model image r/kaito-x:1 not found: ..."), PodFailures.Classify(pod));
     }
 
     [Fact]

@@ -163,7 +163,8 @@ public sealed class WorkspaceReconcileTests(ControllerFixture fixture) : IClassF
         Assert.Equal("adapters-pvc", pod.Volumes.Single(v => v.Name == "adapter-from-volume").PersistentVolumeClaim.ClaimName);
         Assert.Contains(container.VolumeMounts, m => m.Name == "adapter-from-volume" && m.MountPath == "/mnt/adapter/from-volume");
         Assert.Equal("serving", pod.Volumes.Single(v => v.Name == "config-volume").ConfigMap.Name);
-        Assert.Equal(["--kaito-config-file", "/mnt/config/inference_config.yaml", "--adapters-dir", "/mnt/adapter"], container.Args.Skip(6));
+        Assert.Equal(["--cache-dir", "/var/lib/kaito/model-cache/exports", "--kaito-config-file", "/mnt/config/inference_config.yaml", "--adapters-dir", "/mnt/adapter"],
+            container.Args.Skip(6));
         Assert.Equal("nvidia", labelled.Metadata.Labels["accelerator"]);
     }
 

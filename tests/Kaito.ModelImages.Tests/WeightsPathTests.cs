@@ -72,6 +72,30 @@ public sealed partial class WeightsPathTests(ModelImagesFixture fixture) : IClas
     }
 
     [Fact]
+    public async Task WeightsWithoutAnOnnxFormAreExportedOncePerNode()
+    {
+        // Other random weights (no blob shared with the image another test counts), Hugging Face files only, pushed
+        // under their own name: both workspaces pin it as their private image.
+        var model = Path.Combine(fixture.Registry.Root, "tiny-seed-7");
+        var (code, pushed) = await Tools.KubectlKaitoAsync("model", "tiny", model, "--seed", "7");
+        Assert.True(code == 0, pushed);
+        var image = $"{fixture.Registry.Address}/kaito-tiny-hf-only:0.1.0";
+        (code, pushed) = await Tools.KubectlKaitoAsync("model", "push", model, image, "--name", "kaito-tiny", "--docker-config", fixture.DockerConfig);
+        Assert.True(code == 0, pushed);
+
+        await ApplyAsync("export-a", image);
+        await ReadyAsync("export-a");
+        await ApplyAsync("export-b", image);
+        await ReadyAsync("export-b");
+
+        var first = (await fixture.Cluster.Kubectl.RunAsync("logs", "export-a-0", "-c", "export-a")).EnsureSuccess().Output;
+        var second = (await fixture.Cluster.Kubectl.RunAsync("logs", "export-b-0", "-c", "export-b")).EnsureSuccess().Output;
+        Assert.Contains("Exporting Hugging Face model /workspace/weights to ONNX in /var/lib/kaito/model-cache/exports/models/weights-", first, StringComparison.Ordinal);
+        Assert.Contains("Reusing the ONNX export in /var/lib/kaito/model-cache/exports/models/weights-", second, StringComparison.Ordinal);
+        Assert.Equal(await ReferenceAsync(model), await CompleteAsync("export-b"));
+    }
+
+    [Fact]
     public async Task AMissingImageIsNamedOnTheWorkspaceWithinAMinute()
     {
         var image = $"{fixture.Registry.Address}/kaito-not-pushed:9.9.9";
@@ -171,8 +195,8 @@ public sealed partial class WeightsPathTests(ModelImagesFixture fixture) : IClas
     private async Task<string> Describe(string name) =>
         (await fixture.Cluster.Kubectl.RunAsync("get", "workspace,pods", "-o", "yaml")).Output + (await fixture.Cluster.Kubectl.RunAsync("logs", $"{name}-0", "--all-containers")).Output;
 
-    private Task<List<int>> ReferenceAsync() => Task.Run(() =>
-        new ReferenceDecoder(DecoderWeights.Load(fixture.Model)).Greedy(BpeTokenizer.Load(fixture.Model).Encode(Prompt), Tokens));
+    private Task<List<int>> ReferenceAsync(string? model = null) => Task.Run(() =>
+        new ReferenceDecoder(DecoderWeights.Load(model ?? fixture.Model)).Greedy(BpeTokenizer.Load(model ?? fixture.Model).Encode(Prompt), Tokens));
 
     /// <summary>The greedy chat answer from the workspace's Service, not streamed.</summary>
     private async Task<string> ChatAsync(string workspace)
