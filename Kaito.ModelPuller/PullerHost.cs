@@ -1,4 +1,5 @@
 using Kaito.Oci;
+using Kaito.ServiceDefaults;
 using Microsoft.Extensions.Options;
 
 namespace Kaito.ModelPuller;
@@ -75,18 +76,7 @@ public static partial class PullerHost
     private static void Fail(ILogger logger, PullerOptions options, string cause)
     {
         LogFailed(logger, cause);
-        // The kubelet creates the file when it runs the container; elsewhere there is nothing to write to.
-        if (File.Exists(options.TerminationLog))
-        {
-            try
-            {
-                File.WriteAllText(options.TerminationLog, cause);
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-            {
-                LogTerminationLogUnwritable(logger, options.TerminationLog, ex.Message);
-            }
-        }
+        TerminationMessage.Write(options.TerminationLog, cause, logger);
     }
 
     private static string Key(string property) => $"{PullerOptions.SectionName}:{property}";
@@ -94,6 +84,4 @@ public static partial class PullerHost
     [LoggerMessage(Level = LogLevel.Error, Message = "Model pull failed: {Cause}")]
     private static partial void LogFailed(ILogger logger, string cause);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not write the termination log {Path}: {Reason}")]
-    private static partial void LogTerminationLogUnwritable(ILogger logger, string path, string reason);
 }

@@ -42,5 +42,5 @@ public sealed class PullerOptions
     public string? HfTokenFile { get; set; }
 
     /// <summary>Where the one-line cause of a failure is written, for the kubelet's termination message.</summary>
-    public string TerminationLog { get; set; } = "/dev/termination-log";
+    public string TerminationLog { get; set; } = Kaito.ServiceDefaults.TerminationMessage.DefaultPath;
 }

@@ -2,7 +2,6 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json.Nodes;
-using Kaito.ServiceDefaults.Resilience;
 using Microsoft.Extensions.Logging;
 
 namespace Kaito.Oci;
@@ -42,7 +41,6 @@ public sealed class RegistryException(RegistryFailure failure, string message, E
 /// </summary>
 public sealed partial class RegistryClient
 {
-    private const int Attempts = 4;
     private const int MaxTokenResponseBytes = 1024 * 1024;
     private readonly HttpClient _http;
     private readonly ImageReference _reference;
@@ -109,7 +107,7 @@ public sealed partial class RegistryClient
             return request;
         }, cancellationToken);
         await EnsureAsync(response, HttpStatusCode.OK, $"manifest {_reference.Repository}:{reference}", cancellationToken);
-        var bytes = await ReadLimitedAsync(response.Content, OciManifest.MaxBytes, cancellationToken);
+        var bytes = await HttpTransfers.ReadLimitedAsync(response.Content, OciManifest.MaxBytes, cancellationToken);
         var digest = Digests.Of(bytes);
         if (Digests.IsValid(reference) && digest != reference)
         {
@@ -176,138 +174,36 @@ public sealed partial class RegistryClient
     public async Task DownloadBlobAsync(OciDescriptor blob, string partialPath, Action<long>? progress, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(blob);
-        var backoff = new ExponentialBackoff(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30));
-        for (var attempt = 1; ; attempt++)
+        await HttpTransfers.DownloadAsync(new Uri(_root, $"blobs/{blob.Digest}"), partialPath, blob.Size, $"blob {blob.Digest}", $"registry {Registry}",
+            create => SendAsync(create, cancellationToken, HttpCompletionOption.ResponseHeadersRead),
+            response => EnsureAsync(response, HttpStatusCode.OK, $"blob {blob.Digest} of {_reference.Repository}", cancellationToken), progress, _logger, cancellationToken);
+        var actual = await Task.Run(() => Digests.OfFile(partialPath), cancellationToken);
+        if (actual != blob.Digest)
         {
-            await using (var file = new FileStream(partialPath, FileMode.OpenOrCreate, FileAccess.Write, FileShare.None, 1 << 20))
-            {
-                var offset = Math.Min(file.Length, blob.Size);
-                file.SetLength(offset);
-                file.Position = offset;
-                if (offset < blob.Size)
-                {
-                    try
-                    {
-                        await DownloadRangeAsync(blob, file, offset, progress, cancellationToken);
-                    }
-                    catch (Exception e) when (attempt < Attempts && IsTransient(e, cancellationToken))
-                    {
-                        LogResume(_logger, blob.Digest, file.Position, blob.Size, e.Message);
-                        await file.FlushAsync(cancellationToken);
-                        await Task.Delay(backoff.Next(), cancellationToken);
-                        continue;
-                    }
-                    catch (Exception e) when (IsTransient(e, cancellationToken))
-                    {
-                        throw new RegistryException(RegistryFailure.Unreachable, $"downloading blob {blob.Digest} from {Registry} failed {Attempts} times: {e.Message}", e);
-                    }
-                }
-            }
-
-            var actual = await Task.Run(() => Digests.OfFile(partialPath), cancellationToken);
-            if (actual != blob.Digest || new FileInfo(partialPath).Length != blob.Size)
-            {
-                File.Delete(partialPath);
-                throw new RegistryException(RegistryFailure.DigestMismatch,
-                    $"blob {blob.Digest} from {Registry} has the wrong content (digest {actual}); refused and deleted");
-            }
-
-            return;
+            File.Delete(partialPath);
+            throw new RegistryException(RegistryFailure.DigestMismatch, $"blob {blob.Digest} from {Registry} has the wrong content (digest {actual}); refused and deleted");
         }
     }
 
-    private async Task DownloadRangeAsync(OciDescriptor blob, FileStream file, long offset, Action<long>? progress, CancellationToken cancellationToken)
-    {
-        using var response = await SendAsync(() =>
+    private Task<HttpResponseMessage> SendAsync(Func<HttpRequestMessage> create, CancellationToken cancellationToken,
+        HttpCompletionOption completion = HttpCompletionOption.ResponseContentRead) =>
+        HttpTransfers.SendAsync(_http, () =>
         {
-            var request = new HttpRequestMessage(HttpMethod.Get, new Uri(_root, $"blobs/{blob.Digest}"));
-            if (offset > 0)
-            {
-                request.Headers.Range = new RangeHeaderValue(offset, null);
-            }
-
-            return request;
-        }, cancellationToken, HttpCompletionOption.ResponseHeadersRead);
-        if (offset > 0 && response.StatusCode == HttpStatusCode.OK)
-        {
-            // The registry ignored the range: start over.
-            file.SetLength(0);
-            file.Position = 0;
-        }
-        else if (response.StatusCode is not (HttpStatusCode.OK or HttpStatusCode.PartialContent))
-        {
-            await EnsureAsync(response, HttpStatusCode.OK, $"blob {blob.Digest} of {_reference.Repository}", cancellationToken);
-        }
-
-        await using var body = await response.Content.ReadAsStreamAsync(cancellationToken);
-        var buffer = new byte[1 << 20];
-        int read;
-        while ((read = await body.ReadAsync(buffer, cancellationToken)) > 0)
-        {
-            if (file.Position + read > blob.Size)
-            {
-                throw new RegistryException(RegistryFailure.DigestMismatch, $"blob {blob.Digest} from {Registry} is longer than the {blob.Size} bytes its manifest says");
-            }
-
-            await file.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
-            progress?.Invoke(read);
-        }
-
-        if (file.Position < blob.Size)
-        {
-            throw new IOException($"the connection ended after {file.Position} of {blob.Size} bytes");
-        }
-    }
-
-    private static bool IsTransient(Exception e, CancellationToken cancellationToken) =>
-        e is HttpRequestException || (e is IOException and not RegistryException) || (e is RegistryException { Failure: RegistryFailure.Unreachable })
-        || (e is TaskCanceledException && !cancellationToken.IsCancellationRequested);
-
-    private async Task<HttpResponseMessage> SendAsync(Func<HttpRequestMessage> create, CancellationToken cancellationToken,
-        HttpCompletionOption completion = HttpCompletionOption.ResponseContentRead)
-    {
-        var backoff = new ExponentialBackoff(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(8));
-        for (var attempt = 1; ; attempt++)
-        {
-            using var request = create();
+            var request = create();
             // The registry's credentials (or its token) go to the registry's own origin only, never to an upload
             // Location on another host (HttpClient drops the header itself on redirects).
             request.Headers.Authorization = SameOrigin(request.RequestUri!) ? _authorization : null;
-            HttpResponseMessage response;
-            try
+            return request;
+        }, completion, $"registry {Registry}", _logger, async response =>
+        {
+            if (response.StatusCode != HttpStatusCode.Unauthorized || _authorization is not null || response.Headers.WwwAuthenticate.FirstOrDefault() is not { } challenge)
             {
-                response = await _http.SendAsync(request, completion, cancellationToken);
-            }
-            catch (Exception e) when (attempt < Attempts && (e is HttpRequestException || (e is TaskCanceledException && !cancellationToken.IsCancellationRequested)))
-            {
-                LogRetry(_logger, Registry, attempt, e.Message);
-                await Task.Delay(backoff.Next(), cancellationToken);
-                continue;
-            }
-            catch (Exception e) when (e is HttpRequestException || (e is TaskCanceledException && !cancellationToken.IsCancellationRequested))
-            {
-                throw new RegistryException(RegistryFailure.Unreachable, $"registry {Registry} is unreachable: {e.Message}", e);
+                return false;
             }
 
-            if (response.StatusCode == HttpStatusCode.Unauthorized && _authorization is null && response.Headers.WwwAuthenticate.FirstOrDefault() is { } challenge)
-            {
-                response.Dispose();
-                _authorization = await AuthenticateAsync(challenge, cancellationToken);
-                attempt--;
-                continue;
-            }
-
-            if (((int)response.StatusCode >= 500 || response.StatusCode == HttpStatusCode.TooManyRequests) && attempt < Attempts)
-            {
-                LogRetry(_logger, Registry, attempt, $"{(int)response.StatusCode} {response.ReasonPhrase}");
-                response.Dispose();
-                await Task.Delay(backoff.Next(), cancellationToken);
-                continue;
-            }
-
-            return response;
-        }
-    }
+            _authorization = await AuthenticateAsync(challenge, cancellationToken);
+            return true;
+        }, cancellationToken);
 
     private async Task<AuthenticationHeaderValue> AuthenticateAsync(AuthenticationHeaderValue challenge, CancellationToken cancellationToken)
     {
@@ -361,7 +257,7 @@ public sealed partial class RegistryClient
                     : $"registry {Registry} requires credentials (anonymous token refused: {(int)response.StatusCode}); add an image pull secret");
             }
 
-            var body = JsonNode.Parse(await ReadLimitedAsync(response.Content, MaxTokenResponseBytes, cancellationToken));
+            var body = JsonNode.Parse(await HttpTransfers.ReadLimitedAsync(response.Content, MaxTokenResponseBytes, cancellationToken));
             var token = body?["token"] is JsonValue t && t.TryGetValue<string>(out var value) ? value
                 : body?["access_token"] is JsonValue a && a.TryGetValue<string>(out var access) ? access
                 : throw new RegistryException(RegistryFailure.Unauthorized, $"registry {Registry}'s token endpoint returned no token");
@@ -375,25 +271,6 @@ public sealed partial class RegistryClient
 
     private bool SameOrigin(Uri uri) => Uri.Compare(uri, _origin, UriComponents.SchemeAndServer, UriFormat.Unescaped, StringComparison.OrdinalIgnoreCase) == 0;
 
-    private static async Task<byte[]> ReadLimitedAsync(HttpContent content, int limit, CancellationToken cancellationToken)
-    {
-        await using var stream = await content.ReadAsStreamAsync(cancellationToken);
-        using var buffer = new MemoryStream();
-        var chunk = new byte[16384];
-        int read;
-        while ((read = await stream.ReadAsync(chunk, cancellationToken)) > 0)
-        {
-            if (buffer.Length + read > limit)
-            {
-                throw new RegistryException(RegistryFailure.Other, $"the answer is larger than {limit} bytes");
-            }
-
-            buffer.Write(chunk, 0, read);
-        }
-
-        return buffer.ToArray();
-    }
-
     private async Task EnsureAsync(HttpResponseMessage response, HttpStatusCode expected, string what, CancellationToken cancellationToken)
     {
         if (response.StatusCode == expected)
@@ -404,9 +281,9 @@ public sealed partial class RegistryClient
         string detail;
         try
         {
-            detail = ErrorDetail(Encoding.UTF8.GetString(await ReadLimitedAsync(response.Content, 4096, cancellationToken)).Trim());
+            detail = ErrorDetail(Encoding.UTF8.GetString(await HttpTransfers.ReadLimitedAsync(response.Content, 4096, cancellationToken)).Trim());
         }
-        catch (IOException)
+        catch (Exception e) when (e is IOException or InvalidDataException)
         {
             detail = "(a long answer)";
         }
@@ -459,9 +336,4 @@ public sealed partial class RegistryClient
     [LoggerMessage(Level = LogLevel.Information, Message = "Blob {Digest} already in the registry")]
     private static partial void LogBlobExists(ILogger logger, string digest);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Registry {Registry}: attempt {Attempt} failed ({Reason}); retrying")]
-    private static partial void LogRetry(ILogger logger, string registry, int attempt, string reason);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Blob {Digest}: download interrupted at {Done} of {Size} bytes ({Reason}); resuming")]
-    private static partial void LogResume(ILogger logger, string digest, long done, long size, string reason);
 }

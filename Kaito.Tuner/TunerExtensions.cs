@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Kaito.ServiceDefaults;
 
 namespace Kaito.Tuner;
 
@@ -96,18 +97,7 @@ public static partial class TunerExtensions
     private static void Fail(ILogger logger, TunerOptions options, string what, string cause, int exitCode)
     {
         LogFailed(logger, what, exitCode, cause);
-        // Kubelet creates the file when it mounts it; elsewhere (a laptop, CI) there is nothing to write to.
-        if (File.Exists(options.TerminationLog))
-        {
-            try
-            {
-                File.WriteAllText(options.TerminationLog, cause);
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-            {
-                LogTerminationLogUnwritable(logger, options.TerminationLog, ex.Message);
-            }
-        }
+        TerminationMessage.Write(options.TerminationLog, cause, logger);
     }
 
     private static string Key(string property) => $"{TunerOptions.SectionName}:{property}";
@@ -121,6 +111,4 @@ public static partial class TunerExtensions
     [LoggerMessage(Level = LogLevel.Error, Message = "Unexpected failure")]
     private static partial void LogUnexpected(ILogger logger, Exception exception);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not write the termination log {Path}: {Reason}")]
-    private static partial void LogTerminationLogUnwritable(ILogger logger, string path, string reason);
 }

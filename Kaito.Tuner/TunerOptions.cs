@@ -55,5 +55,5 @@ public sealed class TunerOptions
     public string Device { get; set; } = "auto";
 
     /// <summary>Where the one-line failure cause is written for Kubernetes to surface, when that file exists.</summary>
-    public string TerminationLog { get; set; } = "/dev/termination-log";
+    public string TerminationLog { get; set; } = Kaito.ServiceDefaults.TerminationMessage.DefaultPath;
 }

@@ -5,7 +5,6 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Kaito.Oci;
-using Kaito.ServiceDefaults.Resilience;
 
 namespace Kaito.ModelPuller.HuggingFace;
 
@@ -25,9 +24,8 @@ public sealed record HubFile(string Path, long Size, string? Sha256, string? Git
 /// against its SHA-256 (LFS) or git blob id. Gated and private repositories without an accepted token fail with a
 /// message that says which secret to provide.
 /// </summary>
-public sealed partial class HubClient(HttpClient http, Uri endpoint, string? token, ILogger logger)
+public sealed class HubClient(HttpClient http, Uri endpoint, string? token, ILogger logger)
 {
-    private const int Attempts = 4;
     private const int MaxListingBytes = 16 * 1024 * 1024;
 
     /// <summary>The commit <paramref name="revision"/> names and the repository's files there.</summary>
@@ -39,7 +37,7 @@ public sealed partial class HubClient(HttpClient http, Uri endpoint, string? tok
         JsonNode? body;
         try
         {
-            body = JsonNode.Parse(await ReadLimitedAsync(response.Content, MaxListingBytes, cancellationToken));
+            body = JsonNode.Parse(await HttpTransfers.ReadLimitedAsync(response.Content, MaxListingBytes, cancellationToken));
         }
         catch (JsonException e)
         {
@@ -78,79 +76,10 @@ public sealed partial class HubClient(HttpClient http, Uri endpoint, string? tok
     {
         ArgumentNullException.ThrowIfNull(file);
         var uri = new Uri(endpoint, $"{repository}/resolve/{commit}/{string.Join('/', file.Path.Split('/').Select(Uri.EscapeDataString))}");
-        var backoff = new ExponentialBackoff(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30));
-        for (var attempt = 1; ; attempt++)
-        {
-            await using (var output = new FileStream(partialPath, FileMode.OpenOrCreate, FileAccess.Write, FileShare.None, 1 << 20))
-            {
-                var offset = Math.Min(output.Length, file.Size);
-                output.SetLength(offset);
-                output.Position = offset;
-                if (offset < file.Size)
-                {
-                    try
-                    {
-                        await DownloadRangeAsync(repository, uri, file, output, offset, progress, cancellationToken);
-                    }
-                    catch (Exception e) when (attempt < Attempts && IsTransient(e, cancellationToken))
-                    {
-                        LogResume(logger, file.Path, output.Position, file.Size, e.Message);
-                        await output.FlushAsync(cancellationToken);
-                        await Task.Delay(backoff.Next(), cancellationToken);
-                        continue;
-                    }
-                    catch (Exception e) when (IsTransient(e, cancellationToken))
-                    {
-                        throw new RegistryException(RegistryFailure.Unreachable, $"downloading {file.Path} of {repository} from {endpoint.Host} failed {Attempts} times: {e.Message}", e);
-                    }
-                }
-            }
-
-            Verify(repository, file, partialPath);
-            return;
-        }
-    }
-
-    private async Task DownloadRangeAsync(string repository, Uri uri, HubFile file, FileStream output, long offset, Action<long>? progress, CancellationToken cancellationToken)
-    {
-        using var response = await SendAsync(() =>
-        {
-            var request = new HttpRequestMessage(HttpMethod.Get, uri);
-            if (offset > 0)
-            {
-                request.Headers.Range = new RangeHeaderValue(offset, null);
-            }
-
-            return request;
-        }, repository, cancellationToken, HttpCompletionOption.ResponseHeadersRead);
-        if (offset > 0 && response.StatusCode == HttpStatusCode.OK)
-        {
-            output.SetLength(0);
-            output.Position = 0;
-        }
-        else if (response.StatusCode is not (HttpStatusCode.OK or HttpStatusCode.PartialContent))
-        {
-            await EnsureAsync(response, repository, file.Path, cancellationToken);
-        }
-
-        await using var body = await response.Content.ReadAsStreamAsync(cancellationToken);
-        var buffer = new byte[1 << 20];
-        int read;
-        while ((read = await body.ReadAsync(buffer, cancellationToken)) > 0)
-        {
-            if (output.Position + read > file.Size)
-            {
-                throw new RegistryException(RegistryFailure.DigestMismatch, $"{file.Path} of {repository} is longer than the {file.Size} bytes the Hub lists");
-            }
-
-            await output.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
-            progress?.Invoke(read);
-        }
-
-        if (output.Position < file.Size)
-        {
-            throw new IOException($"the connection ended after {output.Position} of {file.Size} bytes");
-        }
+        await HttpTransfers.DownloadAsync(uri, partialPath, file.Size, file.Path, $"the Hugging Face Hub at {endpoint.Host}",
+            create => SendAsync(create, repository, cancellationToken, HttpCompletionOption.ResponseHeadersRead),
+            response => EnsureAsync(response, repository, file.Path, cancellationToken), progress, logger, cancellationToken);
+        Verify(repository, file, partialPath);
     }
 
     /// <summary>The file against the hash the Hub lists for it; a mismatch deletes it.</summary>
@@ -185,50 +114,19 @@ public sealed partial class HubClient(HttpClient http, Uri endpoint, string? tok
         }
     }
 
-    private static bool IsTransient(Exception e, CancellationToken cancellationToken) =>
-        e is HttpRequestException || (e is IOException and not RegistryException) || (e is RegistryException { Failure: RegistryFailure.Unreachable })
-        || (e is TaskCanceledException && !cancellationToken.IsCancellationRequested);
-
-    private async Task<HttpResponseMessage> SendAsync(Func<HttpRequestMessage> create, string repository, CancellationToken cancellationToken,
-        HttpCompletionOption completion = HttpCompletionOption.ResponseContentRead)
-    {
-        var backoff = new ExponentialBackoff(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(8));
-        for (var attempt = 1; ; attempt++)
+    private Task<HttpResponseMessage> SendAsync(Func<HttpRequestMessage> create, string repository, CancellationToken cancellationToken,
+        HttpCompletionOption completion = HttpCompletionOption.ResponseContentRead) =>
+        HttpTransfers.SendAsync(http, () =>
         {
-            using var request = create();
+            var request = create();
             // The token goes to the Hub only; HttpClient drops it when a redirect leads to the CDN.
             if (token is not null && Uri.Compare(request.RequestUri, endpoint, UriComponents.SchemeAndServer, UriFormat.Unescaped, StringComparison.OrdinalIgnoreCase) == 0)
             {
                 request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
             }
 
-            HttpResponseMessage response;
-            try
-            {
-                response = await http.SendAsync(request, completion, cancellationToken);
-            }
-            catch (Exception e) when (attempt < Attempts && (e is HttpRequestException || (e is TaskCanceledException && !cancellationToken.IsCancellationRequested)))
-            {
-                LogRetry(logger, endpoint.Host, attempt, e.Message);
-                await Task.Delay(backoff.Next(), cancellationToken);
-                continue;
-            }
-            catch (Exception e) when (e is HttpRequestException || (e is TaskCanceledException && !cancellationToken.IsCancellationRequested))
-            {
-                throw new RegistryException(RegistryFailure.Unreachable, $"the Hugging Face Hub at {endpoint.Host} is unreachable for {repository}: {e.Message}", e);
-            }
-
-            if (((int)response.StatusCode >= 500 || response.StatusCode == HttpStatusCode.TooManyRequests) && attempt < Attempts)
-            {
-                LogRetry(logger, endpoint.Host, attempt, $"{(int)response.StatusCode} {response.ReasonPhrase}");
-                response.Dispose();
-                await Task.Delay(backoff.Next(), cancellationToken);
-                continue;
-            }
-
-            return response;
-        }
-    }
+            return request;
+        }, completion, $"the Hugging Face Hub at {endpoint.Host} ({repository})", logger, again: null, cancellationToken);
 
     private async Task EnsureAsync(HttpResponseMessage response, string repository, string what, CancellationToken cancellationToken)
     {
@@ -243,10 +141,10 @@ public sealed partial class HubClient(HttpClient http, Uri endpoint, string? tok
         {
             try
             {
-                var text = Encoding.UTF8.GetString(await ReadLimitedAsync(response.Content, 4096, cancellationToken));
+                var text = Encoding.UTF8.GetString(await HttpTransfers.ReadLimitedAsync(response.Content, 4096, cancellationToken));
                 message = (string?)JsonNode.Parse(text)?["error"] ?? text;
             }
-            catch (Exception e) when (e is JsonException or IOException or InvalidOperationException)
+            catch (Exception e) when (e is JsonException or IOException or InvalidDataException or InvalidOperationException)
             {
                 message = null;
             }
@@ -265,28 +163,4 @@ public sealed partial class HubClient(HttpClient http, Uri endpoint, string? tok
         };
     }
 
-    private static async Task<byte[]> ReadLimitedAsync(HttpContent content, int limit, CancellationToken cancellationToken)
-    {
-        await using var stream = await content.ReadAsStreamAsync(cancellationToken);
-        using var buffer = new MemoryStream();
-        var chunk = new byte[16384];
-        int read;
-        while ((read = await stream.ReadAsync(chunk, cancellationToken)) > 0)
-        {
-            if (buffer.Length + read > limit)
-            {
-                throw new InvalidDataException($"the Hub's answer is larger than {limit} bytes");
-            }
-
-            buffer.Write(chunk, 0, read);
-        }
-
-        return buffer.ToArray();
-    }
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Hugging Face Hub {Host}: attempt {Attempt} failed ({Reason}); retrying")]
-    private static partial void LogRetry(ILogger logger, string host, int attempt, string reason);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "{File}: download interrupted at {Done} of {Size} bytes ({Reason}); resuming")]
-    private static partial void LogResume(ILogger logger, string file, long done, long size, string reason);
 }

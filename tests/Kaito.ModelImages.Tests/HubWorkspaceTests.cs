@@ -1,4 +1,3 @@
-using System.Text.Json.Nodes;
 using Kaito.Testing;
 
 namespace Kaito.ModelImages.Tests;
@@ -66,43 +65,19 @@ public sealed class HubWorkspaceTests(HubClusterFixture fixture) : IClassFixture
     [Fact]
     public async Task AGatedPresetIsDownloadedWithTheAccessSecretsTokenAndRefusedWithoutOne()
     {
-        await ApplyAsync("hub-tiny", accessSecret: "hf-token");
-        await ApplyAsync("hub-no-token", accessSecret: null);
+        await WorkspaceStatus.ApplyTinyAsync(fixture.Cluster.Kubectl, "hub-tiny", "hub", "modelAccessSecret: hf-token");
+        await WorkspaceStatus.ApplyTinyAsync(fixture.Cluster.Kubectl, "hub-no-token", "hub");
 
-        await Eventually.ValueAsync(async () => await ConditionAsync("hub-tiny") is { Status: "True" } ? "ready" : null, TimeSpan.FromMinutes(5),
+        await Eventually.ValueAsync(async () => await WorkspaceStatus.ConditionAsync(fixture.Cluster.Kubectl, "hub-tiny") is { Status: "True" } ? "ready" : null, TimeSpan.FromMinutes(5),
             () => $"{fixture.Cluster.Kubectl.RunAsync("logs", "hub-tiny-0", "--all-containers").GetAwaiter().GetResult().Output}\n{fixture.Logs}");
         var log = (await fixture.Cluster.Kubectl.RunAsync("logs", "hub-tiny-0", "-c", "model-weights-downloader")).EnsureSuccess().Output;
         Assert.Contains($"Model kaito/tiny-llama revision main is commit {fixture.Commit}", log, StringComparison.Ordinal);
         Assert.Contains("(a token)", log, StringComparison.Ordinal);
         Assert.All(fixture.Hub.Requests.Where(r => r.Path.StartsWith("/cdn/", StringComparison.Ordinal)), r => Assert.False(r.Authorized));
 
-        var refused = await Eventually.ValueAsync(async () => await ConditionAsync("hub-no-token") is { Status: "False", Reason: "ImagePullError" } c ? c.Message : null,
+        var refused = await Eventually.ValueAsync(async () => await WorkspaceStatus.ConditionAsync(fixture.Cluster.Kubectl, "hub-no-token") is { Status: "False", Reason: "ImagePullError" } c ? c.Message : null,
             TimeSpan.FromMinutes(2), () => fixture.Logs);
         Assert.Contains("model kaito/tiny-llama is gated or private: it needs a Hugging Face token with access (the workspace's modelAccessSecret, key HF_TOKEN)",
             refused, StringComparison.Ordinal);
-    }
-
-    private async Task ApplyAsync(string name, string? accessSecret) =>
-        (await fixture.Cluster.Kubectl.RunAsync(["apply", "-f", "-"], $"""
-            apiVersion: kaito.sh/v1beta1
-            kind: Workspace
-            metadata:
-              name: {name}
-            resource:
-              labelSelector:
-                matchLabels:
-                  apps: hub
-            inference:
-              preset:
-                name: kaito-tiny
-            {(accessSecret is null ? "" : $"    presetOptions:\n      modelAccessSecret: {accessSecret}")}
-            """, TimeSpan.FromSeconds(60))).EnsureSuccess();
-
-    private async Task<(string Status, string Reason, string Message)?> ConditionAsync(string name)
-    {
-        var result = await fixture.Cluster.Kubectl.RunAsync("get", "workspace", name, "-o", "json");
-        var condition = result.ExitCode != 0 ? null
-            : JsonNode.Parse(result.Output)?["status"]?["conditions"]?.AsArray().FirstOrDefault(c => (string?)c?["type"] == "InferenceReady");
-        return condition is null ? null : ((string?)condition["status"] ?? "", (string?)condition["reason"] ?? "", (string?)condition["message"] ?? "");
     }
 }

@@ -28,11 +28,7 @@ public sealed class ModelImagesFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        Registry = await RegistryProcess.StartAsync();
-        DockerConfig = Registry.DockerConfig();
-        Model = Path.Combine(Registry.Root, "tiny");
-        var (code, output) = await Tools.KubectlKaitoAsync("model", "tiny", Model);
-        Assert.True(code == 0, output);
+        (Registry, DockerConfig, Model) = await Tools.RegistryWithTinyModelAsync();
 
         Cluster = await LocalClusterProcess.StartAsync(
             $"--LocalCluster:Kubelet:Components:kaito-inference-server={Repository.BuildOutput("Kaito.InferenceServer", "Kaito.InferenceServer.dll")}",

@@ -16,12 +16,8 @@ public sealed class PushedModelFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        Registry = await RegistryProcess.StartAsync();
-        DockerConfig = Registry.DockerConfig();
-        Model = Path.Combine(Registry.Root, "tiny");
-        var (code, output) = await Tools.KubectlKaitoAsync("model", "tiny", Model);
-        Assert.True(code == 0, output);
-        (code, output) = await Tools.KubectlKaitoAsync("model", "push", Model, Image, "--docker-config", DockerConfig);
+        (Registry, DockerConfig, Model) = await Tools.RegistryWithTinyModelAsync();
+        var (code, output) = await Tools.KubectlKaitoAsync("model", "push", Model, Image, "--docker-config", DockerConfig);
         Assert.True(code == 0, output);
     }
 

@@ -12,4 +12,14 @@ public static class Tools
     public static Task<(int ExitCode, string Output)> KubectlKaitoAsync(params string[] arguments) => RegistryProcess.RunAsync("dotnet", [CliPath, .. arguments]);
 
     public static Task<(int ExitCode, string Output)> PullAsync(params string[] arguments) => RegistryProcess.RunAsync("dotnet", [PullerPath, .. arguments]);
+
+    /// <summary>A registry with passwords, a docker config for it, and the tiny model written by <c>kubectl kaito model tiny</c> in its folder.</summary>
+    public static async Task<(RegistryProcess Registry, string DockerConfig, string Model)> RegistryWithTinyModelAsync()
+    {
+        var registry = await RegistryProcess.StartAsync();
+        var model = Path.Combine(registry.Root, "tiny");
+        var (code, output) = await KubectlKaitoAsync("model", "tiny", model);
+        Assert.True(code == 0, output);
+        return (registry, registry.DockerConfig(), model);
+    }
 }

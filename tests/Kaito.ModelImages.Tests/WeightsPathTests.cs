@@ -155,42 +155,19 @@ public sealed partial class WeightsPathTests(ModelImagesFixture fixture) : IClas
         Assert.Contains("PodInitializing", pod["status"]?["containerStatuses"]?[0]?["state"]?["waiting"]?["reason"]?.ToString() ?? "", StringComparison.Ordinal);
     }
 
-    private async Task ApplyAsync(string name, string? image = null, string pullSecret = "registry-creds")
-    {
-        var presetOptions = image is null ? "" : $"\n      image: {image}";
-        (await fixture.Cluster.Kubectl.RunAsync(["apply", "-f", "-"], $"""
-            apiVersion: kaito.sh/v1alpha1
-            kind: Workspace
-            metadata:
-              name: {name}
-            resource:
-              labelSelector:
-                matchLabels:
-                  apps: {ModelImagesFixture.NodeLabel}
-            inference:
-              preset:
-                name: kaito-tiny
-                presetOptions:{presetOptions}
-                  imagePullSecrets: [{pullSecret}]
-            """, TimeSpan.FromSeconds(60))).EnsureSuccess();
-    }
+    /// <summary>A kaito-tiny workspace on the fixture's node, its model image (the preset's, or <paramref name="image"/>) pulled with <paramref name="pullSecret"/>.</summary>
+    private Task ApplyAsync(string name, string? image = null, string pullSecret = "registry-creds") =>
+        WorkspaceStatus.ApplyTinyAsync(fixture.Cluster.Kubectl, name, ModelImagesFixture.NodeLabel,
+            [.. image is null ? Array.Empty<string>() : [$"image: {image}"], $"imagePullSecrets: [{pullSecret}]"]);
 
     private async Task ReadyAsync(string name) =>
-        await Eventually.ValueAsync(async () => await ConditionAsync(name, "InferenceReady") is { Status: "True" } ? "ready" : null, s_ready,
+        await Eventually.ValueAsync(async () => await WorkspaceStatus.ConditionAsync(fixture.Cluster.Kubectl, name) is { Status: "True" } ? "ready" : null, s_ready,
             () => $"{Describe(name).GetAwaiter().GetResult()}\n{fixture.Logs}");
 
     /// <summary>InferenceReady=False's message once it names a pull failure (reason ImagePullError).</summary>
     private async Task<string> NotReadyAsync(string name, TimeSpan within) =>
-        await Eventually.ValueAsync<string>(async () => await ConditionAsync(name, "InferenceReady") is { Status: "False", Reason: "ImagePullError" } c ? c.Message : null, within,
+        await Eventually.ValueAsync<string>(async () => await WorkspaceStatus.ConditionAsync(fixture.Cluster.Kubectl, name) is { Status: "False", Reason: "ImagePullError" } c ? c.Message : null, within,
             () => $"{Describe(name).GetAwaiter().GetResult()}\n{fixture.Logs}");
-
-    private async Task<(string Status, string Reason, string Message)?> ConditionAsync(string name, string type)
-    {
-        var result = await fixture.Cluster.Kubectl.RunAsync("get", "workspace", name, "-o", "json");
-        var condition = result.ExitCode != 0 ? null
-            : JsonNode.Parse(result.Output)?["status"]?["conditions"]?.AsArray().FirstOrDefault(c => (string?)c?["type"] == type);
-        return condition is null ? null : ((string?)condition["status"] ?? "", (string?)condition["reason"] ?? "", (string?)condition["message"] ?? "");
-    }
 
     private async Task<string> Describe(string name) =>
         (await fixture.Cluster.Kubectl.RunAsync("get", "workspace,pods", "-o", "yaml")).Output + (await fixture.Cluster.Kubectl.RunAsync("logs", $"{name}-0", "--all-containers")).Output;
