@@ -56,9 +56,6 @@ public sealed class ControllerOptions
     /// <summary>The longest a tuning Job may run, downloads and push included (its <c>activeDeadlineSeconds</c>).</summary>
     public TimeSpan TuningActiveDeadline { get; set; } = TimeSpan.FromDays(7);
 
-    /// <summary>The image that extracts an OCI image's <c>/data</c> (tuning input images; needs sh, skopeo and tar).</summary>
-    public string PullerImage { get; set; } = "mcr.microsoft.com/aks/skopeo:1.14.4-6";
-
     /// <summary>Retries of a tuning pod that failed for a reason other than bad input (exit codes 2 and 3 fail the job at once).</summary>
     public int TuningBackoffLimit { get; set; } = 2;
 

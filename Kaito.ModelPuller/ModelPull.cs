@@ -7,7 +7,9 @@ namespace Kaito.ModelPuller;
 /// Restores a model image's files into a folder: the manifest from the registry, each file layer from the node's blob
 /// cache or — when the cache does not have it — downloaded into it (resumable, digest-verified), then linked into the
 /// target (copied across file systems) read-only. A target that already holds the same manifest (the pod restarted)
-/// is left as it is. Progress goes to the log: every file with its digest, its bytes and where it came from.
+/// is left as it is. Progress goes to the log: every file with its digest, its bytes and where it came from. With the
+/// <c>image-data</c> layout the image is a container image instead (an adapter or a dataset, as KAITO pushes them) and
+/// its <c>/data</c> folder is what lands in the target.
 /// </summary>
 public sealed partial class ModelPull(HttpClient http, IRegistryIdentity identity, ILogger<ModelPull> logger)
 {
@@ -17,6 +19,11 @@ public sealed partial class ModelPull(HttpClient http, IRegistryIdentity identit
     {
         ArgumentNullException.ThrowIfNull(options);
         var image = ImageReference.Parse(options.Image);
+        if (options.Layout is not (PullerOptions.ModelLayout or PullerOptions.ImageDataLayout))
+        {
+            throw new ArgumentException($"--layout '{options.Layout}' is neither {PullerOptions.ModelLayout} nor {PullerOptions.ImageDataLayout}");
+        }
+
         var credentials = Credentials(options.DockerConfig, image.Registry);
         var insecure = string.Equals(options.InsecureRegistry, image.Registry, StringComparison.OrdinalIgnoreCase);
         var registry = new RegistryClient(http, image, credentials?.Credentials, insecure, RegistryAccess.Pull, logger,
@@ -25,15 +32,18 @@ public sealed partial class ModelPull(HttpClient http, IRegistryIdentity identit
         LogPulling(logger, image, auth);
 
         var (manifest, digest) = await registry.GetManifestAsync(cancellationToken);
-        var files = manifest.Layers.Select(layer => (Layer: layer, Path: ModelImage.FilePath(options.Target, layer.Title
-            ?? throw new InvalidDataException($"image {image} layer {layer.Digest} ({layer.MediaType}) has no {OciManifest.TitleAnnotation} annotation: not a model image")))).ToList();
+        var data = string.Equals(options.Layout, PullerOptions.ImageDataLayout, StringComparison.Ordinal);
+        var files = data
+            ? [.. manifest.Layers.Where(ImageData.IsFileSystemLayer).Select(layer => (Layer: layer, Path: ""))]
+            : manifest.Layers.Select(layer => (Layer: layer, Path: ModelImage.FilePath(options.Target, layer.Title
+                ?? throw new InvalidDataException($"image {image} layer {layer.Digest} ({layer.MediaType}) has no {OciManifest.TitleAnnotation} annotation: not a model image")))).ToList();
         var total = files.Sum(f => f.Layer.Size);
         var model = manifest.Annotations.GetValueOrDefault(ModelImage.NameAnnotation) ?? "?";
         var precision = manifest.Annotations.GetValueOrDefault(ModelImage.PrecisionAnnotation) ?? "?";
         LogManifest(logger, image, digest, files.Count, total, model, precision);
 
         Directory.CreateDirectory(options.Target);
-        if (await WeightsFolder.HoldsAsync(options.Target, digest, files.Select(f => (f.Path, f.Layer.Size)), cancellationToken))
+        if (await WeightsFolder.HoldsAsync(options.Target, digest, data ? [] : files.Select(f => (f.Path, f.Layer.Size)), cancellationToken))
         {
             LogAlreadyThere(logger, options.Target, digest);
             return digest;
@@ -42,12 +52,22 @@ public sealed partial class ModelPull(HttpClient http, IRegistryIdentity identit
         var cache = WeightsFolder.NodeCache(options.Cache, logger);
         var privateCache = cache is null;
         cache ??= new BlobCache(Path.Combine(options.Target, ".kaito-blobs"));
-        long fetched = 0, reused = 0;
+        long fetched = 0, reused = 0, extracted = 0;
         var clock = Stopwatch.StartNew();
         foreach (var (layer, path) in files)
         {
             var (blob, downloaded) = await cache.GetOrAddAsync(layer, partial => DownloadAsync(registry, layer, partial, cancellationToken), cancellationToken);
-            WeightsFolder.Restore(blob, path);
+            if (data)
+            {
+                var (count, bytes) = ImageData.Extract(blob, layer, options.Target, ImageData.MaxBytes - extracted);
+                extracted += bytes;
+                LogExtracted(logger, count, bytes, layer.Digest);
+            }
+            else
+            {
+                WeightsFolder.Restore(blob, path);
+            }
+
             if (downloaded)
             {
                 fetched += layer.Size;
@@ -63,6 +83,11 @@ public sealed partial class ModelPull(HttpClient http, IRegistryIdentity identit
         if (privateCache)
         {
             Directory.Delete(cache.Root, recursive: true);
+        }
+
+        if (data && extracted == 0 && !Directory.EnumerateFileSystemEntries(options.Target).Any(e => !Path.GetFileName(e).StartsWith('.')))
+        {
+            throw new InvalidDataException($"image {image} has no /data folder");
         }
 
         await WeightsFolder.MarkAsync(options.Target, digest, cancellationToken);
@@ -119,6 +144,9 @@ public sealed partial class ModelPull(HttpClient http, IRegistryIdentity identit
     [LoggerMessage(Level = LogLevel.Information, Message = "Manifest of {Image}: {Digest}, {Files} files, {Bytes} bytes (model {Model}, precision {Precision})")]
     private static partial void LogManifest(ILogger logger, ImageReference image, string digest, int files, long bytes, string model, string precision);
 
+    [LoggerMessage(Level = LogLevel.Information, Message = "Extracted {Files} files ({Bytes} bytes) of /data from layer {Digest}")]
+    private static partial void LogExtracted(ILogger logger, int files, long bytes, string digest);
+
     [LoggerMessage(Level = LogLevel.Information, Message = "{Target} already holds {Digest}; nothing to pull")]
     private static partial void LogAlreadyThere(ILogger logger, string target, string digest);
 
@@ -138,6 +166,6 @@ public sealed partial class ModelPull(HttpClient http, IRegistryIdentity identit
     [LoggerMessage(Level = LogLevel.Information, Message = "{File}: {Percent}% ({Done} of {Size} bytes)")]
     private static partial void LogProgress(ILogger logger, string file, long percent, long done, long size);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Model image {Image} ({Digest}) is in {Target}: {Fetched} bytes pulled, {Reused} bytes from the node cache, {Seconds:F1} s")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "Image {Image} ({Digest}) is in {Target}: {Fetched} bytes pulled, {Reused} bytes from the node cache, {Seconds:F1} s")]
     private static partial void LogDone(ILogger logger, ImageReference image, string digest, string target, long fetched, long reused, double seconds);
 }

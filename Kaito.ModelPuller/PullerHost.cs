@@ -16,6 +16,7 @@ public static partial class PullerHost
         ["--insecure-registry"] = Key(nameof(PullerOptions.InsecureRegistry)),
         ["--termination-log"] = Key(nameof(PullerOptions.TerminationLog)),
         ["--acr-registries"] = Key(nameof(PullerOptions.AcrRegistries)),
+        ["--layout"] = Key(nameof(PullerOptions.Layout)),
         ["--hf-model"] = Key(nameof(PullerOptions.HfModel)),
         ["--revision"] = Key(nameof(PullerOptions.Revision)),
         ["--hf-endpoint"] = Key(nameof(PullerOptions.HfEndpoint)),

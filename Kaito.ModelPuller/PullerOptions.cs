@@ -8,6 +8,15 @@ public sealed class PullerOptions
     /// <summary>The model image (<c>--image</c>): <c>&lt;registry&gt;/kaito-&lt;preset&gt;:&lt;tag&gt;</c> or pinned by digest.</summary>
     public string Image { get; set; } = "";
 
+    public const string ModelLayout = "model";
+    public const string ImageDataLayout = "image-data";
+
+    /// <summary>
+    /// <c>model</c> (<c>--layout</c>, default): a model image, one file per layer (ORAS); <c>image-data</c>: a container
+    /// image whose <c>/data</c> folder is taken (KAITO's adapter and dataset images).
+    /// </summary>
+    public string Layout { get; set; } = ModelLayout;
+
     /// <summary>The folder the model's files are restored into (<c>--target</c>), the pod's weights volume.</summary>
     public string Target { get; set; } = "/workspace/weights";
 

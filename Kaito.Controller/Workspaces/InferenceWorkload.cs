@@ -132,7 +132,7 @@ public static class InferenceWorkload
                 {
                     // The adapter lands in its own folder of the shared adapter volume, which the server sees at /mnt/adapter/<name>.
                     initContainers.Add(ImagePuller.Container($"puller-{adapterName}", image, adapter.Source.ImagePullSecrets ?? [], "adapter-volume", path,
-                        options.PullerImage, volumes, subPath: adapterName));
+                        options, volumes, subPath: adapterName));
                     pullSecrets.AddRange((adapter.Source.ImagePullSecrets ?? []).Select(s => new V1LocalObjectReference { Name = s }));
                 }
                 else if (adapter.Source.VolumeSource is { } source)

@@ -81,6 +81,13 @@ public static class ModelWeights
         initContainers.Add(Downloader(["--image", image], [.. pullSecretNames], env: null, options, volumes));
     }
 
+    /// <summary>Kaito's puller image, which fetches model weights and images' <c>/data</c>.</summary>
+    public static string PullerImage(ControllerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return $"{options.ImageRegistry}/kaito-model-puller:{options.ImageTag}";
+    }
+
     /// <summary>KAITO's folder of baked weights on the node: the preset name lower-cased, '/' as '-'.</summary>
     public static string LocalWeightsPath(ModelPreset preset)
     {
@@ -119,7 +126,7 @@ public static class ModelWeights
         return new V1Container
         {
             Name = ContainerName,
-            Image = $"{options.ImageRegistry}/kaito-model-puller:{options.ImageTag}",
+            Image = PullerImage(options),
             Args = args,
             Env = env,
             VolumeMounts = mounts,

@@ -101,7 +101,7 @@ public static class TuningWorkload
         }
         else if (tuning.Input?.Image is { Length: > 0 } inputImage)
         {
-            initContainers.Add(ImagePuller.Container("data-puller", inputImage, tuning.Input.ImagePullSecrets ?? [], "data-volume", DataPath, options.PullerImage, volumes));
+            initContainers.Add(ImagePuller.Container("data-puller", inputImage, tuning.Input.ImagePullSecrets ?? [], "data-volume", DataPath, options, volumes));
         }
 
         return new V1Job

@@ -1,5 +1,6 @@
 using k8s;
 using k8s.Models;
+using Kaito.Controller.Workspaces;
 using Kaito.Testing;
 
 namespace Kaito.Controller.Tests;
@@ -154,8 +155,9 @@ public sealed class TuningJobTests(SimulatedClusterFixture fixture) : IClassFixt
         if (input == "image")
         {
             var puller = pod.InitContainers.Single(c => c.Name == "data-puller");
-            Assert.Equal("myregistry.azurecr.io/datasets/dolly:1", puller.Env.Single(e => e.Name == "SOURCE_IMAGE").Value);
-            Assert.Contains("--authfile /auth/data-pull/config.json", puller.Command[2], StringComparison.Ordinal);
+            Assert.Equal("myregistry.azurecr.io/datasets/dolly:1", puller.Args[1]);
+            Assert.Equal(["--layout", "image-data"], puller.Args.Skip(4).Take(2));
+            Assert.Contains(puller.VolumeMounts, m => m.MountPath == $"{ImagePuller.SecretsPath}/data-pull");
             Assert.Contains(pod.ImagePullSecrets, s => s.Name == "data-pull");
             Assert.NotNull(pod.Volumes.Single(v => v.Name == "data-volume").EmptyDir);
         }

@@ -2,6 +2,7 @@ using System.Text.Json;
 using k8s;
 using k8s.Models;
 using Kaito.Api.NodeClaims;
+using Kaito.Controller.Workspaces;
 using Kaito.Testing;
 
 namespace Kaito.Controller.Tests;
@@ -153,8 +154,10 @@ public sealed class WorkspaceReconcileTests(ControllerFixture fixture) : IClassF
         Assert.Contains(container.VolumeMounts, m => m.Name == "model-weights-volume" && m.MountPath == "/workspace/weights" && m.ReadOnlyProperty == true);
         var puller = pod.InitContainers[1];
         Assert.Equal("puller-phi-3-adapter", puller.Name);
-        Assert.Equal("myregistry.azurecr.io/adapters/phi-3-adapter:0.0.1", puller.Env.Single(e => e.Name == "SOURCE_IMAGE").Value);
-        Assert.Contains("--authfile /auth/adapter-pull/config.json", puller.Command[2], StringComparison.Ordinal);
+        Assert.Equal(["--image", "myregistry.azurecr.io/adapters/phi-3-adapter:0.0.1", "--target", "/mnt/adapter/phi-3-adapter", "--layout", "image-data", "--cache", "",
+            "--docker-config", ImagePuller.SecretsPath], puller.Args);
+        Assert.EndsWith("/kaito-model-puller:latest", puller.Image, StringComparison.Ordinal);
+        Assert.Contains(puller.VolumeMounts, m => m.MountPath == $"{ImagePuller.SecretsPath}/adapter-pull" && m.ReadOnlyProperty == true);
         Assert.Equal("/mnt/adapter/phi-3-adapter", puller.VolumeMounts[0].MountPath);
         Assert.Equal("phi-3-adapter", puller.VolumeMounts[0].SubPath);
         Assert.Contains(container.VolumeMounts, m => m.Name == "adapter-volume" && m.MountPath == "/mnt/adapter" && m.SubPath is null);

@@ -1,4 +1,7 @@
 using Kaito.Testing;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Logging;
 
 namespace Kaito.ModelImages.Tests;
 
@@ -6,11 +9,16 @@ namespace Kaito.ModelImages.Tests;
 /// A registry (Debian's docker-registry, with passwords) holding the tiny model pushed by <c>kubectl kaito model push</c>,
 /// and a LocalCluster whose kubelet runs Kaito's inference server and model puller for real, with the controller
 /// (bring-your-own nodes: one labelled node, so every workspace's pods share that node's blob cache) pointed at the
-/// registry for model images.
+/// registry for model images. The kubelet also runs the tuner, and a dataset server on loopback is allowed as a tuning
+/// data source, so a tuning workspace trains for real.
 /// </summary>
 public sealed class ModelImagesFixture : IAsyncLifetime
 {
     private OperatorProcesses _operator = null!;
+    private WebApplication _data = null!;
+
+    /// <summary>A jsonl dataset in KAITO's conversational format, served on loopback.</summary>
+    public string DataUrl { get; private set; } = null!;
 
     public RegistryProcess Registry { get; private set; } = null!;
 
@@ -30,9 +38,21 @@ public sealed class ModelImagesFixture : IAsyncLifetime
     {
         (Registry, DockerConfig, Model) = await Tools.RegistryWithTinyModelAsync();
 
+        var data = WebApplication.CreateSlimBuilder();
+        var dataAddress = $"127.0.0.1:{Ports.Free()}";
+        data.WebHost.UseUrls($"http://{dataAddress}");
+        data.Logging.ClearProviders();
+        _data = data.Build();
+        var rows = string.Join('\n', Enumerable.Range(0, 40).Select(i =>
+            $$"""{"messages":[{"role":"user","content":"what comes after {{i}}?"},{"role":"assistant","content":"{{i + 1}} comes after {{i}}."}]}"""));
+        _data.MapGet("/train.jsonl", () => Microsoft.AspNetCore.Http.Results.Text(rows, "application/jsonl"));
+        await _data.StartAsync();
+        DataUrl = $"http://{dataAddress}/train.jsonl";
+
         Cluster = await LocalClusterProcess.StartAsync(
             $"--LocalCluster:Kubelet:Components:kaito-inference-server={Repository.BuildOutput("Kaito.InferenceServer", "Kaito.InferenceServer.dll")}",
             $"--LocalCluster:Kubelet:Components:kaito-model-puller={Tools.PullerPath}",
+            $"--LocalCluster:Kubelet:Components:kaito-tuner={Repository.BuildOutput("Kaito.Tuner", "Kaito.Tuner.dll")}",
             "--LocalCluster:Kubelet:RestartBackOff=00:00:02");
         (await Cluster.Kubectl.RunAsync(["apply", "-f", "-"], $"""
             apiVersion: v1
@@ -43,7 +63,7 @@ public sealed class ModelImagesFixture : IAsyncLifetime
                 apps: {NodeLabel}
             """, TimeSpan.FromSeconds(60))).EnsureSuccess();
         _operator = await OperatorProcesses.StartAsync(Cluster, controllerArguments:
-            ["--Controller:NodeProvisioner=byo", $"--Controller:ModelRegistry={Registry.Address}"]);
+            ["--Controller:NodeProvisioner=byo", $"--Controller:ModelRegistry={Registry.Address}", $"--Controller:AllowedDataHosts={dataAddress}"]);
         await CreatePullSecretAsync("registry-creds", Registry.Password);
     }
 
@@ -57,5 +77,7 @@ public sealed class ModelImagesFixture : IAsyncLifetime
         await _operator.DisposeAsync();
         await Cluster.DisposeAsync();
         await Registry.DisposeAsync();
+        await _data.StopAsync();
+        await _data.DisposeAsync();
     }
 }
