@@ -17,6 +17,13 @@ if (cluster.IsLocal)
     controller.WithEnvironment("Webhook__Port", "0").WithEnvironment("Webhook__Register", "true");
 }
 
+// Tuning data from a server on this machine (a walk-through's dataset): allowed only when named, e.g.
+// --allowed-data-hosts 127.0.0.1:8000; the webhook and the downloader refuse non-public addresses otherwise.
+if (builder.Configuration["Kaito:AllowedDataHosts"] is { Length: > 0 } allowedDataHosts)
+{
+    controller.WithEnvironment("Controller__AllowedDataHosts", allowedDataHosts);
+}
+
 // Model images for LocalCluster's pods: a local registry with the tiny model pushed to it.
 builder.AddLocalModelImages(cluster, controller);
 

@@ -21,6 +21,7 @@ public static class KaitoClusterExtensions
         ["--kubeconfig"] = "Kaito:Kubeconfig",
         ["--context"] = "Kaito:Context",
         ["--model"] = "Kaito:Model",
+        ["--allowed-data-hosts"] = "Kaito:AllowedDataHosts",
     };
 
     public static IConfigurationBuilder AddKaitoCommandLine(this IConfigurationBuilder configuration, string[] args)

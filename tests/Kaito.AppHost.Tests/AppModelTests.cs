@@ -43,6 +43,7 @@ public sealed class AppModelTests
         Assert.Contains(projects["model-push"].Annotations.OfType<WaitAnnotation>(), w => w.Resource == registry);
         Assert.Contains(projects["model-push"].Annotations.OfType<WaitAnnotation>(), w => w.Resource == projects["tiny-model"] && w.WaitType == WaitType.WaitForCompletion);
         Assert.Equal("localhost:5999", (await EnvironmentOf(projects["controller"]))["Controller__ModelRegistry"]);
+        Assert.DoesNotContain("Controller__AllowedDataHosts", (await EnvironmentOf(projects["controller"])).Keys);
 
         var cluster = await EnvironmentOf(projects["local-cluster"]);
         foreach (var (image, assembly) in new[] { ("kaito-inference-server", "Kaito.InferenceServer.dll"), ("kaito-model-puller", "kaito-model-puller.dll"), ("kaito-tuner", "Kaito.Tuner.dll") })
@@ -51,6 +52,15 @@ public sealed class AppModelTests
             Assert.EndsWith(assembly, path, StringComparison.Ordinal);
             Assert.True(File.Exists(path), path);
         }
+    }
+
+    [Fact]
+    public async Task ALocalDataServerIsAllowedOnlyWhenNamed()
+    {
+        await using var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Kaito_AppHost>(["--allowed-data-hosts", "127.0.0.1:8000"]);
+
+        var controller = builder.Resources.OfType<ProjectResource>().Single(p => p.Name == "controller");
+        Assert.Equal("127.0.0.1:8000", (await EnvironmentOf(controller))["Controller__AllowedDataHosts"]);
     }
 
     [Fact]
