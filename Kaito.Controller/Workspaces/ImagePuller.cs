@@ -28,18 +28,7 @@ public static class ImagePuller
         ArgumentNullException.ThrowIfNull(volumes);
         var mounts = new List<V1VolumeMount> { new() { Name = volume, MountPath = target, SubPath = subPath } };
         var args = new List<string> { "--image", image, "--target", target, "--layout", "image-data", "--cache", "" };
-        var secrets = pullSecrets.Distinct(StringComparer.Ordinal).ToList();
-        foreach (var secret in secrets)
-        {
-            var secretVolume = $"{name}-auth-{volumes.Count}";
-            volumes.Add(new V1Volume { Name = secretVolume, Secret = new V1SecretVolumeSource { SecretName = secret, Items = [new V1KeyToPath { Key = ".dockerconfigjson", Path = "config.json" }] } });
-            mounts.Add(new V1VolumeMount { Name = secretVolume, MountPath = $"{SecretsPath}/{secret}", ReadOnlyProperty = true });
-        }
-
-        if (secrets.Count > 0)
-        {
-            args.AddRange(["--docker-config", SecretsPath]);
-        }
+        MountPullSecrets(name, pullSecrets, volumes, mounts, args);
 
         return new V1Container
         {
@@ -49,5 +38,25 @@ public static class ImagePuller
             VolumeMounts = mounts,
             TerminationMessagePolicy = "FallbackToLogsOnError",
         };
+    }
+
+    /// <summary>
+    /// Each pull secret's <c>.dockerconfigjson</c> as <c>&lt;SecretsPath&gt;/&lt;secret&gt;/config.json</c> in the puller
+    /// <paramref name="container"/>, and <c>--docker-config</c> pointing the puller there when there are any.
+    /// </summary>
+    internal static void MountPullSecrets(string container, IEnumerable<string> pullSecrets, List<V1Volume> volumes, List<V1VolumeMount> mounts, List<string> args)
+    {
+        var secrets = pullSecrets.Distinct(StringComparer.Ordinal).ToList();
+        foreach (var secret in secrets)
+        {
+            var secretVolume = $"{container}-auth-{volumes.Count}";
+            volumes.Add(new V1Volume { Name = secretVolume, Secret = new V1SecretVolumeSource { SecretName = secret, Items = [new V1KeyToPath { Key = ".dockerconfigjson", Path = "config.json" }] } });
+            mounts.Add(new V1VolumeMount { Name = secretVolume, MountPath = $"{SecretsPath}/{secret}", ReadOnlyProperty = true });
+        }
+
+        if (secrets.Count > 0)
+        {
+            args.AddRange(["--docker-config", SecretsPath]);
+        }
     }
 }

@@ -29,9 +29,6 @@ public static class ModelWeights
     public const string Volume = "model-weights-volume";
     public const string CacheVolume = "model-cache";
 
-    /// <summary>Where the puller finds the pod's image pull secrets, one folder each.</summary>
-    public const string PullSecretsPath = "/mnt/model-pull-secrets";
-
     /// <summary>Where KAITO's nodes keep baked weights for <c>kaito.sh/use-local-weights</c>.</summary>
     public const string LocalWeightsRoot = "/opt/kaito/models";
 
@@ -111,17 +108,7 @@ public static class ModelWeights
             args.AddRange(["--cache", ""]);
         }
 
-        foreach (var (secret, index) in pullSecrets.Distinct(StringComparer.Ordinal).Select((s, i) => (s, i)))
-        {
-            var name = $"model-pull-secret-{index}";
-            volumes.Add(new V1Volume { Name = name, Secret = new V1SecretVolumeSource { SecretName = secret, Items = [new V1KeyToPath { Key = ".dockerconfigjson", Path = "config.json" }] } });
-            mounts.Add(new V1VolumeMount { Name = name, MountPath = $"{PullSecretsPath}/{secret}", ReadOnlyProperty = true });
-        }
-
-        if (pullSecrets.Count > 0)
-        {
-            args.AddRange(["--docker-config", PullSecretsPath]);
-        }
+        ImagePuller.MountPullSecrets(ContainerName, pullSecrets, volumes, mounts, args);
 
         return new V1Container
         {

@@ -62,7 +62,7 @@ public sealed class WorkloadBuilderTests
         var downloader = Assert.Single(image.InitContainers);
         Assert.Equal("registry.example/kaito/kaito-model-puller:1.2.3", downloader.Image);
         Assert.Equal(["--image", $"mcr.microsoft.com/aks/kaito/kaito-llama-3.1-8b-instruct:{preset.ImageTag}", "--target", WorkloadPaths.Weights,
-            "--cache", "/var/lib/kaito/model-cache", "--docker-config", ModelWeights.PullSecretsPath], downloader.Args);
+            "--cache", "/var/lib/kaito/model-cache", "--docker-config", ImagePuller.SecretsPath], downloader.Args);
         Assert.Equal(["mcr-pull"], image.ImagePullSecrets.Select(s => s.Name));
         Assert.NotEqual("latest", preset.ImageTag);
 
