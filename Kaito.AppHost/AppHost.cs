@@ -17,8 +17,9 @@ if (cluster.IsLocal)
     controller.WithEnvironment("Webhook__Port", "0").WithEnvironment("Webhook__Register", "true");
 }
 
-// Tuning data from a server on this machine (a walk-through's dataset): allowed only when named, e.g.
-// --allowed-data-hosts 127.0.0.1:8000; the webhook and the downloader refuse non-public addresses otherwise.
+// Tuning data from a server on this machine — the example datasets at localhost:5002 (datasets) or one of your own:
+// allowed only when named, e.g. --allowed-data-hosts localhost:5002; the webhook and the downloader refuse non-public
+// addresses otherwise.
 if (builder.Configuration["Kaito:AllowedDataHosts"] is { Length: > 0 } allowedDataHosts)
 {
     controller.WithEnvironment("Controller__AllowedDataHosts", allowedDataHosts);
@@ -26,6 +27,7 @@ if (builder.Configuration["Kaito:AllowedDataHosts"] is { Length: > 0 } allowedDa
 
 // Model images for LocalCluster's pods: a local registry with the tiny model pushed to it.
 builder.AddLocalModelImages(cluster, controller);
+builder.AddLocalDatasets(cluster);
 
 builder.AddProject<Projects.Kaito_Provisioner>("provisioner")
     .WithHttpHealthCheck("/health")

@@ -53,8 +53,9 @@ public static class KaitoClusterExtensions
             builder.Configuration["Kaito:LocalCluster:Kubeconfig"] ?? Path.Combine(".kaito", "local-cluster.kubeconfig"),
             builder.AppHostDirectory);
 
+        // A system node, as AKS's system pool or kind's node: where pods that are not a workspace's (the brief's curl) run.
         var local = builder.AddProject<Projects.Kaito_LocalCluster>(localName)
-            .WithArgs("--kubeconfig", localKubeconfig)
+            .WithArgs("--kubeconfig", localKubeconfig, "--system-node", SystemNode)
             .WithHttpHealthCheck("/health", endpointName: "http");
 
         return new KaitoCluster(local, localKubeconfig, Context: null);
@@ -79,6 +80,9 @@ public static class KaitoClusterExtensions
 
         return service;
     }
+
+    /// <summary>LocalCluster's untainted node without GPUs.</summary>
+    public const string SystemNode = "local-cluster-system";
 
     private static string DefaultKubeconfig()
     {

@@ -100,7 +100,7 @@ public static class LocalModelImagesExtensions
         return new[] { Path.Combine(output, "linux-x64", assembly + ".dll"), Path.Combine(output, assembly + ".dll") }.FirstOrDefault(File.Exists);
     }
 
-    private static string? FindOnPath(string tool) =>
+    internal static string? FindOnPath(string tool) =>
         (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
             .Select(directory => Path.Combine(directory, tool))
             .FirstOrDefault(File.Exists);

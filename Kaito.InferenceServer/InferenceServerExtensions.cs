@@ -18,6 +18,7 @@ public static class InferenceServerExtensions
         ["--model"] = Key(nameof(InferenceServerOptions.Model)),
         ["--tiny-model"] = Key(nameof(InferenceServerOptions.TinyModel)),
         ["--served-model-name"] = Key(nameof(InferenceServerOptions.ServedModelName)),
+        ["--default-model"] = Key(nameof(InferenceServerOptions.DefaultModel)),
         ["--base-weights"] = Key(nameof(InferenceServerOptions.BaseWeights)),
         ["--adapters-dir"] = Key(nameof(InferenceServerOptions.AdaptersDirectory)),
         ["--kaito-adapters-dir"] = Key(nameof(InferenceServerOptions.AdaptersDirectory)),

@@ -17,6 +17,12 @@ public sealed class InferenceServerOptions
     /// <summary>The model id clients send; defaults to the model folder's name.</summary>
     public string? ServedModelName { get; set; }
 
+    /// <summary>
+    /// The model a request that names none gets (and KAITO's <c>/chat</c>, which names none): an adapter's name, e.g.
+    /// what a finished tuning workspace serves. Unset: the base model. The server fails to start when it is not served.
+    /// </summary>
+    public string? DefaultModel { get; set; }
+
     /// <summary>Hugging Face weights of the base model, needed to merge LoRA adapters (the model itself when it is an HF folder).</summary>
     public string? BaseWeights { get; set; }
 

@@ -10,7 +10,7 @@ namespace Kaito.LocalCluster;
 /// <summary>
 /// Prepares the cluster before it serves (a failure here stops the process before its kubeconfig appears): the
 /// namespaces every cluster has (default, kube-system, kube-public, kube-node-lease), the custom resources of CRDs
-/// kept from an earlier run, and the Nodes of <c>--gpu-nodes</c>.
+/// kept from an earlier run, the Nodes of <c>--gpu-nodes</c> and the <c>--system-node</c>.
 /// </summary>
 public sealed partial class ClusterBootstrap(
     ClusterStore store,
@@ -41,22 +41,22 @@ public sealed partial class ClusterBootstrap(
             registry.Register(definition);
         }
 
-        CreateNodes(simulation.Value.NodesFile);
+        CreateNodes(simulation.Value.NodesFile, simulation.Value.SystemNode);
         return Task.CompletedTask;
     }
 
-    private void CreateNodes(string? file)
+    private void CreateNodes(string? file, string? systemNode)
     {
-        if (string.IsNullOrEmpty(file))
-        {
-            return;
-        }
-
-        var nodes = KaitoYaml.LoadAll(File.ReadAllText(file), file);
+        var nodes = string.IsNullOrEmpty(file) ? [] : KaitoYaml.LoadAll(File.ReadAllText(file), file).ToList();
         var wrong = nodes.FirstOrDefault(n => (string?)n["kind"] != "Node");
         if (wrong is not null)
         {
             throw new InvalidOperationException($"{file}: --gpu-nodes takes Node manifests; found kind {(string?)wrong["kind"]}.");
+        }
+
+        if (!string.IsNullOrWhiteSpace(systemNode))
+        {
+            nodes.Add(SystemNode(systemNode));
         }
 
         var type = BuiltInTypes.All.Single(t => t.GroupResource == "/nodes");
@@ -75,7 +75,38 @@ public sealed partial class ClusterBootstrap(
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Node {Node} created from the nodes file")]
+    /// <summary>The system node: this machine's CPUs and memory, AKS's system-pool labels, no GPU, no taint.</summary>
+    private static JsonObject SystemNode(string name)
+    {
+        var memory = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+        return new JsonObject
+        {
+            ["apiVersion"] = "v1",
+            ["kind"] = "Node",
+            ["metadata"] = new JsonObject
+            {
+                ["name"] = name,
+                ["labels"] = new JsonObject
+                {
+                    ["kubernetes.io/hostname"] = name,
+                    ["kubernetes.io/os"] = "linux",
+                    ["kubernetes.io/arch"] = "amd64",
+                    ["kubernetes.azure.com/mode"] = "system",
+                },
+            },
+            ["status"] = new JsonObject
+            {
+                ["capacity"] = new JsonObject
+                {
+                    ["cpu"] = Environment.ProcessorCount.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    ["memory"] = $"{memory / (1024 * 1024)}Mi",
+                    ["pods"] = "110",
+                },
+            },
+        };
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Node {Node} created at start")]
     private static partial void LogNodeCreated(ILogger logger, string? node);
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;

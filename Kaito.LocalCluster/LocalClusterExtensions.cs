@@ -15,6 +15,7 @@ public static class LocalClusterExtensions
         ["--kubeconfig"] = $"{LocalClusterOptions.SectionName}:{nameof(LocalClusterOptions.Kubeconfig)}",
         ["--data-dir"] = $"{LocalClusterOptions.SectionName}:{nameof(LocalClusterOptions.DataDirectory)}",
         ["--gpu-nodes"] = $"{SimulationOptions.SectionName}:{nameof(SimulationOptions.NodesFile)}",
+        ["--system-node"] = $"{SimulationOptions.SectionName}:{nameof(SimulationOptions.SystemNode)}",
     };
 
     /// <summary>Adds the command line with LocalCluster's switches (<c>--port</c>, <c>--kubeconfig</c>) mapped.</summary>

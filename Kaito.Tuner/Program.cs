@@ -1,7 +1,13 @@
 using Kaito.ServiceDefaults;
 using Kaito.Tuner;
 
-// `download` only fetches tuning.input.urls (the Job's data-downloader init container); anything else trains.
+// `decode` prints the tuner's own greedy decode of a prompt with an adapter; `download` only fetches
+// tuning.input.urls (the Job's data-downloader init container); anything else trains.
+if (args.FirstOrDefault() == AdapterDecode.Command)
+{
+    return AdapterDecode.Run(args[1..], Console.Out, Console.Error);
+}
+
 var download = args.FirstOrDefault() == TunerExtensions.DownloadCommand;
 var builder = Host.CreateApplicationBuilder(download ? args[1..] : args);
 builder.Configuration.AddTunerCommandLine(download ? args[1..] : args);

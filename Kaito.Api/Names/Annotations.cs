@@ -54,6 +54,13 @@ public static class Annotations
     /// </summary>
     public const string ModelWeightsClaim = "kaito.sh/model-weights-claim";
 
+    /// <summary>
+    /// On a tuning workspace, <c>"false"</c> keeps KAITO's behaviour: the finished workspace serves nothing and holds no
+    /// GPU. Otherwise (ours) a tuning workspace whose adapter is kept (an output image or a persistent volume) serves the
+    /// base model with that adapter at its own Service once the job has succeeded.
+    /// </summary>
+    public const string ServeTuningOutput = "kaito.sh/serve-tuning-output";
+
     /// <summary>Model streaming (immutable).</summary>
     public const string ModelStreaming = "kaito.sh/model-streaming";
 

@@ -18,19 +18,45 @@ public sealed class InferenceDeployer(ObjectClient client, ObjectCache cache, Ev
     private readonly ControllerOptions _options = options.Value;
 
     /// <summary>Deploys and sets InferenceReady; returns whether every replica is ready.</summary>
-    public async Task<bool> DeployAsync(Workspace workspace, ModelPreset preset, int replicas, WorkspaceConditions conditions, CancellationToken cancellationToken)
+    public Task<bool> DeployAsync(Workspace workspace, ModelPreset preset, int replicas, WorkspaceConditions conditions, CancellationToken cancellationToken) =>
+        DeployAsync(workspace, workspace?.Inference!, preset, replicas, conditions, cancellationToken);
+
+    /// <summary>Deploys <paramref name="inference"/> (the workspace's own, or a tuning workspace's output) and sets InferenceReady.</summary>
+    public async Task<bool> DeployAsync(Workspace workspace, InferenceSpec inference, ModelPreset preset, int replicas, WorkspaceConditions conditions,
+        CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(workspace);
+        ArgumentNullException.ThrowIfNull(inference);
         ArgumentNullException.ThrowIfNull(conditions);
-        var serving = await EnsureAsync(workspace, preset, replicas, cancellationToken);
-        var failure = serving ? null : PodFailures.Of(cache.ByIndex<V1Pod>(WorkspaceControllerExtensions.WorkspacePodsIndex, Key(workspace)));
+        var serving = await EnsureAsync(workspace, inference, preset, replicas, cancellationToken);
+        // The serving pods only: a tuning workspace's finished Job pods say nothing about them.
+        var failure = serving ? null : PodFailures.Of(cache.ByIndex<V1Pod>(WorkspaceControllerExtensions.WorkspacePodsIndex, Key(workspace))
+            .Where(p => p.Metadata.OwnerReferences?.Any(o => o.Kind == "Job") != true));
         conditions.Set(ConditionTypes.InferenceReady, serving,
             (ConditionReasons.InferenceReady, "Inference has been deployed successfully"),
             (failure?.Reason ?? ConditionReasons.InferencePending, failure?.Message ?? "Waiting for the inference pods to be ready"));
         return serving;
     }
 
-    private async Task<bool> EnsureAsync(Workspace workspace, ModelPreset preset, int replicas, CancellationToken cancellationToken)
+    /// <summary>
+    /// Stops serving (a tuning workspace training again, or opting out): deletes the StatefulSet, which frees the node's
+    /// GPUs for the job; the Services stay, so the ClusterIP does not change. True when there was something to stop.
+    /// </summary>
+    public async Task<bool> StopAsync(Workspace workspace, string reason, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(workspace);
+        var existing = cache.Get<V1StatefulSet>(workspace.Metadata.NamespaceProperty, workspace.Metadata.Name);
+        if (existing is null || existing.Metadata.DeletionTimestamp is not null)
+        {
+            return false;
+        }
+
+        await client.DeleteAsync<V1StatefulSet>(existing.Metadata.NamespaceProperty, existing.Metadata.Name, "Background", cancellationToken);
+        events.Record(workspace, EventRecorder.Normal, "WorkloadDeleted", $"StatefulSet {existing.Metadata.Name} deleted: {reason}");
+        return true;
+    }
+
+    private async Task<bool> EnsureAsync(Workspace workspace, InferenceSpec inference, ModelPreset preset, int replicas, CancellationToken cancellationToken)
     {
         var ns = workspace.Metadata.NamespaceProperty;
         foreach (var service in new[] { InferenceWorkload.Service(workspace), InferenceWorkload.HeadlessService(workspace) })
@@ -43,12 +69,18 @@ public sealed class InferenceDeployer(ObjectClient client, ObjectCache cache, Ev
 
         var revision = RevisionSync.Of(workspace.Metadata);
         var sku = GpuSkuCatalog.Default.Find(workspace.Resource?.InstanceType, _options.Cloud);
-        var desired = InferenceWorkload.StatefulSet(workspace, preset, sku, replicas, revision, _options, _options.AutoProvisioning);
+        var desired = InferenceWorkload.StatefulSet(workspace, inference, preset, sku, replicas, revision, _options, _options.AutoProvisioning);
         var existing = cache.Get<V1StatefulSet>(ns, workspace.Metadata.Name);
+        if (existing?.Metadata.DeletionTimestamp is not null)
+        {
+            return false;
+        }
+
         if (existing is null)
         {
             await client.CreateAsync(desired, cancellationToken);
-            events.Record(workspace, EventRecorder.Normal, "WorkloadCreated", $"StatefulSet {desired.Metadata.Name} created with {replicas} replica(s) serving {preset.Name}");
+            var what = workspace.Tuning is null ? preset.Name : $"{preset.Name} with the tuned adapter {workspace.Metadata.Name}";
+            events.Record(workspace, EventRecorder.Normal, "WorkloadCreated", $"StatefulSet {desired.Metadata.Name} created with {replicas} replica(s) serving {what}");
             return false;
         }
 

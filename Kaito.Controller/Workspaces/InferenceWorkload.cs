@@ -65,9 +65,19 @@ public static class InferenceWorkload
         };
     }
 
-    public static V1StatefulSet StatefulSet(Workspace workspace, ModelPreset preset, GpuSku? sku, int replicas, string revision, ControllerOptions options, bool autoProvisioning)
+    public static V1StatefulSet StatefulSet(Workspace workspace, ModelPreset preset, GpuSku? sku, int replicas, string revision, ControllerOptions options, bool autoProvisioning) =>
+        StatefulSet(workspace, workspace?.Inference ?? throw new ArgumentException("The workspace has no inference section.", nameof(workspace)),
+            preset, sku, replicas, revision, options, autoProvisioning);
+
+    /// <summary>
+    /// The StatefulSet serving <paramref name="inference"/>: the workspace's own inference section, or what a finished
+    /// tuning workspace serves (<see cref="TuningOutput"/>).
+    /// </summary>
+    public static V1StatefulSet StatefulSet(Workspace workspace, InferenceSpec inference, ModelPreset preset, GpuSku? sku, int replicas, string revision,
+        ControllerOptions options, bool autoProvisioning)
     {
         ArgumentNullException.ThrowIfNull(workspace);
+        ArgumentNullException.ThrowIfNull(inference);
         ArgumentNullException.ThrowIfNull(preset);
         ArgumentNullException.ThrowIfNull(options);
         var name = workspace.Metadata.Name;
@@ -78,6 +88,12 @@ public static class InferenceWorkload
         var tls = annotations.GetValueOrDefault(Annotations.TlsSecret);
         var probe = new V1Probe { HttpGet = new V1HTTPGetAction { Path = "/health", Port = Port, Scheme = tls is null ? null : "HTTPS" }, PeriodSeconds = 10 };
         var args = new List<string> { "--model", Kaito.Api.Names.WorkloadPaths.Weights, "--served-model-name", preset.Name, "--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture) };
+        if (workspace.Tuning is not null && inference.Adapters is [{ Source.Name: { Length: > 0 } tuned }])
+        {
+            // A tuning workspace serves what it produced: requests that name no model (and the brief's /chat) get it.
+            args.AddRange(["--default-model", tuned]);
+        }
+
         var mounts = new List<V1VolumeMount> { new() { Name = "dshm", MountPath = "/dev/shm" }, new() { Name = ModelWeights.Volume, MountPath = Kaito.Api.Names.WorkloadPaths.Weights, ReadOnlyProperty = true } };
         var volumes = new List<V1Volume>
         {
@@ -86,7 +102,7 @@ public static class InferenceWorkload
         // The weights first: the server starts only once they are in its volume.
         var initContainers = new List<V1Container>();
         var pullSecrets = new List<V1LocalObjectReference>();
-        ModelWeights.AddTo(workspace, workspace.Inference?.Preset, preset, options, volumes, initContainers, pullSecrets);
+        ModelWeights.AddTo(workspace, inference.Preset, preset, options, volumes, initContainers, pullSecrets);
         if (volumes.Any(v => v.Name == ModelWeights.CacheVolume))
         {
             // The server exports (when the weights carry no ONNX form) into the node's cache: once per node and model.
@@ -110,7 +126,7 @@ public static class InferenceWorkload
         }
 
         // KAITO's inference ConfigMap (inference_config.yaml) at /mnt/config.
-        if (workspace.Inference?.Config is { Length: > 0 } config)
+        if (inference.Config is { Length: > 0 } config)
         {
             volumes.Add(new V1Volume { Name = "config-volume", ConfigMap = new V1ConfigMapVolumeSource { Name = config } });
             mounts.Add(new V1VolumeMount { Name = "config-volume", MountPath = WorkloadPaths.Config });
@@ -118,7 +134,7 @@ public static class InferenceWorkload
         }
 
         // Adapters at /mnt/adapter/<name>: images pulled by an init container each, volumes mounted; served by name.
-        var adapters = workspace.Inference?.Adapters ?? [];
+        var adapters = inference.Adapters ?? [];
         if (adapters.Count > 0)
         {
             volumes.Add(new V1Volume { Name = "adapter-volume", EmptyDir = new V1EmptyDirVolumeSource() });
@@ -131,7 +147,7 @@ public static class InferenceWorkload
                 if (adapter.Source.Image is { Length: > 0 } image)
                 {
                     // The adapter lands in its own folder of the shared adapter volume, which the server sees at /mnt/adapter/<name>.
-                    initContainers.Add(ImagePuller.Container($"puller-{adapterName}", image, adapter.Source.ImagePullSecrets ?? [], "adapter-volume", path,
+                    initContainers.Add(ImagePuller.Container(ContainerName("puller", adapterName), image, adapter.Source.ImagePullSecrets ?? [], "adapter-volume", path,
                         options, volumes, subPath: adapterName));
                     pullSecrets.AddRange((adapter.Source.ImagePullSecrets ?? []).Select(s => new V1LocalObjectReference { Name = s }));
                 }
@@ -189,6 +205,45 @@ public static class InferenceWorkload
                 },
             },
         };
+    }
+
+    /// <summary>
+    /// What a tuning workspace serves once its job has succeeded: the tuned preset with the adapter it produced, named
+    /// after the workspace — pulled from the output image with the push secret, or mounted from the output volume. Null
+    /// when nothing is kept (no output, an emptyDir) or the workspace opts out with <see cref="Annotations.ServeTuningOutput"/>.
+    /// </summary>
+    public static InferenceSpec? TuningOutput(Workspace workspace)
+    {
+        ArgumentNullException.ThrowIfNull(workspace);
+        if (workspace.Tuning is not { } tuning
+            || (workspace.Metadata.Annotations?.TryGetValue(Annotations.ServeTuningOutput, out var serve) == true && serve.Equals("false", StringComparison.OrdinalIgnoreCase)))
+        {
+            return null;
+        }
+
+        var source = new DataSource { Name = workspace.Metadata.Name };
+        if (tuning.Output?.Image is { Length: > 0 } image)
+        {
+            source.Image = image;
+            source.ImagePullSecrets = tuning.Output.ImagePushSecret is { Length: > 0 } secret ? [secret] : null;
+        }
+        else if (tuning.Output?.VolumeSource is { } volume && !volume.ContainsKey("emptyDir"))
+        {
+            source.VolumeSource = volume;
+        }
+        else
+        {
+            return null;
+        }
+
+        return new InferenceSpec { Preset = tuning.Preset, Adapters = [new AdapterSpec { Source = source }] };
+    }
+
+    /// <summary><c>&lt;prefix&gt;-&lt;name&gt;</c>, cut to a container name's 63 characters.</summary>
+    internal static string ContainerName(string prefix, string name)
+    {
+        var full = $"{prefix}-{name}";
+        return full.Length <= 63 ? full : full[..63].TrimEnd('-');
     }
 
     /// <summary>The user's labels (In), plus, with provisioned nodes, the workspace's own node labels.</summary>

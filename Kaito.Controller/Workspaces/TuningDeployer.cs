@@ -12,12 +12,17 @@ namespace Kaito.Controller.Workspaces;
 /// <summary>
 /// Tunes a workspace's preset (KAITO's pkg/workspace/tuning): creates the Job (and the default training config in the
 /// workspace's namespace), replaces it when the workspace's revision moves on, and sets JobStarted and the summaries
-/// from its progress — with the tuner's own cause when it failed.
+/// from its progress — with the tuner's own cause when it failed. Unlike KAITO, a finished workspace then serves what
+/// it produced at its own Service (the base model with the new adapter, <see cref="InferenceWorkload.TuningOutput"/>),
+/// so the brief's <c>POST http://$CLUSTERIP/chat</c> answers with the tuned model; WorkspaceSucceeded says the job
+/// succeeded, InferenceReady and WorkspaceReady that the adapter is being served. <c>kaito.sh/serve-tuning-output:
+/// "false"</c> keeps KAITO's behaviour (nothing served, no GPU held after the job).
 /// </summary>
 public sealed partial class TuningDeployer(
     ObjectClient client,
     ObjectCache cache,
     EventRecorder events,
+    InferenceDeployer inference,
     IOptions<ControllerOptions> options,
     ILogger<TuningDeployer> logger)
 {
@@ -26,14 +31,18 @@ public sealed partial class TuningDeployer(
     private enum Phase
     {
         Waiting,
+        Replacing,
         Created,
         Running,
         Succeeded,
         Failed,
     }
 
-    /// <summary>Deploys (when the nodes are ready) and sets the tuning conditions; returns the workspace's state.</summary>
-    public async Task<string> DeployAsync(Workspace workspace, ModelPreset? preset, bool nodesReady, WorkspaceStatus status, WorkspaceConditions conditions,
+    /// <summary>
+    /// Deploys (when the nodes are ready) and sets the tuning conditions; returns the workspace's state and whether it
+    /// has settled (nothing more to wait for).
+    /// </summary>
+    public async Task<(string State, bool Settled)> DeployAsync(Workspace workspace, ModelPreset? preset, bool nodesReady, WorkspaceStatus status, WorkspaceConditions conditions,
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(workspace);
@@ -51,20 +60,56 @@ public sealed partial class TuningDeployer(
         };
         conditions.Set(ConditionTypes.JobStarted, started, startedReason, started && phase != Phase.Succeeded ? "The tuning job has started" : message);
         var succeeded = phase == Phase.Succeeded;
-        foreach (var summary in new[] { ConditionTypes.WorkspaceSucceeded, ConditionTypes.WorkspaceReady })
-        {
-            conditions.Set(summary, succeeded,
-                succeeded ? ConditionReasons.WorkspaceSucceeded : phase == Phase.Failed ? ConditionReasons.WorkspaceFailed : ConditionReasons.WorkspacePending,
-                message);
-        }
+        var summaryReason = succeeded ? ConditionReasons.WorkspaceSucceeded : phase == Phase.Failed ? ConditionReasons.WorkspaceFailed : ConditionReasons.WorkspacePending;
+        conditions.Set(ConditionTypes.WorkspaceSucceeded, succeeded, summaryReason, message);
 
-        return phase switch
+        var (ready, readyMessage, settled) = await ServeAsync(workspace, preset, phase, conditions, cancellationToken);
+        conditions.Set(ConditionTypes.WorkspaceReady, ready, ready ? ConditionReasons.WorkspaceSucceeded : succeeded ? ConditionReasons.WorkspacePending : summaryReason,
+            readyMessage ?? message);
+
+        var state = phase switch
         {
             Phase.Succeeded => WorkspaceStates.Succeeded,
             Phase.Failed => WorkspaceStates.Failed,
             Phase.Running => WorkspaceStates.Running,
             _ => WorkspaceStates.Pending,
         };
+        return (state, settled);
+    }
+
+    /// <summary>
+    /// Serves the tuning output once the job has succeeded; stops serving while a job of a newer revision trains (its
+    /// pod needs the node's GPUs) or when the workspace opts out. Returns WorkspaceReady, its message when not the job's, and whether there is nothing to wait for.
+    /// </summary>
+    private async Task<(bool Ready, string? Message, bool Settled)> ServeAsync(Workspace workspace, ModelPreset? preset, Phase phase, WorkspaceConditions conditions,
+        CancellationToken cancellationToken)
+    {
+        var output = InferenceWorkload.TuningOutput(workspace);
+        if (phase == Phase.Succeeded && output is not null && preset is not null)
+        {
+            var serving = await inference.DeployAsync(workspace, output, preset, 1, conditions, cancellationToken);
+            return serving
+                ? (true, $"The tuning job has succeeded; {preset.Name} with the adapter {workspace.Metadata.Name} is served at Service {workspace.Metadata.Name}", true)
+                : (false, "The tuning job has succeeded; waiting for its adapter to be served", false);
+        }
+
+        if (output is null || phase is Phase.Replacing or Phase.Created or Phase.Running or Phase.Failed)
+        {
+            await inference.StopAsync(workspace, output is null ? "the workspace does not serve its tuning output" : "the workspace is tuning again", cancellationToken);
+        }
+
+        if (output is null)
+        {
+            conditions.Items.RemoveAll(c => c.Type == ConditionTypes.InferenceReady);
+            return (phase == Phase.Succeeded, null, true);
+        }
+
+        if (conditions.Items.Any(c => c.Type == ConditionTypes.InferenceReady))
+        {
+            conditions.Set(ConditionTypes.InferenceReady, false, ConditionReasons.InferencePending, "Waiting for the tuning job to finish");
+        }
+
+        return (false, null, true);
     }
 
     private async Task<(Phase, string)> EnsureAsync(Workspace workspace, ModelPreset preset, WorkspaceStatus status, CancellationToken cancellationToken)
@@ -81,7 +126,7 @@ public sealed partial class TuningDeployer(
                 events.Record(workspace, EventRecorder.Normal, "TuningJobReplaced", $"Job {job.Metadata.Name} deleted: the workspace moved to revision {revision}");
             }
 
-            return (Phase.Waiting, "Replacing the tuning job of the previous revision");
+            return (Phase.Replacing, "Replacing the tuning job of the previous revision");
         }
 
         if (job is null)

@@ -58,7 +58,7 @@ public sealed partial class WorkspaceReconciler(
 
         var (state, settled) = workspace.Inference is not null
             ? await ServeAsync(workspace, preset, target, resourceReady, status.State, conditions, cancellationToken)
-            : (await tuning.DeployAsync(workspace, preset, resourceReady, status, conditions, cancellationToken), true);
+            : await tuning.DeployAsync(workspace, preset, resourceReady, status, conditions, cancellationToken);
 
         var workerNodes = nodes.WorkerNodes(key, workspace);
         await WriteStatusAsync(workspace, new WorkspaceStatus

@@ -18,7 +18,7 @@ public static class Generation
 
         if (string.IsNullOrEmpty(name))
         {
-            return baseModel;
+            return registry.Default ?? baseModel;
         }
 
         return registry.TryGet(name, out var model)

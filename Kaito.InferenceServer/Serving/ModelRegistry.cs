@@ -29,6 +29,7 @@ public sealed partial class ModelRegistry(
     private readonly InferenceServerOptions _options = options.Value;
     private readonly ConcurrentDictionary<string, ILanguageModel> _models = new(StringComparer.Ordinal);
     private volatile ILanguageModel? _base;
+    private volatile ILanguageModel? _default;
     private volatile string _state = "loading";
 
     public const string HealthCheckName = "model";
@@ -39,6 +40,12 @@ public sealed partial class ModelRegistry(
     /// <summary>Every served model: the base first, then adapters by name.</summary>
     public IReadOnlyList<ILanguageModel> Models =>
         _base is null ? [] : [_base, .. _models.Values.Where(m => m != _base).OrderBy(m => m.Name, StringComparer.Ordinal)];
+
+    /// <summary>
+    /// What a request naming no model gets (the legacy <c>/chat</c> always): <see cref="InferenceServerOptions.DefaultModel"/>
+    /// (a finished tuning workspace's adapter), else the base model; null while loading.
+    /// </summary>
+    public ILanguageModel? Default => _default;
 
     public bool TryGet(string name, out ILanguageModel model) => _models.TryGetValue(name, out model!);
 
@@ -59,6 +66,14 @@ public sealed partial class ModelRegistry(
             var model = runtime.Load(onnx, name, _options.ExecutionProvider, _options.ContextLength, _options.EffectiveIntraOpThreads);
             _models[name] = model;
             LoadAdapters(weights, stoppingToken);
+            var defaultModel = model;
+            if (!string.IsNullOrWhiteSpace(_options.DefaultModel) && !_models.TryGetValue(_options.DefaultModel, out defaultModel))
+            {
+                // Serving the base under the tuned model's name would answer wrongly without saying so.
+                throw new InvalidDataException($"the default model '{_options.DefaultModel}' is not served: no adapter of that name loaded from {_options.AdaptersDirectory}");
+            }
+
+            _default = defaultModel;
             _base = model;
             _state = "loaded";
             LogLoaded(logger, name, model.ContextLength, _models.Count - 1);

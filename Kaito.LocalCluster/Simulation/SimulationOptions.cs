@@ -25,4 +25,11 @@ public sealed class SimulationOptions
 
     /// <summary>A YAML file of Node manifests created at start (<c>--gpu-nodes</c>).</summary>
     public string? NodesFile { get; set; }
+
+    /// <summary>
+    /// A Node of this name created at start with the machine's CPUs and memory, no GPU and no taint (<c>--system-node</c>):
+    /// where pods that are not a workspace's run — the brief's <c>kubectl run curl</c> — as on an AKS cluster's system
+    /// pool or kind's single node. None when empty.
+    /// </summary>
+    public string? SystemNode { get; set; }
 }

@@ -55,12 +55,22 @@ public sealed class AppModelTests
     }
 
     [Fact]
-    public async Task ALocalDataServerIsAllowedOnlyWhenNamed()
+    public async Task TheExampleDatasetsAreServedOnLoopbackButAllowedAsTuningDataOnlyWhenNamed()
     {
-        await using var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Kaito_AppHost>(["--allowed-data-hosts", "127.0.0.1:8000"]);
+        await using (var unnamed = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Kaito_AppHost>(["--Kaito:LocalDatasets:Port=5998"]))
+        {
+            var datasets = Assert.Single(unnamed.Resources.OfType<ExecutableResource>(), r => r.Name == "datasets");
+            var arguments = await ArgumentsOf(datasets);
+            Assert.Equal("httpd", arguments[0]);
+            Assert.Equal("127.0.0.1:5998", ArgumentAfter(arguments, "-p"));
+            var folder = ArgumentAfter(arguments, "-h");
+            Assert.True(File.Exists(Path.Combine(folder, "kaito-tiny-count.jsonl")), folder);
+            Assert.DoesNotContain("Controller__AllowedDataHosts", (await EnvironmentOf(unnamed.Resources.OfType<ProjectResource>().Single(p => p.Name == "controller"))).Keys);
+        }
 
+        await using var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Kaito_AppHost>(["--allowed-data-hosts", "localhost:5002"]);
         var controller = builder.Resources.OfType<ProjectResource>().Single(p => p.Name == "controller");
-        Assert.Equal("127.0.0.1:8000", (await EnvironmentOf(controller))["Controller__AllowedDataHosts"]);
+        Assert.Equal("localhost:5002", (await EnvironmentOf(controller))["Controller__AllowedDataHosts"]);
     }
 
     [Fact]
@@ -72,7 +82,7 @@ public sealed class AppModelTests
             await using var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Kaito_AppHost>(
                 ["--kubeconfig", kubeconfig, "--context", "kind-kaito"]);
 
-            Assert.DoesNotContain(builder.Resources, r => r.Name is "local-cluster" or "model-registry" or "model-push");
+            Assert.DoesNotContain(builder.Resources, r => r.Name is "local-cluster" or "model-registry" or "model-push" or "datasets");
             foreach (var controlPlane in builder.Resources.OfType<ProjectResource>().Where(p => p.Name is "controller" or "provisioner"))
             {
                 var environment = await EnvironmentOf(controlPlane);

@@ -16,12 +16,19 @@ public sealed class RunningAppFixture : IAsyncLifetime
 
     public string Kubeconfig => Path.Combine(_folder, "local-cluster.kubeconfig");
 
+    /// <summary>The AppHost's local registry (localhost:5001 for a developer; a free port here).</summary>
+    public int RegistryPort { get; } = Kaito.Testing.Ports.Free();
+
+    /// <summary>The AppHost's example datasets server (localhost:5002 for a developer), allowed as tuning data as the walk-through says.</summary>
+    public int DatasetsPort { get; } = Kaito.Testing.Ports.Free();
+
     public async Task InitializeAsync()
     {
         Telemetry = await OtlpReceiver.StartAsync();
 
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Kaito_AppHost>(
-            [$"--Kaito:LocalCluster:Kubeconfig={Kubeconfig}", $"--Kaito:LocalRegistry:Port={Kaito.Testing.Ports.Free()}"]);
+            [$"--Kaito:LocalCluster:Kubeconfig={Kubeconfig}", $"--Kaito:LocalRegistry:Port={RegistryPort}", $"--Kaito:LocalDatasets:Port={DatasetsPort}",
+             "--allowed-data-hosts", $"localhost:{DatasetsPort}"]);
         foreach (var project in builder.Resources.OfType<ProjectResource>().ToList())
         {
             builder.CreateResourceBuilder(project).WithEnvironment(context =>

@@ -49,12 +49,31 @@ public sealed class TuningJobTests(SimulatedClusterFixture fixture) : IClassFixt
         await UntilStateAsync(ns, "Running");
         var running = await ConditionAsync(ns, "JobStarted");
         await UntilStateAsync(ns, "Succeeded");
-        var row = (await _cluster.Kubectl.RunAsync("get", "wk", Workspace, "-n", ns, "--no-headers")).EnsureSuccess().Output;
-
         Assert.Equal(("True", "WorkspaceTuningJobStatusStarted"), running);
         Assert.Equal(("True", "workspaceSucceeded"), await ConditionAsync(ns, "WorkspaceSucceeded"));
+
+        // Then, unlike KAITO, the workspace serves what it produced at its own Service: the base model with the pushed
+        // adapter (pulled with the push secret), which requests naming no model — the brief's /chat — get.
+        await Eventually.ValueAsync(async () => await ConditionAsync(ns, "WorkspaceReady") is ("True", _) ? "ready" : null,
+            timeout: TimeSpan.FromSeconds(90), context: () => fixture.Logs);
+        var set = await _cluster.Client.AppsV1.ReadNamespacedStatefulSetAsync(Workspace, ns);
+        var serving = set.Spec.Template.Spec;
+        var server = serving.Containers.Single();
+        var adapterPuller = serving.InitContainers.Single(c => c.Name == $"puller-{Workspace}");
+        var service = await _cluster.Client.CoreV1.ReadNamespacedServiceAsync(Workspace, ns);
+        var row = (await _cluster.Kubectl.RunAsync("get", "wk", Workspace, "-n", ns, "--no-headers")).EnsureSuccess().Output;
+
+        Assert.Equal(("True", "WorkspaceInferenceStatusSuccess"), await ConditionAsync(ns, "InferenceReady"));
         Assert.Equal(("True", "workspaceSucceeded"), await ConditionAsync(ns, "WorkspaceReady"));
-        Assert.Matches(@"^workspace-tuning-phi-3\s+Standard_NC6s_v3\s+True\s+True\s+True\s+", row);
+        Assert.Equal("ACR_REPO_HERE.azurecr.io/IMAGE_NAME_HERE:0.0.1", adapterPuller.Args[1]);
+        Assert.Contains(adapterPuller.VolumeMounts, m => m.MountPath == $"{ImagePuller.SecretsPath}/ACR_REGISTRY_SECRET_HERE");
+        Assert.Contains(serving.InitContainers, c => c.Name == ModelWeights.ContainerName);
+        Assert.Equal(["--served-model-name", "phi-3-mini-128k-instruct"], server.Args.SkipWhile(a => a != "--served-model-name").Take(2));
+        Assert.Equal(["--default-model", Workspace], server.Args.SkipWhile(a => a != "--default-model").Take(2));
+        Assert.Equal("1", server.Resources.Limits["nvidia.com/gpu"].ToString());
+        Assert.Equal(80, service.Spec.Ports.Single().Port);
+        Assert.Matches(@"^workspace-tuning-phi-3\s+Standard_NC6s_v3\s+True\s+True\s+True\s+True\s+", row);
+        PodSecurityAssert.Hardened(serving);
         var events = await Eventually.ValueAsync(async () => await EventsAsync(ns) is var e && e.Contains("TuningJobSucceeded", StringComparison.Ordinal) ? e : null,
             context: () => fixture.Logs);
         Assert.Contains("Normal NodeClaimCreated", events, StringComparison.Ordinal);
@@ -87,6 +106,21 @@ public sealed class TuningJobTests(SimulatedClusterFixture fixture) : IClassFixt
     }
 
     [Fact]
+    public async Task WithServeTuningOutputFalseAFinishedWorkspaceServesNothingAsKaitos()
+    {
+        var ns = await ApplyBriefAsync();
+        (await _cluster.Kubectl.RunAsync("annotate", "wk", Workspace, "-n", ns, "kaito.sh/serve-tuning-output=false")).EnsureSuccess();
+
+        await UntilStateAsync(ns, "Succeeded");
+        await Eventually.ValueAsync(async () => await ConditionAsync(ns, "WorkspaceReady") is ("True", _) ? "ready" : null,
+            timeout: TimeSpan.FromSeconds(60), context: () => fixture.Logs);
+
+        Assert.Empty((await _cluster.Client.AppsV1.ListNamespacedStatefulSetAsync(ns)).Items);
+        Assert.Empty((await _cluster.Client.CoreV1.ListNamespacedServiceAsync(ns)).Items);
+        Assert.Equal("", (await _cluster.Kubectl.RunAsync("get", "wk", Workspace, "-n", ns, "-o", "jsonpath={.status.conditions[?(@.type==\"InferenceReady\")].status}")).Output);
+    }
+
+    [Fact]
     public async Task ChangingTheTuningInputReplacesTheJob()
     {
         var ns = await ApplyBriefAsync();
@@ -108,6 +142,13 @@ public sealed class TuningJobTests(SimulatedClusterFixture fixture) : IClassFixt
         Assert.True(revisions[1].Metadata.OwnerReferences.Single().Controller);
         Assert.Equal("https://example.com/data/train.jsonl",
             second.Spec.Template.Spec.InitContainers.Single(c => c.Name == "data-downloader").Args[2]);
+
+        // The new revision serves again once its job has succeeded; while it trains, nothing serves (the GPU is the job's).
+        await Eventually.ValueAsync(async () => await ConditionAsync(ns, "WorkspaceReady") is ("True", _) ? "ready" : null,
+            timeout: TimeSpan.FromSeconds(90), context: () => fixture.Logs);
+        var set = await _cluster.Client.AppsV1.ReadNamespacedStatefulSetAsync(Workspace, ns);
+        Assert.Equal("2", set.Metadata.Annotations["workspace.kaito.io/revision"]);
+        Assert.True(set.Metadata.CreationTimestamp >= (await JobAsync(ns))!.Status.CompletionTime);
     }
 
     [Theory]

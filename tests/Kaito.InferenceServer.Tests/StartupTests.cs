@@ -1,3 +1,6 @@
+using System.Globalization;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
 using Kaito.Testing;
 
 namespace Kaito.InferenceServer.Tests;
@@ -147,6 +150,60 @@ public sealed class StartupTests
 
         Assert.Equal(2, server.ExitCode);
         Assert.Contains($"--api-keys-file {missing} does not exist", server.FinalLog(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ADefaultModelAnswersRequestsThatNameNoneAndTheLegacyChatAndAMissingOneStopsTheServer()
+    {
+        var root = Directory.CreateTempSubdirectory("kaito-default-model-").FullName;
+        try
+        {
+            var (hf, onnx) = Kaito.Models.Tiny.TinyModel.Generate(root);
+            var adapters = Path.Combine(root, "adapters");
+            Kaito.Models.Tiny.TinyModel.RandomAdapter(hf, "tuned", seed: 11).Save(Path.Combine(adapters, "tuned"));
+            string[] Arguments(string defaultModel, int port) =>
+            [
+                "--model", onnx, "--served-model-name", "base", "--base-weights", hf, "--adapters-dir", adapters, "--default-model", defaultModel,
+                "--cache-dir", Path.Combine(root, "cache"), "--port", port.ToString(CultureInfo.InvariantCulture),
+            ];
+
+            await using (var missing = ServiceProcess.Start("Kaito.InferenceServer", root, Arguments("no-such-adapter", Ports.Free())))
+            {
+                await Eventually.TrueAsync(() => missing.HasExited, TimeSpan.FromSeconds(90));
+                Assert.Equal(1, missing.ExitCode);
+                Assert.Contains($"the default model 'no-such-adapter' is not served: no adapter of that name loaded from {adapters}", missing.FinalLog(), StringComparison.Ordinal);
+            }
+
+            var port = Ports.Free();
+            await using var server = ServiceProcess.Start("Kaito.InferenceServer", root, Arguments("tuned", port));
+            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/"), Timeout = TimeSpan.FromMinutes(2) };
+            await Eventually.ValueAsync(async () => (await http.GetAsync("health")).IsSuccessStatusCode ? "up" : null, TimeSpan.FromSeconds(90), () => server.Log);
+
+            async Task<JsonNode> PostAsync(string path, object body)
+            {
+                using var response = await http.PostAsJsonAsync(path, body);
+                var text = await response.Content.ReadAsStringAsync();
+                Assert.True(response.IsSuccessStatusCode, text);
+                return JsonNode.Parse(text)!;
+            }
+
+            const string Prompt = "Kubernetes is";
+            async Task<string> CompleteAsync(string? model) =>
+                (string)(await PostAsync("v1/completions", model is null
+                    ? new { prompt = Prompt, max_tokens = 8, temperature = 0 }
+                    : (object)new { model, prompt = Prompt, max_tokens = 8, temperature = 0 }))["choices"]![0]!["text"]!;
+            var unnamed = await CompleteAsync(null);
+            Assert.Equal(await CompleteAsync("tuned"), unnamed);
+            Assert.NotEqual(await CompleteAsync("base"), unnamed);
+
+            // KAITO's /chat names no model: it gets the default, greedy with the prompt in front (return_full_text).
+            var chat = await PostAsync("chat", new { prompt = Prompt, generate_kwargs = new { do_sample = false, max_new_tokens = 8 } });
+            Assert.Equal(Prompt + unnamed, (string)chat["Result"]!);
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
     }
 
     [Fact]

@@ -103,6 +103,6 @@ public sealed class HubTests : IAsyncLifetime
             arguments.AddRange(["--hf-token-file", file]);
         }
 
-        return await RegistryProcess.RunAsync("dotnet", [Tools.PullerPath, .. arguments, .. extra]);
+        return await RegistryProcess.RunAsync("dotnet", [KaitoTools.PullerPath, .. arguments, .. extra]);
     }
 }

@@ -30,7 +30,7 @@ public sealed class HubClusterFixture : IAsyncLifetime
 
         Cluster = await LocalClusterProcess.StartAsync(
             $"--LocalCluster:Kubelet:Components:kaito-inference-server={Repository.BuildOutput("Kaito.InferenceServer", "Kaito.InferenceServer.dll")}",
-            $"--LocalCluster:Kubelet:Components:kaito-model-puller={Tools.PullerPath}",
+            $"--LocalCluster:Kubelet:Components:kaito-model-puller={KaitoTools.PullerPath}",
             "--LocalCluster:Kubelet:RestartBackOff=00:00:02");
         (await Cluster.Kubectl.RunAsync(["apply", "-f", "-"], """
             apiVersion: v1

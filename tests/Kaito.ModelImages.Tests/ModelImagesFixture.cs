@@ -51,7 +51,7 @@ public sealed class ModelImagesFixture : IAsyncLifetime
 
         Cluster = await LocalClusterProcess.StartAsync(
             $"--LocalCluster:Kubelet:Components:kaito-inference-server={Repository.BuildOutput("Kaito.InferenceServer", "Kaito.InferenceServer.dll")}",
-            $"--LocalCluster:Kubelet:Components:kaito-model-puller={Tools.PullerPath}",
+            $"--LocalCluster:Kubelet:Components:kaito-model-puller={KaitoTools.PullerPath}",
             $"--LocalCluster:Kubelet:Components:kaito-tuner={Repository.BuildOutput("Kaito.Tuner", "Kaito.Tuner.dll")}",
             "--LocalCluster:Kubelet:RestartBackOff=00:00:02");
         (await Cluster.Kubectl.RunAsync(["apply", "-f", "-"], $"""

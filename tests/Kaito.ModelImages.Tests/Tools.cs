@@ -5,13 +5,9 @@ namespace Kaito.ModelImages.Tests;
 /// <summary><c>kubectl kaito</c> and the model puller run as their built programs, as users and the kubelet run them.</summary>
 public static class Tools
 {
-    public static string CliPath => Repository.BuildOutput("Kaito.Cli", "kubectl-kaito.dll");
+    public static Task<(int ExitCode, string Output)> KubectlKaitoAsync(params string[] arguments) => KaitoTools.KubectlKaitoAsync(arguments);
 
-    public static string PullerPath => Repository.BuildOutput("Kaito.ModelPuller", "kaito-model-puller.dll");
-
-    public static Task<(int ExitCode, string Output)> KubectlKaitoAsync(params string[] arguments) => RegistryProcess.RunAsync("dotnet", [CliPath, .. arguments]);
-
-    public static Task<(int ExitCode, string Output)> PullAsync(params string[] arguments) => RegistryProcess.RunAsync("dotnet", [PullerPath, .. arguments]);
+    public static Task<(int ExitCode, string Output)> PullAsync(params string[] arguments) => KaitoTools.PullAsync(arguments);
 
     /// <summary>A registry with passwords, a docker config for it, and the tiny model written by <c>kubectl kaito model tiny</c> in its folder.</summary>
     public static async Task<(RegistryProcess Registry, string DockerConfig, string Model)> RegistryWithTinyModelAsync()

@@ -11,8 +11,8 @@ namespace Kaito.ModelImages.Tests;
 
 /// <summary>
 /// The brief's flow on LocalCluster with real processes only: a QLoRA tuning workspace for kaito-tiny trains on data
-/// from a URL (its base weights pulled from the model image), pushes the adapter to the registry, and an inference
-/// workspace serves that adapter by name with the greedy output of the base weights merged with it.
+/// from a URL (its base weights pulled from the model image), pushes the adapter to the registry, and then serves that
+/// adapter at its own Service — by name and by default — with the greedy output of the base weights merged with it.
 /// </summary>
 public sealed class TuningFlowTests(ModelImagesFixture fixture) : IClassFixture<ModelImagesFixture>
 {
@@ -56,29 +56,10 @@ public sealed class TuningFlowTests(ModelImagesFixture fixture) : IClassFixture<
         Assert.Matches(@"Trained \d+ steps: loss [0-9.]+ → [0-9.]+", training);
         Assert.Contains($"Pushed the adapter to {adapterImage}", training, StringComparison.Ordinal);
 
-        (await kubectl.RunAsync(["apply", "-f", "-"], $"""
-            apiVersion: kaito.sh/v1alpha1
-            kind: Workspace
-            metadata:
-              name: workspace-tiny-adapter
-            resource:
-              labelSelector:
-                matchLabels:
-                  apps: {ModelImagesFixture.NodeLabel}
-            inference:
-              preset:
-                name: kaito-tiny
-                presetOptions:
-                  imagePullSecrets: [registry-creds]
-              adapters:
-              - source:
-                  name: tiny-adapter
-                  image: "{adapterImage}"
-                  imagePullSecrets: [registry-creds]
-            """, TimeSpan.FromSeconds(60))).EnsureSuccess();
-        await Eventually.ValueAsync(async () => await WorkspaceStatus.ConditionAsync(kubectl, "workspace-tiny-adapter") is { Status: "True" } ? "ready" : null,
-            TimeSpan.FromMinutes(5), () => $"{kubectl.RunAsync("logs", "workspace-tiny-adapter-0", "--all-containers").GetAwaiter().GetResult().Output}\n{fixture.Logs}");
-        Assert.Contains("Adapter added: tiny-adapter", (await kubectl.RunAsync("logs", "workspace-tiny-adapter-0", "-c", "workspace-tiny-adapter")).Output, StringComparison.Ordinal);
+        // The finished workspace then serves the base model with its adapter at its own Service.
+        await Eventually.ValueAsync(async () => await WorkspaceStatus.ConditionAsync(kubectl, "workspace-tuning-tiny", "WorkspaceReady") is { Status: "True" } ? "ready" : null,
+            TimeSpan.FromMinutes(5), () => $"{kubectl.RunAsync("logs", "workspace-tuning-tiny-0", "--all-containers").GetAwaiter().GetResult().Output}\n{fixture.Logs}");
+        Assert.Contains("Adapter added: workspace-tuning-tiny", (await kubectl.RunAsync("logs", "workspace-tuning-tiny-0", "-c", "workspace-tuning-tiny")).Output, StringComparison.Ordinal);
 
         // The reference: the adapter as the registry holds it (pulled by the puller into a folder of our own), merged
         // into the base weights, decoded greedily by the independent reference decoder.
@@ -90,11 +71,20 @@ public sealed class TuningFlowTests(ModelImagesFixture fixture) : IClassFixture<
         var expected = new ReferenceDecoder(DecoderWeights.From(DecoderConfig.Load(fixture.Model), merged))
             .Greedy(BpeTokenizer.Load(fixture.Model).Encode(Prompt), Tokens);
 
-        var clusterIp = (await kubectl.RunAsync("get", "service", "workspace-tiny-adapter", "-o", "jsonpath={.spec.clusterIP}")).EnsureSuccess().Output.Trim();
+        var clusterIp = (await kubectl.RunAsync("get", "service", "workspace-tuning-tiny", "-o", "jsonpath={.spec.clusterIP}")).EnsureSuccess().Output.Trim();
         using var http = new HttpClient { BaseAddress = new Uri($"http://{clusterIp}/"), Timeout = TimeSpan.FromMinutes(2) };
-        using var response = await http.PostAsJsonAsync("v1/completions", new { model = "tiny-adapter", prompt = Prompt, max_tokens = Tokens, temperature = 0, return_token_ids = true });
-        var body = await response.Content.ReadAsStringAsync();
-        Assert.True(response.IsSuccessStatusCode, body);
-        Assert.Equal(expected, [.. JsonNode.Parse(body)!["choices"]![0]!["token_ids"]!.AsArray().Select(t => (int)t!)]);
+        async Task<List<int>> CompleteAsync(object request)
+        {
+            using var response = await http.PostAsJsonAsync("v1/completions", request);
+            var body = await response.Content.ReadAsStringAsync();
+            Assert.True(response.IsSuccessStatusCode, body);
+            return [.. JsonNode.Parse(body)!["choices"]![0]!["token_ids"]!.AsArray().Select(t => (int)t!)];
+        }
+
+        // By its name, and by default (a request naming no model), the adapter answers; the base stays reachable by its own.
+        Assert.Equal(expected, await CompleteAsync(new { model = "workspace-tuning-tiny", prompt = Prompt, max_tokens = Tokens, temperature = 0, return_token_ids = true }));
+        Assert.Equal(expected, await CompleteAsync(new { prompt = Prompt, max_tokens = Tokens, temperature = 0, return_token_ids = true }));
+        var models = await http.GetStringAsync(new Uri("v1/models", UriKind.Relative));
+        Assert.Contains("\"id\":\"kaito-tiny\"", models, StringComparison.Ordinal);
     }
 }
