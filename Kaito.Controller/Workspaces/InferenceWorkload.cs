@@ -194,7 +194,9 @@ public static class InferenceWorkload
                                 Resources = resources,
                                 StartupProbe = new V1Probe { HttpGet = probe.HttpGet, PeriodSeconds = 10, FailureThreshold = StartupFailureThreshold(preset) },
                                 LivenessProbe = new V1Probe { HttpGet = probe.HttpGet, PeriodSeconds = 10, FailureThreshold = 3 },
-                                ReadinessProbe = new V1Probe { HttpGet = probe.HttpGet, PeriodSeconds = 10, InitialDelaySeconds = 30 },
+                                // KAITO waits 30 s before the first readiness probe; the startup probe already holds
+                                // readiness back until /health passes, so the wait only delays serving.
+                                ReadinessProbe = new V1Probe { HttpGet = probe.HttpGet, PeriodSeconds = 10 },
                                 VolumeMounts = mounts,
                             },
                         ],

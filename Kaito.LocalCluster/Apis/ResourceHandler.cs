@@ -71,6 +71,7 @@ public sealed partial class ResourceHandler(
                 ("GET", not null, null or "status") => Get(context, request),
                 ("GET", not null, "log") when request.Type.GroupResource == "/pods" => await LogAsync(context, request),
                 ("GET" or "POST", not null, "exec" or "attach") when request.Type.GroupResource == "/pods" => await StreamAsync(context, request),
+                ("GET" or "POST", not null, "portforward") when request.Type.GroupResource == "/pods" => await PortForwardAsync(context, request),
                 ("POST", null, _) => await CreateAsync(context, request),
                 ("POST", not null, "binding") => await BindAsync(context, request),
                 ("PUT", not null, null or "status") => await ReplaceAsync(context, request),
@@ -172,6 +173,13 @@ public sealed partial class ResourceHandler(
     {
         var pod = store.Get(request.Key) ?? throw ApiException.NotFound(request.Type.GroupResource, request.Name!);
         await ContainerStreams.HandleAsync(context, kubelet, pod, attach: request.Subresource == "attach");
+        return null;
+    }
+
+    private async Task<(int Code, JsonNode Body)?> PortForwardAsync(HttpContext context, ResourceRequest request)
+    {
+        var pod = store.Get(request.Key) ?? throw ApiException.NotFound(request.Type.GroupResource, request.Name!);
+        await PortForward.HandleAsync(context, pod, logger);
         return null;
     }
 

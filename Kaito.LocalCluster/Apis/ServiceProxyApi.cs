@@ -6,9 +6,9 @@ using Kaito.LocalCluster.Storage;
 namespace Kaito.LocalCluster.Apis;
 
 /// <summary>
-/// The services/proxy subresource (<c>/api/v1/namespaces/{ns}/services/[https:]{name}[:port]/proxy/{path}</c>), as
-/// <c>kubectl proxy</c>, dashboards and <c>kubectl kaito chat</c> use it: the request goes to the Service's ClusterIP and
-/// port — on loopback, where LocalCluster's kube-proxy forwards it to a ready pod — and the answer streams back as it
+/// The services/proxy and pods/proxy subresources (<c>/api/v1/namespaces/{ns}/services|pods/[https:]{name}[:port]/proxy/{path}</c>), as
+/// <c>kubectl proxy</c>, dashboards and <c>kubectl kaito chat</c> use them: the request goes to the Service's ClusterIP and
+/// port — on loopback, where LocalCluster's kube-proxy forwards it to a ready pod — or to the pod's IP and port, and the answer streams back as it
 /// comes (server-sent events included). Only loopback addresses are ever connected to: the proxy cannot be pointed
 /// anywhere else, whatever a Service says.
 /// </summary>
@@ -36,15 +36,17 @@ internal static class ServiceProxyApi
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         endpoints.Map("/api/v1/namespaces/{ns}/services/{name}/proxy/{**path}", (HttpContext context, string ns, string name, string? path, ClusterStore store) =>
-            ProxyAsync(context, store, ns, name, path ?? ""));
+            ProxyAsync(context, "service", () => Target(store, ns, name, path ?? "", context.Request.QueryString.Value ?? "")));
+        endpoints.Map("/api/v1/namespaces/{ns}/pods/{name}/proxy/{**path}", (HttpContext context, string ns, string name, string? path, ClusterStore store) =>
+            ProxyAsync(context, "pod", () => PodTarget(store, ns, name, path ?? "", context.Request.QueryString.Value ?? "")));
         return endpoints;
     }
 
-    private static async Task ProxyAsync(HttpContext context, ClusterStore store, string ns, string target, string path)
+    private static async Task ProxyAsync(HttpContext context, string kind, Func<Uri> target)
     {
         try
         {
-            var uri = Target(store, ns, target, path, context.Request.QueryString.Value ?? "");
+            var uri = target();
             using var request = new HttpRequestMessage(new HttpMethod(context.Request.Method), uri);
             if (context.Request.ContentLength > 0 || context.Request.Headers.TransferEncoding.Count > 0)
             {
@@ -84,12 +86,12 @@ internal static class ServiceProxyApi
         }
         catch (HttpRequestException ex) when (!context.Response.HasStarted)
         {
-            await ResourceHandler.WriteAsync(context, 503, new ApiException(503, "ServiceUnavailable", $"error trying to reach service: {ex.Message}").ToStatus());
+            await ResourceHandler.WriteAsync(context, 503, new ApiException(503, "ServiceUnavailable", $"error trying to reach {kind}: {ex.Message}").ToStatus());
         }
     }
 
-    /// <summary>The ClusterIP URL for <c>[scheme:]name[:port]</c>, the port by name or number (the first when not given).</summary>
-    private static Uri Target(ClusterStore store, string ns, string target, string path, string query)
+    /// <summary><c>[scheme:]name[:port]</c>, as kube-apiserver reads a proxy target.</summary>
+    private static (string Scheme, string Name, string Port) Parse(string target, string kind)
     {
         var parts = target.Split(':');
         var (scheme, name, port) = parts.Length switch
@@ -97,12 +99,36 @@ internal static class ServiceProxyApi
             1 => ("http", parts[0], ""),
             2 => ("http", parts[0], parts[1]),
             3 => (parts[0], parts[1], parts[2]),
-            _ => throw ApiException.BadRequest($"invalid service request {target}"),
+            _ => throw ApiException.BadRequest($"invalid {kind} request {target}"),
         };
-        if (scheme is not ("http" or "https"))
+        return scheme is "http" or "https" ? (scheme, name, port) : throw ApiException.BadRequest($"invalid scheme {scheme} in {target}");
+    }
+
+    /// <summary>
+    /// The pod IP URL for <c>[scheme:]name[:port]</c>: the port by number or by a container port's name, 80 when not
+    /// given (as kube-apiserver's pod proxy). The pod must be running with its loopback pod IP.
+    /// </summary>
+    private static Uri PodTarget(ClusterStore store, string ns, string target, string path, string query)
+    {
+        var (scheme, name, port) = Parse(target, "pod");
+        var pod = store.Get(new ObjectKey(Kinds.Pod.GroupResource, ns, name)) ?? throw ApiException.NotFound("pods", name);
+        if (!IPAddress.TryParse((string?)pod["status"]?["podIP"], out var address) || (string?)pod["status"]?["phase"] != "Running")
         {
-            throw ApiException.BadRequest($"invalid scheme {scheme} in {target}");
+            throw new ApiException(503, "ServiceUnavailable", $"pod {name} is not running, so it cannot be proxied to");
         }
+
+        var number = port.Length == 0 ? 80
+            : int.TryParse(port, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var value) && value is > 0 and < 65536 ? value
+            : pod["spec"]?["containers"]?.AsArray().SelectMany(c => c?["ports"]?.AsArray() ?? []).OfType<System.Text.Json.Nodes.JsonObject>()
+                .Where(p => (string?)p["name"] == port).Select(p => (int?)p["containerPort"]).FirstOrDefault()
+                ?? throw ApiException.BadRequest($"pod {name} has no container port named {port}");
+        return new Uri($"{scheme}://{address}:{number}/{path}{query}");
+    }
+
+    /// <summary>The ClusterIP URL for <c>[scheme:]name[:port]</c>, the port by name or number (the first when not given).</summary>
+    private static Uri Target(ClusterStore store, string ns, string target, string path, string query)
+    {
+        var (scheme, name, port) = Parse(target, "service");
 
         var service = store.Get(new ObjectKey(Kinds.Service.GroupResource, ns, name)) ?? throw ApiException.NotFound("services", name);
         var ports = service["spec"]?["ports"]?.AsArray().OfType<System.Text.Json.Nodes.JsonObject>().ToList() ?? [];

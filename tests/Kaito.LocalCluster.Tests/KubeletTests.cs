@@ -431,6 +431,119 @@ public sealed class KubeletTests(KubeletFixture fixture) : IClassFixture<Kubelet
         await Eventually.TrueAsync(() => _client.CoreV1.ListNamespacedPod("default").Items.All(p => p.Metadata.Name != "once"));
     }
 
+    [Fact]
+    public async Task PortForwardAndProxyReachAPodAndAServiceOverKubectlsWebSocketTunnelOrSpdyAndAClosedPortIsReported()
+    {
+        await ApplyAsync("""
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: web, labels: {app: web}}
+            spec:
+              containers:
+              - name: httpd
+                image: busybox
+                command: [sh, -c, "mkdir -p /www && echo hello from the pod > /www/index.html && head -c 3000000 /dev/urandom > /www/big && exec httpd -f -p $POD_IP:8080 -h /www"]
+                env:
+                - {name: POD_IP, valueFrom: {fieldRef: {fieldPath: status.podIP}}}
+                ports: [{name: site, containerPort: 8080}]
+                readinessProbe: {httpGet: {path: /index.html, port: 8080}, periodSeconds: 1}
+            ---
+            apiVersion: v1
+            kind: Service
+            metadata: {name: web}
+            spec:
+              selector: {app: web}
+              ports: [{port: 80, targetPort: 8080}]
+            """);
+        await PodAsync("web", p => p.Status?.ContainerStatuses?.SingleOrDefault()?.Ready == true);
+        var expected = (await _kubectl.RunAsync("exec", "web", "--", "sha256sum", "/www/big")).EnsureSuccess().Output.Split(' ')[0];
+
+        await using (var pod = await PortForwarding.StartAsync(_kubectl, "pod/web", 8080))
+        {
+            using var http = new HttpClient { BaseAddress = pod.BaseAddress };
+            // Several connections at once, each its own pair of SPDY streams; a body of many data frames intact.
+            var pages = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => http.GetStringAsync(new Uri("index.html", UriKind.Relative))));
+            var big = await http.GetByteArrayAsync(new Uri("big", UriKind.Relative));
+            Assert.All(pages, page => Assert.Equal("hello from the pod\n", page));
+            Assert.Equal(3_000_000, big.Length);
+            Assert.Equal(expected, Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(big)));
+        }
+
+        await using (var service = await PortForwarding.StartAsync(_kubectl, "svc/web", 80))
+        {
+            using var http = new HttpClient { BaseAddress = service.BaseAddress };
+            Assert.Equal("hello from the pod\n", await http.GetStringAsync(new Uri("index.html", UriKind.Relative)));
+        }
+
+        // Clients without the WebSocket tunnel upgrade the connection to SPDY itself: the same streams.
+        await using (var spdy = await PortForwarding.StartAsync(_kubectl, "pod/web", 8080, new Dictionary<string, string> { ["KUBECTL_PORT_FORWARD_WEBSOCKETS"] = "false" }))
+        {
+            using var http = new HttpClient { BaseAddress = spdy.BaseAddress };
+            Assert.Equal(3_000_000, (await http.GetByteArrayAsync(new Uri("big", UriKind.Relative))).Length);
+        }
+
+        // The pods' proxy subresource, by port number and by the container port's name.
+        Assert.Equal("hello from the pod\n", (await _kubectl.RunAsync("get", "--raw", "/api/v1/namespaces/default/pods/web:8080/proxy/index.html")).EnsureSuccess().Output);
+        Assert.Equal("hello from the pod\n", (await _kubectl.RunAsync("get", "--raw", "/api/v1/namespaces/default/pods/web:site/proxy/index.html")).EnsureSuccess().Output);
+
+        // Nothing listens on 9: the connection is refused, and kubectl prints the kubelet's words from the error stream.
+        await using var closed = await PortForwarding.StartAsync(_kubectl, "pod/web", 9);
+        using var refused = new HttpClient { BaseAddress = closed.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
+        await Assert.ThrowsAnyAsync<HttpRequestException>(() => refused.GetStringAsync(new Uri("index.html", UriKind.Relative)));
+        var log = await Eventually.ValueAsync(() => Task.FromResult(closed.Log.Contains("error forwarding port 9 to pod web", StringComparison.Ordinal) ? closed.Log : null));
+        Assert.Contains("ConnectionRefused", log, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("version 2", "80 02 00 01 00 00 00 0a 00 00 00 01 00 00 00 00 00 00")]
+    [InlineData("a header block that is not zlib", "80 03 00 01 00 00 00 0e 00 00 00 01 00 00 00 00 00 00 12 34 56 78")]
+    [InlineData("a frame longer than the limit", "80 03 00 01 00 ff ff ff")]
+    public async Task PortForwardAnswersBrokenSpdyWithGoAwayAndTheClusterCarriesOn(string broken, string hex)
+    {
+        _ = broken;
+        var pod = $"spdy-{Guid.NewGuid():N}"[..16];
+        (await _kubectl.RunAsync("run", pod, "--image=busybox", "--", "sleep", "3600")).EnsureSuccess();
+        await PodAsync(pod, p => p.Status?.Phase == "Running");
+        var config = KubernetesClientConfiguration.BuildConfigFromConfigFile(fixture.Cluster.Kubeconfig);
+        var api = new Uri(config.Host);
+
+        using var tcp = new System.Net.Sockets.TcpClient();
+        await tcp.ConnectAsync(api.Host, api.Port);
+#pragma warning disable CA5359 // LocalCluster's per-run CA on loopback; the test checks SPDY handling, not TLS
+        await using var tls = new System.Net.Security.SslStream(tcp.GetStream(), false, (_, _, _, _) => true);
+#pragma warning restore CA5359
+        await tls.AuthenticateAsClientAsync(new System.Net.Security.SslClientAuthenticationOptions
+        {
+            TargetHost = api.Host,
+            ApplicationProtocols = [System.Net.Security.SslApplicationProtocol.Http11],
+        });
+        var request = $"POST /api/v1/namespaces/default/pods/{pod}/portforward HTTP/1.1\r\nHost: {api.Authority}\r\n" +
+            $"Authorization: Bearer {config.AccessToken}\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: portforward.k8s.io\r\nContent-Length: 0\r\n\r\n";
+        await tls.WriteAsync(System.Text.Encoding.ASCII.GetBytes(request));
+        var response = new List<byte>();
+        var one = new byte[1];
+        while (!System.Text.Encoding.ASCII.GetString([.. response]).EndsWith("\r\n\r\n", StringComparison.Ordinal) && await tls.ReadAsync(one) == 1)
+        {
+            response.Add(one[0]);
+        }
+
+        Assert.StartsWith("HTTP/1.1 101", System.Text.Encoding.ASCII.GetString([.. response]), StringComparison.Ordinal);
+        await tls.WriteAsync(Convert.FromHexString(hex.Replace(" ", "", StringComparison.Ordinal)));
+
+        // GOAWAY (a SPDY/3 control frame of type 7), then the connection closes.
+        var reply = new byte[16];
+        var read = 0;
+        while (read < reply.Length && await tls.ReadAsync(reply.AsMemory(read)) is var n and > 0)
+        {
+            read += n;
+        }
+
+        Assert.Equal("80030007", Convert.ToHexString(reply, 0, 4));
+        Assert.Equal(0, await tls.ReadAsync(one));
+        (await _kubectl.RunAsync("get", "pod", pod)).EnsureSuccess();
+        (await _kubectl.RunAsync("delete", "pod", pod, "--wait=false")).EnsureSuccess();
+    }
+
     private async Task ApplyAsync(string yaml) =>
         (await _kubectl.RunAsync(["apply", "-f", "-"], yaml, TimeSpan.FromSeconds(60))).EnsureSuccess();
 

@@ -46,9 +46,18 @@ public sealed class Kubectl(string kubeconfig)
     }
 
     /// <summary>Starts a long-running kubectl (get -w) whose output is read while it runs.</summary>
-    public Process Start(params string[] arguments)
+    public Process Start(params string[] arguments) => Start(new Dictionary<string, string>(), arguments);
+
+    /// <summary>Starts a long-running kubectl with extra environment variables (kubectl's KUBECTL_* switches).</summary>
+    public Process Start(IReadOnlyDictionary<string, string> environment, params string[] arguments)
     {
+        ArgumentNullException.ThrowIfNull(environment);
         var info = new ProcessStartInfo("kubectl") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var (name, value) in environment)
+        {
+            info.Environment[name] = value;
+        }
+
         info.ArgumentList.Add("--kubeconfig");
         info.ArgumentList.Add(kubeconfig);
         foreach (var argument in arguments)
