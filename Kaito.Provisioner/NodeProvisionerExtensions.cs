@@ -60,6 +60,8 @@ public static class NodeProvisionerExtensions
         }
         else
         {
+            services.AddSingleton<LocalClusterGuard>();
+            services.AddHostedService(p => p.GetRequiredService<LocalClusterGuard>());
             services.AddSingleton<IGpuNodeProvider, LocalNodeProvider>();
         }
 

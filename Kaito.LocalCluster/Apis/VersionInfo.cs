@@ -26,7 +26,7 @@ public sealed record VersionInfo(
             throw new InvalidOperationException($"LocalCluster:KubernetesVersion must look like v1.32.0; got '{gitVersion}'.");
         }
 
-        return new VersionInfo(parts[0], parts[1], gitVersion, "kaito-localcluster", "clean",
+        return new VersionInfo(parts[0], parts[1], gitVersion, Kaito.Api.LocalClusterIdentity.GitCommit, "clean",
             "1970-01-01T00:00:00Z", "dotnet" + Environment.Version, "dotnet", "linux/amd64");
     }
 }

@@ -14,9 +14,10 @@ namespace Kaito.Provisioner.NodeClaims;
 /// <summary>
 /// Simulated GPU nodes: after the boot delay, a Node named like an AKS node (<c>aks-&lt;claim&gt;-vmss000000</c>) with the
 /// claim's labels and taints and the SKU's GPUs, CPU and memory as capacity. LocalCluster's simulated kubelet then
-/// reports it Ready and its scheduler places GPU pods on it.
+/// reports it Ready and its scheduler places GPU pods on it. Only ever against LocalCluster (<see cref="LocalClusterGuard"/>).
 /// </summary>
-public sealed class LocalNodeProvider(ObjectClient client, ObjectCache cache, IOptions<ProvisionerOptions> options, TimeProvider clock) : IGpuNodeProvider
+public sealed class LocalNodeProvider(ObjectClient client, ObjectCache cache, IOptions<ProvisionerOptions> options, TimeProvider clock, LocalClusterGuard guard)
+    : IGpuNodeProvider
 {
     public TimeSpan PollInterval => TimeSpan.FromSeconds(1);
 
@@ -35,6 +36,11 @@ public sealed class LocalNodeProvider(ObjectClient client, ObjectCache cache, IO
         var sku = GpuSkuCatalog.Default.Find(instanceType, options.Value.Cloud)
             ?? throw new LaunchFailedException("InstanceTypeUnavailable",
                 $"all requested instance types were unavailable during launch: {instanceType} is not a known {options.Value.Cloud} GPU SKU");
+
+        if (await guard.ProblemAsync(cancellationToken) is { } problem)
+        {
+            throw new LaunchFailedException("ProviderMismatch", problem);
+        }
 
         var created = claim.Metadata.CreationTimestamp ?? clock.GetUtcNow().UtcDateTime;
         if (clock.GetUtcNow().UtcDateTime - created < options.Value.BootDelay)
