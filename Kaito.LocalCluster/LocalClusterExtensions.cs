@@ -70,6 +70,15 @@ public static class LocalClusterExtensions
         builder.Services.AddSingleton<ClusterStore>();
         builder.Services.AddSingleton<AdmissionWebhooks>();
         builder.Services.AddSingleton<ResourceHandler>();
+        // The kinds with rules of their own, as kube-apiserver's registry strategies.
+        builder.Services.AddSingleton<Apis.Strategies.ResourceStrategies>();
+        builder.Services.AddSingleton(new Apis.Strategies.KindStrategy("/namespaces", new Apis.Strategies.NamespaceStrategy()));
+        builder.Services.AddSingleton(new Apis.Strategies.KindStrategy("/services", new Apis.Strategies.ServiceStrategy()));
+        builder.Services.AddSingleton(new Apis.Strategies.KindStrategy("/secrets", new Apis.Strategies.SecretStrategy()));
+        builder.Services.AddSingleton(new Apis.Strategies.KindStrategy("batch/jobs", new Apis.Strategies.JobStrategy()));
+        builder.Services.AddSingleton(p => new Apis.Strategies.KindStrategy("/pods", ActivatorUtilities.CreateInstance<Apis.Strategies.PodStrategy>(p)));
+        builder.Services.AddSingleton(p => new Apis.Strategies.KindStrategy(Apis.Strategies.CustomResourceDefinitionStrategy.GroupResource,
+            ActivatorUtilities.CreateInstance<Apis.Strategies.CustomResourceDefinitionStrategy>(p)));
         builder.Services.AddSingleton<ApiRequestMetrics>();
         builder.Services.AddHostedService<ClusterBootstrap>();
         builder.Services.AddOptions<SimulationOptions>()

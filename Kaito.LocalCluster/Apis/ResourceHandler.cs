@@ -20,6 +20,7 @@ public sealed partial class ResourceHandler(
     ApiRequestMetrics metrics,
     TimeProvider clock,
     Microsoft.Extensions.Options.IOptionsMonitor<FaultOptions> faults,
+    Strategies.ResourceStrategies strategies,
     ILogger<ResourceHandler> logger)
 {
     private static readonly JsonSerializerOptions s_json = new() { WriteIndented = false };
@@ -250,8 +251,8 @@ public sealed partial class ResourceHandler(
             return (201, ForVersion(item, request));
         }
 
-        var created = store.Create(request.Type, request.Namespace ?? "", item, request.Type.GroupResource == "batch/jobs" ? DefaultJobSelector : null);
-        AfterWrite(request, created);
+        var created = store.Create(request.Type, request.Namespace ?? "", item, strategies.For(request.Type).OnCreateAssigned);
+        strategies.For(request.Type).AfterWrite(request.Type, created);
         return (201, ForVersion(store.Get(request.Key with { Name = (string)created["metadata"]!["name"]! }) ?? created, request));
     }
 
@@ -283,7 +284,7 @@ public sealed partial class ResourceHandler(
         }
 
         var updated = store.Update(request.Type, request.Key, item, statusOnly);
-        AfterWrite(request, updated);
+        strategies.For(request.Type).AfterWrite(request.Type, updated);
         return (200, ForVersion(updated, request));
     }
 
@@ -306,8 +307,8 @@ public sealed partial class ResourceHandler(
                 applied["metadata"]!["name"] = request.Name;
                 PrepareWrite(context, request, applied, isCreate: true);
                 await admission.ValidateAsync(request, "CREATE", applied, null, context, context.RequestAborted);
-                var created = store.Create(request.Type, request.Namespace ?? "", applied);
-                AfterWrite(request, created);
+                var created = store.Create(request.Type, request.Namespace ?? "", applied, strategies.For(request.Type).OnCreateAssigned);
+                strategies.For(request.Type).AfterWrite(request.Type, created);
                 return (201, ForVersion(created, request));
             }
 
@@ -352,16 +353,17 @@ public sealed partial class ResourceHandler(
 
     private async Task<(int Code, JsonNode Body)?> DeleteAsync(HttpContext context, ResourceRequest request)
     {
-        if (request.Type.GroupResource == "/namespaces" && request.Name is "default" or "kube-system" or "kube-public")
-        {
-            throw new ApiException(403, "Forbidden", $"namespaces \"{request.Name}\" is forbidden: this namespace may not be deleted");
-        }
+        var strategy = strategies.For(request.Type);
+        strategy.ValidateDelete(request.Key);
 
         var policy = (string?)context.Request.Query["propagationPolicy"];
+        var grace = long.TryParse(context.Request.Query["gracePeriodSeconds"], System.Globalization.NumberStyles.AllowLeadingSign,
+            System.Globalization.CultureInfo.InvariantCulture, out var fromQuery) ? fromQuery : (long?)null;
         if (context.Request.ContentLength is > 0 || context.Request.Headers.TransferEncoding.Count > 0)
         {
             var options = JsonBodies.Parse(await ReadBodyAsync(context)) as JsonObject;
             policy ??= (string?)options?["propagationPolicy"];
+            grace ??= JsonNumbers.ReadLong(options?["gracePeriodSeconds"]);
             if (options?["orphanDependents"]?.GetValue<bool>() == true)
             {
                 policy ??= "Orphan";
@@ -373,8 +375,13 @@ public sealed partial class ResourceHandler(
             return (200, ForVersion(store.Get(request.Key) ?? throw ApiException.NotFound(request.Type.GroupResource, request.Name!), request));
         }
 
+        if (store.Get(request.Key) is { } existing && strategy.GracePeriod(existing, grace) is { } seconds)
+        {
+            return (200, ForVersion(store.MarkDeleting(request.Type, request.Key, seconds), request));
+        }
+
         var deleted = store.Delete(request.Type, request.Key, policy);
-        AfterDelete(request, deleted);
+        strategy.AfterDelete(request.Key, deleted);
         return (200, ForVersion(deleted, request));
     }
 
@@ -389,8 +396,15 @@ public sealed partial class ResourceHandler(
             var key = new ObjectKey(request.Type.GroupResource, ClusterStore.NamespaceOf(item) ?? "", (string)item["metadata"]!["name"]!);
             try
             {
+                strategies.For(request.Type).ValidateDelete(key);
+                if (strategies.For(request.Type).GracePeriod(item, null) is { } seconds)
+                {
+                    deleted.Add(ForVersion(store.MarkDeleting(request.Type, key, seconds), request).DeepClone());
+                    continue;
+                }
+
                 var gone = store.Delete(request.Type, key, context.Request.Query["propagationPolicy"]);
-                AfterDelete(request with { Name = key.Name, Namespace = key.Namespace }, gone);
+                strategies.For(request.Type).AfterDelete(key, gone);
                 deleted.Add(ForVersion(gone, request).DeepClone());
             }
             catch (ApiException ex) when (ex.Code == 404)
@@ -429,7 +443,7 @@ public sealed partial class ResourceHandler(
     }
 
     /// <summary>Checks kind and apiVersion, fills metadata, and for custom resources defaults and prunes by the schema.</summary>
-    private static void PrepareWrite(HttpContext context, ResourceRequest request, JsonObject item, bool isCreate)
+    private void PrepareWrite(HttpContext context, ResourceRequest request, JsonObject item, bool isCreate)
     {
         var kind = (string?)item["kind"];
         var apiVersion = (string?)item["apiVersion"];
@@ -469,126 +483,13 @@ public sealed partial class ResourceHandler(
             }
         }
 
-        ApplyBuiltInDefaults(request.Type.GroupResource, item);
-        if (isCreate && (string?)metadata["name"] is { Length: > 0 } name && !IsValidName(request.Type, name))
+        var strategy = strategies.For(request.Type);
+        strategy.PrepareForWrite(item);
+        if (isCreate && (string?)metadata["name"] is { Length: > 0 } name && !strategy.IsValidName(name))
         {
             throw ApiException.Invalid(request.Type.Kind, name, $"Invalid value: \"{name}\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character", "metadata.name");
         }
     }
-
-    /// <summary>
-    /// The API server's own defaulting of built-in kinds that clients rely on: a Secret's type is Opaque unless given, and
-    /// its write-only <c>stringData</c> is merged into <c>data</c> (base64) and dropped.
-    /// </summary>
-    private static void ApplyBuiltInDefaults(string groupResource, JsonObject item)
-    {
-        if (groupResource != "/secrets")
-        {
-            return;
-        }
-
-        if ((string?)item["type"] is null or "")
-        {
-            item["type"] = "Opaque";
-        }
-
-        if (item["stringData"] is JsonObject stringData)
-        {
-            var data = item["data"] as JsonObject ?? [];
-            item["data"] = data;
-            foreach (var (key, value) in stringData)
-            {
-                data[key] = Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes((string?)value ?? ""));
-            }
-
-            item.Remove("stringData");
-        }
-    }
-
-    /// <summary>
-    /// The API server's Job defaulting: without <c>manualSelector</c>, the selector is the new Job's
-    /// <c>batch.kubernetes.io/controller-uid</c> and the pod template carries it with the job-name labels, so
-    /// <c>kubectl logs job/&lt;name&gt;</c> and friends find exactly this Job's pods.
-    /// </summary>
-    private static void DefaultJobSelector(JsonObject job)
-    {
-        var spec = job["spec"] as JsonObject ?? [];
-        job["spec"] = spec;
-        if (spec["manualSelector"]?.GetValue<bool>() == true && spec["selector"] is not null)
-        {
-            return;
-        }
-
-        var uid = (string)job["metadata"]!["uid"]!;
-        var name = (string?)job["metadata"]!["name"] ?? "";
-        spec["selector"] = new JsonObject { ["matchLabels"] = new JsonObject { ["batch.kubernetes.io/controller-uid"] = uid } };
-        var template = spec["template"] as JsonObject ?? [];
-        spec["template"] = template;
-        var metadata = template["metadata"] as JsonObject ?? [];
-        template["metadata"] = metadata;
-        var labels = metadata["labels"] as JsonObject ?? [];
-        metadata["labels"] = labels;
-        labels["batch.kubernetes.io/controller-uid"] = uid;
-        labels["controller-uid"] = uid;
-        labels["batch.kubernetes.io/job-name"] = name;
-        labels["job-name"] = name;
-    }
-
-    /// <summary>Side effects of writes that a real cluster's controllers perform at once: CRDs become served.</summary>
-    private void AfterWrite(ResourceRequest request, JsonObject written)
-    {
-        if (request.Type.GroupResource != "apiextensions.k8s.io/customresourcedefinitions" || written["metadata"]?["deletionTimestamp"] is not null)
-        {
-            return;
-        }
-
-        registry.Register(written);
-        var established = written.DeepClone().AsObject();
-        var now = clock.GetUtcNow().UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
-        established["status"] = new JsonObject
-        {
-            ["acceptedNames"] = written["spec"]!["names"]!.DeepClone(),
-            ["storedVersions"] = new JsonArray(written["spec"]!["versions"]!.AsArray()
-                .Where(v => v?["storage"]?.GetValue<bool>() == true).Select(v => (JsonNode?)(string)v!["name"]!).ToArray()),
-            ["conditions"] = new JsonArray(
-                Condition("NamesAccepted", "NoConflicts", "no conflicts found", now),
-                Condition("Established", "InitialNamesAccepted", "the initial names have been accepted", now)),
-        };
-        if (!JsonNode.DeepEquals(written["status"], established["status"]))
-        {
-            var key = new ObjectKey(request.Type.GroupResource, "", (string)written["metadata"]!["name"]!);
-            store.Update(request.Type, key, established, statusOnly: true);
-        }
-    }
-
-    private void AfterDelete(ResourceRequest request, JsonObject deleted)
-    {
-        if (request.Type.GroupResource != "apiextensions.k8s.io/customresourcedefinitions" || store.Get(request.Key) is not null)
-        {
-            return;
-        }
-
-        var name = (string)deleted["metadata"]!["name"]!;
-        if (registry.Types.FirstOrDefault(t => t.DefinedBy == name) is { } type)
-        {
-            foreach (var item in store.List(type.GroupResource, null).Items)
-            {
-                var key = new ObjectKey(type.GroupResource, ClusterStore.NamespaceOf(item) ?? "", (string)item["metadata"]!["name"]!);
-                store.Delete(type, key, "Background");
-            }
-        }
-
-        registry.Unregister(name);
-    }
-
-    private static JsonObject Condition(string type, string reason, string message, string now) => new()
-    {
-        ["type"] = type,
-        ["status"] = "True",
-        ["lastTransitionTime"] = now,
-        ["reason"] = reason,
-        ["message"] = message,
-    };
 
     private static JsonObject ForVersion(JsonObject item, ResourceRequest request)
     {
@@ -640,11 +541,6 @@ public sealed partial class ResourceHandler(
     }
 
     private static bool IsDryRun(HttpContext context) => context.Request.Query["dryRun"] is ["All"];
-
-    private static bool IsValidName(ResourceType type, string name) =>
-        type.GroupResource is "/namespaces" or "/services"
-            ? Kaito.Api.Validation.KubernetesNames.IsDns1123Label(name)
-            : Kaito.Api.Validation.KubernetesNames.IsDns1123Subdomain(name);
 
     private static string RandomSuffix()
     {

@@ -167,6 +167,11 @@ public sealed partial class LocalKubelet : BackgroundService
                     {
                         TryDelete(_runtime.PodDirectory(uid));
                     }
+                    else
+                    {
+                        // A graceful deletion ends here: its containers stopped, the kubelet removes the pod.
+                        Remove(pod);
+                    }
 
                     _stopping.TryRemove(uid, out _);
                 });
@@ -189,6 +194,13 @@ public sealed partial class LocalKubelet : BackgroundService
         foreach (var pod in pods)
         {
             var uid = Objects.Uid(pod);
+            if (Objects.IsDeleting(pod) && (string?)pod["spec"]?["nodeName"] is not (null or "") && !_workers.ContainsKey(uid) && !_stopping.ContainsKey(uid)
+                && Simulated(pod) is null)
+            {
+                Remove(pod); // being deleted before any container of it ran here
+                continue;
+            }
+
             if ((string?)pod["spec"]?["nodeName"] is null or "" || Objects.IsDeleting(pod) || _workers.ContainsKey(uid) || _stopping.ContainsKey(uid) ||
                 Scheduler.IsFinished(pod) || Simulated(pod) is not null)
             {
@@ -206,6 +218,23 @@ public sealed partial class LocalKubelet : BackgroundService
             var worker = new PodWorker(_runtime, pod, previous);
             _workers[uid] = worker;
             worker.Start();
+        }
+    }
+
+    /// <summary>Removes a gracefully deleted pod (its finalizers, if any, still hold it).</summary>
+    private void Remove(JsonObject pod)
+    {
+        try
+        {
+            var key = new ObjectKey(Kinds.Pod.GroupResource, Objects.Namespace(pod), Objects.Name(pod));
+            if (_store.Get(key) is { } current && Objects.Uid(current) == Objects.Uid(pod))
+            {
+                _store.Delete(Kinds.Pod, key, null);
+            }
+        }
+        catch (ApiException ex) when (ex.Code is 404 or 409)
+        {
+            // already gone, or replaced by a pod of the same name
         }
     }
 

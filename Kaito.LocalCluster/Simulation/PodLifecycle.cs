@@ -23,6 +23,13 @@ internal sealed class PodLifecycle(Func<JsonObject, string?> simulated) : ISimul
         var takenIps = context.List(Kinds.Pod).Where(p => !Scheduler.IsFinished(p)).Select(p => (string?)p["status"]?["podIP"]).OfType<string>().ToHashSet();
         foreach (var pod in context.List(Kinds.Pod))
         {
+            if (Objects.IsDeleting(pod) && (string?)pod["spec"]?["nodeName"] is not (null or "") && simulated(pod) is not null)
+            {
+                // A graceful deletion of a simulated pod: no containers to stop, so the simulated kubelet removes it.
+                context.Delete(Kinds.Pod, pod);
+                continue;
+            }
+
             if ((string?)pod["spec"]?["nodeName"] is null or "" || Objects.IsDeleting(pod) || Scheduler.IsFinished(pod))
             {
                 continue;

@@ -148,6 +148,29 @@ public sealed partial class ClusterStore
     }
 
     /// <summary>
+    /// Starts a graceful deletion (a pod its kubelet must stop first): the object stays with a deletionTimestamp
+    /// <paramref name="gracePeriodSeconds"/> ahead and that grace period, until <see cref="Delete"/> removes it. A
+    /// deletion already under way keeps its timestamp; a shorter grace period shortens it.
+    /// </summary>
+    public JsonObject MarkDeleting(ResourceType type, ObjectKey key, long gracePeriodSeconds)
+    {
+        lock (_gate)
+        {
+            var existing = Find(key) ?? throw ApiException.NotFound(type.GroupResource, key.Name);
+            var current = JsonNumbers.ReadLong(existing["metadata"]!["deletionGracePeriodSeconds"]);
+            if (existing["metadata"]!["deletionTimestamp"] is not null && current <= gracePeriodSeconds)
+            {
+                return existing;
+            }
+
+            var deleting = existing.DeepClone().AsObject();
+            deleting["metadata"]!["deletionTimestamp"] = Now(TimeSpan.FromSeconds(gracePeriodSeconds));
+            deleting["metadata"]!["deletionGracePeriodSeconds"] = gracePeriodSeconds;
+            return Put(key, deleting);
+        }
+    }
+
+    /// <summary>
     /// Deletes an object. With finalizers it only gets a deletionTimestamp and waits for them; otherwise it is removed and
     /// its dependents are collected: deleted (Background, Foreground) or released (Orphan).
     /// </summary>

@@ -233,7 +233,9 @@ public sealed partial class ClusterStore
 
     private static string? NullIfEmpty(string value) => value.Length == 0 ? null : value;
 
-    private string Now() => _clock.GetUtcNow().UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+    private string Now() => Now(TimeSpan.Zero);
+
+    private string Now(TimeSpan ahead) => (_clock.GetUtcNow().UtcDateTime + ahead).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
 
     private sealed record Watcher(string GroupResource, string? Namespace, ChannelWriter<StoreEvent> Writer);
 }

@@ -66,12 +66,28 @@ public sealed class ExamplesTests
         {
             NodeAutoProvisioning = !file.Contains("bring-your-own-nodes", StringComparison.Ordinal),
             ConfigMaps = name => configMaps.GetValueOrDefault(name),
+            // The laptop walk-through's data server, allowed as README tells the AppHost (--allowed-data-hosts localhost:5002).
+            AllowedDataOrigins = file.EndsWith("kaito_workspace_tuning_tiny.yaml", StringComparison.Ordinal) ? ["localhost:5002"] : [],
         };
 
         var workspaces = documents.Where(d => (string?)d["kind"] == "Workspace").Select(KaitoYaml.Deserialize<Workspace>).ToList();
 
         Assert.NotEmpty(workspaces);
         Assert.All(workspaces, w => Assert.True(WorkspaceValidator.Validate(w, context: context) is { IsValid: true } r, WorkspaceValidator.Validate(w, context: context).Message));
+    }
+
+    [Fact]
+    public void TheLaptopWalkThroughsLocalDataUrlIsRefusedUnlessItsServerIsAllowed()
+    {
+        var file = Path.Combine("examples", "fine-tuning", "kaito_workspace_tuning_tiny.yaml");
+        var workspace = KaitoYaml.Deserialize<Workspace>(KaitoYaml.LoadAll(File.ReadAllText(Path.Combine(Repository.Root, file)), file).Single());
+
+        var refused = WorkspaceValidator.Validate(workspace, context: new ValidationContext());
+
+        Assert.False(refused.IsValid);
+        Assert.Contains("tuning.input.urls[0]: URL 'http://localhost:5002/kaito-tiny-count.jsonl' points at a local or metadata host (localhost), which is not allowed",
+            refused.Message, StringComparison.Ordinal);
+        Assert.True(WorkspaceValidator.Validate(workspace, context: new ValidationContext { AllowedDataOrigins = ["localhost:5002"] }).IsValid);
     }
 
     [Theory]

@@ -276,6 +276,64 @@ public sealed class KubeletTests(KubeletFixture fixture) : IClassFixture<Kubelet
     }
 
     [Fact]
+    public async Task ADeletedPodIsTerminatingUntilItsContainersStopAndAForcedDeletionRemovesItAtOnce()
+    {
+        var marker = $"{Random.Shared.Next(100_000, 999_999)}";
+        await ApplyAsync($$"""
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: graceful}
+            spec:
+              terminationGracePeriodSeconds: 30
+              containers:
+              - name: main
+                image: busybox
+                command: [sh, -c, "trap 'sleep 1; exit 0' TERM; while true; do sleep 0.1; done; echo {{marker}}g"]
+            ---
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: stubborn}
+            spec:
+              terminationGracePeriodSeconds: 2
+              containers:
+              - name: main
+                image: busybox
+                command: [sh, -c, "trap '' TERM; while true; do sleep 0.1; done; echo {{marker}}s"]
+            ---
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: forced}
+            spec:
+              containers:
+              - name: main
+                image: busybox
+                command: [sh, -c, "while true; do sleep 0.1; done; echo {{marker}}f"]
+            """);
+        foreach (var name in new[] { "graceful", "stubborn", "forced" })
+        {
+            await PodAsync(name, p => p.Status?.Phase == "Running");
+        }
+
+        // Graceful: Terminating (a deletionTimestamp and the pod's grace period) while its trap runs, then gone.
+        (await _kubectl.RunAsync("delete", "pod", "graceful", "--wait=false")).EnsureSuccess();
+        var terminating = await _client.CoreV1.ReadNamespacedPodAsync("graceful", "default");
+        Assert.NotNull(terminating.Metadata.DeletionTimestamp);
+        Assert.Equal(30, terminating.Metadata.DeletionGracePeriodSeconds);
+        Assert.Contains("Terminating", (await _kubectl.RunAsync("get", "pod", "graceful")).Output, StringComparison.Ordinal);
+        (await _kubectl.RunAsync(["wait", "--for=delete", "pod/graceful", "--timeout=60s"], null, TimeSpan.FromSeconds(90))).EnsureSuccess();
+        Assert.Empty(KubeletFixture.ProcessesWith($"{marker}g"));
+
+        // A container that ignores SIGTERM is killed when its grace period ends, and only then is the pod gone.
+        (await _kubectl.RunAsync(["delete", "pod", "stubborn"], null, TimeSpan.FromSeconds(90))).EnsureSuccess();
+        Assert.Empty(KubeletFixture.ProcessesWith($"{marker}s"));
+
+        // --force --grace-period=0: removed from the API at once; the kubelet still stops what ran.
+        (await _kubectl.RunAsync("delete", "pod", "forced", "--force", "--grace-period=0")).EnsureSuccess();
+        Assert.DoesNotContain(_client.CoreV1.ListNamespacedPod("default").Items, p => p.Metadata.Name == "forced");
+        await Eventually.TrueAsync(() => KubeletFixture.ProcessesWith($"{marker}f").Count == 0);
+    }
+
+    [Fact]
     public async Task AFailingLivenessProbeRestartsTheContainerAndReadinessGatesReady()
     {
         await ApplyAsync("""

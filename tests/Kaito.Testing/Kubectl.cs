@@ -46,12 +46,14 @@ public sealed class Kubectl(string kubeconfig)
     }
 
     /// <summary>Starts a long-running kubectl (get -w) whose output is read while it runs.</summary>
-    public Process Start(params string[] arguments) => Start(new Dictionary<string, string>(), arguments);
+    public Process Start(params string[] arguments) =>
+        Process.Start(StartInfo(new Dictionary<string, string>(), arguments)) ?? throw new InvalidOperationException("kubectl did not start");
 
-    /// <summary>Starts a long-running kubectl with extra environment variables (kubectl's KUBECTL_* switches).</summary>
-    public Process Start(IReadOnlyDictionary<string, string> environment, params string[] arguments)
+    /// <summary>How to start kubectl against this cluster, with extra environment variables (kubectl's KUBECTL_* switches).</summary>
+    public ProcessStartInfo StartInfo(IReadOnlyDictionary<string, string> environment, params string[] arguments)
     {
         ArgumentNullException.ThrowIfNull(environment);
+        ArgumentNullException.ThrowIfNull(arguments);
         var info = new ProcessStartInfo("kubectl") { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var (name, value) in environment)
         {
@@ -65,7 +67,7 @@ public sealed class Kubectl(string kubeconfig)
             info.ArgumentList.Add(argument);
         }
 
-        return Process.Start(info) ?? throw new InvalidOperationException("kubectl did not start");
+        return info;
     }
 }
 

@@ -1,6 +1,3 @@
-using System.Diagnostics;
-using System.Text;
-
 namespace Kaito.Testing;
 
 /// <summary>
@@ -9,33 +6,19 @@ namespace Kaito.Testing;
 /// </summary>
 public sealed class PortForwarding : IAsyncDisposable
 {
-    private readonly Process _process;
-    private readonly StringBuilder _log = new();
+    private readonly ServiceProcess _kubectl;
 
-    private PortForwarding(Process process, int localPort)
+    private PortForwarding(ServiceProcess kubectl, int localPort)
     {
-        _process = process;
+        _kubectl = kubectl;
         LocalPort = localPort;
-        _process.OutputDataReceived += (_, e) => Append(e.Data);
-        _process.ErrorDataReceived += (_, e) => Append(e.Data);
-        _process.BeginOutputReadLine();
-        _process.BeginErrorReadLine();
     }
 
     public int LocalPort { get; }
 
     public Uri BaseAddress => new($"http://127.0.0.1:{LocalPort}/");
 
-    public string Log
-    {
-        get
-        {
-            lock (_log)
-            {
-                return _log.ToString();
-            }
-        }
-    }
+    public string Log => _kubectl.Log;
 
     /// <summary><c>kubectl port-forward <paramref name="target"/> &lt;free port&gt;:<paramref name="remotePort"/></c>, once it listens.</summary>
     public static Task<PortForwarding> StartAsync(Kubectl kubectl, string target, int remotePort) =>
@@ -46,14 +29,14 @@ public sealed class PortForwarding : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(kubectl);
         var local = Ports.Free();
-        var forwarding = new PortForwarding(kubectl.Start(environment, "port-forward", target, $"{local}:{remotePort}"), local);
+        var forwarding = new PortForwarding(ServiceProcess.Start(kubectl.StartInfo(environment, "port-forward", target, $"{local}:{remotePort}")), local);
         try
         {
-            await Eventually.TrueAsync(() => forwarding.Log.Contains($"Forwarding from 127.0.0.1:{local}", StringComparison.Ordinal) || forwarding._process.HasExited,
+            await Eventually.TrueAsync(() => forwarding.Log.Contains($"Forwarding from 127.0.0.1:{local}", StringComparison.Ordinal) || forwarding._kubectl.HasExited,
                 TimeSpan.FromSeconds(60));
-            if (forwarding._process.HasExited)
+            if (forwarding._kubectl.HasExited)
             {
-                throw new InvalidOperationException($"kubectl port-forward {target} exited ({forwarding._process.ExitCode}): {forwarding.Log}");
+                throw new InvalidOperationException($"kubectl port-forward {target} exited ({forwarding._kubectl.ExitCode}): {forwarding._kubectl.FinalLog()}");
             }
 
             return forwarding;
@@ -65,27 +48,5 @@ public sealed class PortForwarding : IAsyncDisposable
         }
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        if (!_process.HasExited)
-        {
-            _process.Kill(entireProcessTree: true);
-            await _process.WaitForExitAsync();
-        }
-
-        _process.Dispose();
-    }
-
-    private void Append(string? line)
-    {
-        if (line is null)
-        {
-            return;
-        }
-
-        lock (_log)
-        {
-            _log.AppendLine(line);
-        }
-    }
+    public ValueTask DisposeAsync() => _kubectl.DisposeAsync();
 }

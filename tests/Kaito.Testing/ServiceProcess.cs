@@ -58,7 +58,16 @@ public sealed class ServiceProcess : IAsyncDisposable
             info.Environment[name] = value;
         }
 
-        var service = new ServiceProcess(Process.Start(info) ?? throw new InvalidOperationException($"{project} did not start"));
+        return Start(info);
+    }
+
+    /// <summary>Any command (kubectl port-forward, a tool), its output kept as a service's is.</summary>
+    public static ServiceProcess Start(ProcessStartInfo info)
+    {
+        ArgumentNullException.ThrowIfNull(info);
+        info.RedirectStandardOutput = true;
+        info.RedirectStandardError = true;
+        var service = new ServiceProcess(Process.Start(info) ?? throw new InvalidOperationException($"{info.FileName} did not start"));
         service._process.OutputDataReceived += (_, e) => service.Append(e.Data);
         service._process.ErrorDataReceived += (_, e) => service.Append(e.Data);
         service._process.BeginOutputReadLine();

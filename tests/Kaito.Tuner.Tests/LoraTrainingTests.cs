@@ -124,7 +124,7 @@ public sealed class LoraTrainingTests(TuningFixture fixture) : IClassFixture<Tun
     public async Task ADamagedLatestCheckpointIsReportedAndTheRunResumesFromTheOneBefore()
     {
         var output = Path.Combine(fixture.Root, "out-damaged");
-        var config = fixture.Config("damaged", TuningFixture.LoraConfig(maxSteps: 1000, saveSteps: 20, batch: 1));
+        var config = fixture.Config("damaged", TuningFixture.LoraConfig(maxSteps: 300, saveSteps: 20, batch: 1));
         string[] arguments = ["--config", config, "--data", fixture.Data, "--model", fixture.Model, "--output", output];
         await KillAfterCheckpointsAsync(output, arguments, 2);
 
@@ -138,7 +138,7 @@ public sealed class LoraTrainingTests(TuningFixture fixture) : IClassFixture<Tun
         Assert.True(exit == 0, log);
         Assert.Contains($"Checkpoint {checkpoints[0]} cannot be used", log, StringComparison.Ordinal);
         Assert.Contains($"Resuming from step {Path.GetFileName(checkpoints[1])["checkpoint-".Length..]} ({checkpoints[1]})", log, StringComparison.Ordinal);
-        Assert.Equal(1000, (int)JsonNode.Parse(File.ReadAllText(Path.Combine(output, "training_summary.json")))!["steps"]!);
+        Assert.Equal(300, (int)JsonNode.Parse(File.ReadAllText(Path.Combine(output, "training_summary.json")))!["steps"]!);
     }
 
     /// <summary>Runs the tuner until <paramref name="count"/> checkpoints are complete, then kills it as a node loss would.</summary>

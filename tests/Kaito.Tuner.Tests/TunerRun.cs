@@ -8,7 +8,7 @@ public static class TunerRun
     public static async Task<(int ExitCode, string Log)> RunAsync(string workingDirectory, params string[] arguments)
     {
         await using var tuner = ServiceProcess.Start("Kaito.Tuner", workingDirectory, arguments);
-        await Eventually.TrueAsync(() => tuner.HasExited, TimeSpan.FromMinutes(3));
+        await Eventually.TrueAsync(() => tuner.HasExited, TimeSpan.FromMinutes(4));
         return (tuner.ExitCode, tuner.FinalLog());
     }
 }
