@@ -10,7 +10,9 @@ var cluster = builder.AddKaitoCluster("local-cluster");
 var controller = builder.AddProject<Projects.Kaito_Controller>("controller")
     .WithHttpHealthCheck("/health")
     .WithCluster(cluster)
-    .WithEnvironment("Controller__InstallCrds", cluster.IsLocal ? "true" : "false");
+    // Kaito's CRDs: installed into LocalCluster; into a real cluster only when asked (--install-crds true), otherwise the
+    // controller checks them and names what to apply.
+    .WithEnvironment("Controller__InstallCrds", cluster.IsLocal || string.Equals(builder.Configuration["Kaito:InstallCrds"], "true", StringComparison.OrdinalIgnoreCase) ? "true" : "false");
 if (cluster.IsLocal)
 {
     // LocalCluster calls the admission webhook on loopback; a kind or AKS API server reaches it through a Service.
@@ -29,9 +31,11 @@ if (builder.Configuration["Kaito:AllowedDataHosts"] is { Length: > 0 } allowedDa
 builder.AddLocalModelImages(cluster, controller);
 builder.AddLocalDatasets(cluster);
 
+// Its node provider follows the cluster: local for LocalCluster, existing or azure for a real one.
 builder.AddProject<Projects.Kaito_Provisioner>("provisioner")
     .WithHttpHealthCheck("/health")
-    .WithCluster(cluster);
+    .WithCluster(cluster)
+    .WithNodeProvider(builder, cluster);
 
 // Data plane.
 builder.AddProject<Projects.Kaito_InferenceServer>("inference-server")

@@ -22,6 +22,11 @@ public static class KaitoClusterExtensions
         ["--context"] = "Kaito:Context",
         ["--model"] = "Kaito:Model",
         ["--allowed-data-hosts"] = "Kaito:AllowedDataHosts",
+        ["--provider"] = "Kaito:Provider",
+        ["--install-crds"] = "Kaito:InstallCrds",
+        ["--subscription"] = "Kaito:Azure:SubscriptionId",
+        ["--resource-group"] = "Kaito:Azure:ResourceGroup",
+        ["--cluster"] = "Kaito:Azure:ClusterName",
     };
 
     public static IConfigurationBuilder AddKaitoCommandLine(this IConfigurationBuilder configuration, string[] args)

@@ -74,6 +74,43 @@ public sealed class AppModelTests
     }
 
     [Fact]
+    public async Task TheProvisionersNodeProviderAndTheCrdInstallFollowTheClusterAndLocalIsRefusedForARealOne()
+    {
+        var kubeconfig = Path.GetTempFileName();
+        try
+        {
+            async Task<Dictionary<string, string>> ProvisionerEnvironmentAsync(string[] args)
+            {
+                await using var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Kaito_AppHost>(args);
+                return await EnvironmentOf(builder.Resources.OfType<ProjectResource>().Single(p => p.Name == "provisioner"));
+            }
+
+            Assert.Equal("local", (await ProvisionerEnvironmentAsync([]))["Provisioner__Provider"]);
+            Assert.Equal("existing", (await ProvisionerEnvironmentAsync(["--kubeconfig", kubeconfig]))["Provisioner__Provider"]);
+            var aks = await ProvisionerEnvironmentAsync(["--kubeconfig", kubeconfig, "--subscription", "sub-1", "--resource-group", "rg-1", "--cluster", "aks-1"]);
+            Assert.Equal("azure", aks["Provisioner__Provider"]);
+            Assert.Equal(("sub-1", "rg-1", "aks-1"), (aks["Provisioner__Azure__SubscriptionId"], aks["Provisioner__Azure__ResourceGroup"], aks["Provisioner__Azure__ClusterName"]));
+
+            await using (var crds = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Kaito_AppHost>(["--kubeconfig", kubeconfig]))
+            {
+                Assert.Equal("false", (await EnvironmentOf(crds.Resources.OfType<ProjectResource>().Single(p => p.Name == "controller")))["Controller__InstallCrds"]);
+            }
+
+            await using (var crds = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Kaito_AppHost>(["--kubeconfig", kubeconfig, "--install-crds", "true"]))
+            {
+                Assert.Equal("true", (await EnvironmentOf(crds.Resources.OfType<ProjectResource>().Single(p => p.Name == "controller")))["Controller__InstallCrds"]);
+            }
+
+            var refused = await Assert.ThrowsAnyAsync<Exception>(() => ProvisionerEnvironmentAsync(["--kubeconfig", kubeconfig, "--provider", "local"]));
+            Assert.Contains("--provider local makes simulated GPU nodes and runs only against LocalCluster", refused.ToString(), StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(kubeconfig);
+        }
+    }
+
+    [Fact]
     public async Task AKubeconfigAndContextReplaceLocalCluster()
     {
         var kubeconfig = Path.GetTempFileName();
