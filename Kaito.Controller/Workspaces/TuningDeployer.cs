@@ -106,7 +106,7 @@ public sealed partial class TuningDeployer(
 
         if (conditions.Items.Any(c => c.Type == ConditionTypes.InferenceReady))
         {
-            conditions.Set(ConditionTypes.InferenceReady, false, ConditionReasons.InferencePending, "Waiting for the tuning job to finish");
+            conditions.Set(ConditionTypes.InferenceReady, false, ConditionReasons.InferencePending, "Not serving: the tuning job of this revision has not succeeded");
         }
 
         return (false, null, true);

@@ -25,7 +25,8 @@ internal static partial class PortForward
     public const string TunnelProtocol = "SPDY/3.1+portforward.k8s.io";
     public const string StreamProtocol = "portforward.k8s.io";
 
-    private static readonly TimeSpan s_pairTimeout = TimeSpan.FromSeconds(30);
+    /// <summary>Connections whose stream pair is not complete yet that one session may hold.</summary>
+    private const int MaxPendingPairs = 256;
 
     public static async Task HandleAsync(HttpContext context, JsonObject pod, ILogger logger)
     {
@@ -158,17 +159,20 @@ internal static partial class PortForward
                 return;
             }
 
+            if (!_pairs.ContainsKey(request) && _pairs.Count >= MaxPendingPairs)
+            {
+                // A client that opens half-pairs and never completes them gets no more connections on this session.
+                await session.ResetAsync(frame.StreamId, SpdySession.RefusedStream, cancellationToken);
+                return;
+            }
+
             await session.ReplyAsync(frame.StreamId, new Dictionary<string, string>(), cancellationToken);
             var pair = _pairs.GetOrAdd(request, _ => new Pair(session, pod, uid, port));
             _streams[frame.StreamId] = pair;
             if (pair.Add(type, frame.StreamId, frame.Fin))
             {
+                _connections.RemoveAll(c => c.IsCompleted);
                 _connections.Add(ForwardAsync(request, pair, cancellationToken));
-            }
-            else if (_pairs.Count > 256)
-            {
-                // A client that opens half-pairs and never completes them gets its oldest ones refused.
-                await session.ResetAsync(frame.StreamId, SpdySession.RefusedStream, cancellationToken);
             }
         }
 

@@ -390,21 +390,22 @@ public sealed partial class ResourceHandler(
         var labels = LabelSelector.Parse(context.Request.Query["labelSelector"]);
         var fields = FieldSelector.Parse(context.Request.Query["fieldSelector"]);
         var (items, _) = store.List(request.Type.GroupResource, request.Namespace);
+        var strategy = strategies.For(request.Type);
         var deleted = new JsonArray();
         foreach (var item in items.Where(i => labels.Matches(i) && fields.Matches(i)))
         {
             var key = new ObjectKey(request.Type.GroupResource, ClusterStore.NamespaceOf(item) ?? "", (string)item["metadata"]!["name"]!);
             try
             {
-                strategies.For(request.Type).ValidateDelete(key);
-                if (strategies.For(request.Type).GracePeriod(item, null) is { } seconds)
+                strategy.ValidateDelete(key);
+                if (strategy.GracePeriod(item, null) is { } seconds)
                 {
                     deleted.Add(ForVersion(store.MarkDeleting(request.Type, key, seconds), request).DeepClone());
                     continue;
                 }
 
                 var gone = store.Delete(request.Type, key, context.Request.Query["propagationPolicy"]);
-                strategies.For(request.Type).AfterDelete(key, gone);
+                strategy.AfterDelete(key, gone);
                 deleted.Add(ForVersion(gone, request).DeepClone());
             }
             catch (ApiException ex) when (ex.Code == 404)

@@ -266,12 +266,19 @@ internal sealed class SpdySession : IAsyncDisposable
     /// </summary>
     private sealed class HeaderInflater : IAsyncDisposable
     {
-        private readonly Pipe _input = new();
+        // No back-pressure: the writer is this same reader, which consumes each block right after writing it (a paused
+        // write would wait for itself); blocks are bounded below instead.
+        private readonly Pipe _input = new(new PipeOptions(pauseWriterThreshold: 0));
         private DeflateStream? _inflate;
         private int _blockBytes;
 
         public async Task<Dictionary<string, string>> ReadAsync(ReadOnlyMemory<byte> block, CancellationToken cancellationToken)
         {
+            if (block.Length > MaxHeaderBytes)
+            {
+                throw new InvalidDataException($"SPDY header block of {block.Length} compressed bytes exceeds the limit of {MaxHeaderBytes}");
+            }
+
             if (_inflate is null)
             {
                 if (block.Length < 2 || (block.Span[0] & 0x0f) != 8 || ((block.Span[0] << 8) | block.Span[1]) % 31 != 0)

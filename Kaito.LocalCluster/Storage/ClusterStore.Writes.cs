@@ -150,7 +150,8 @@ public sealed partial class ClusterStore
     /// <summary>
     /// Starts a graceful deletion (a pod its kubelet must stop first): the object stays with a deletionTimestamp
     /// <paramref name="gracePeriodSeconds"/> ahead and that grace period, until <see cref="Delete"/> removes it. A
-    /// deletion already under way keeps its timestamp; a shorter grace period shortens it.
+    /// deletion already under way keeps its timestamp; a shorter grace period is recorded (a kubelet already stopping the
+    /// pod keeps the one it started with; a grace period of 0 never gets here, it removes the object).
     /// </summary>
     public JsonObject MarkDeleting(ResourceType type, ObjectKey key, long gracePeriodSeconds)
     {
