@@ -11,12 +11,16 @@ command -v docker-registry >/dev/null 2>&1 || packages+=(docker-registry)
 command -v htpasswd >/dev/null 2>&1 || packages+=(apache2-utils)
 command -v skopeo >/dev/null 2>&1 || packages+=(skopeo)
 command -v busybox >/dev/null 2>&1 || packages+=(busybox)
-if ((${#packages[@]})); then
+# deploy/images/build-base-image.sh downloads Debian packages: it needs the package lists.
+apt-cache show libssl3 >/dev/null 2>&1 || need_update=1
+if ((${#packages[@]})) || [ -n "${need_update:-}" ]; then
     sudo=""
     [ "$(id -u)" = 0 ] || sudo="sudo"
-    echo "Installing ${packages[*]} ..."
     $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${packages[@]}" >/dev/null
+    if ((${#packages[@]})); then
+        echo "Installing ${packages[*]} ..."
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${packages[@]}" >/dev/null
+    fi
 fi
 
 log=$(mktemp)

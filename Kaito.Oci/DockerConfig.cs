@@ -21,12 +21,28 @@ public static class DockerConfig
         }
     }
 
-    private static (string User, string Password)? Read(string path, string registry)
+    /// <summary>The credentials the config JSON <paramref name="json"/> (read from <paramref name="source"/>, for messages) holds for <paramref name="registry"/>, or null.</summary>
+    /// <exception cref="InvalidDataException">It is not a docker config, naming what is wrong.</exception>
+    public static (string User, string Password)? CredentialsFor(string json, string source, string registry)
+    {
+        try
+        {
+            return Parse(json, source, registry);
+        }
+        catch (Exception e) when (e is InvalidOperationException or FormatException or ArgumentException)
+        {
+            throw new InvalidDataException($"docker config {source} cannot be used: {e.Message}", e);
+        }
+    }
+
+    private static (string User, string Password)? Read(string path, string registry) => Parse(File.ReadAllText(path), path, registry);
+
+    private static (string User, string Password)? Parse(string json, string path, string registry)
     {
         JsonObject root;
         try
         {
-            root = JsonNode.Parse(File.ReadAllText(path))?.AsObject() ?? throw new InvalidDataException("empty");
+            root = JsonNode.Parse(json)?.AsObject() ?? throw new InvalidDataException("empty");
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException or InvalidDataException)
         {

@@ -10,10 +10,13 @@ namespace Kaito.LocalCluster.Kubelet;
 /// <param name="Mounts">What the image itself brings, bound into the container: a component's build at <c>/app</c> and
 /// the .NET runtime at <c>/.kaito/dotnet</c>; busybox's applets at <c>/.kaito/bin</c>.</param>
 /// <param name="Path">The container's PATH.</param>
-public sealed record RunnableContainer(bool IsComponent, IReadOnlyList<string> Argv, string WorkingDirectory, IReadOnlyList<SandboxMount> Mounts, string Path);
+/// <param name="Image">The pulled image whose root file system the container runs in, or null when it runs in the host's.</param>
+public sealed record RunnableContainer(bool IsComponent, IReadOnlyList<string> Argv, string WorkingDirectory, IReadOnlyList<SandboxMount> Mounts, string Path,
+    PulledImage? Image = null);
 
 /// <summary>
-/// The images LocalCluster's kubelet can run: Kaito's own (the locally built components named in
+/// The images LocalCluster's kubelet can run: any image in a registry on this machine (pulled, see
+/// <see cref="ImageStore"/>), Kaito's own (the locally built components named in
 /// <see cref="KubeletOptions.Components"/>) and a few utility images played by the host's own tools — <c>busybox</c>
 /// (its applets when busybox is installed, else the host's sh and coreutils), <c>curlimages/curl</c>, <c>skopeo</c> and
 /// <c>oras</c> when those are installed. Every other image is not runnable here.
@@ -43,6 +46,11 @@ public sealed class ContainerImages
             return "the container names no image";
         }
 
+        if (Pulls(image))
+        {
+            return null;
+        }
+
         var reference = ImageReference.Parse(image);
         if (_options.Components.TryGetValue(reference.Name, out var component))
         {
@@ -57,13 +65,24 @@ public sealed class ContainerImages
         };
     }
 
-    /// <summary>The process standing for <paramref name="container"/>, which must be runnable.</summary>
-    public RunnableContainer Resolve(JsonObject container)
+    /// <summary>Whether <paramref name="image"/> is pulled and run from its own root file system.</summary>
+    public bool Pulls(string? image) => _options.PullImages && ImageStore.CanPull(image);
+
+    /// <summary>The process standing for <paramref name="container"/>, which must be runnable; <paramref name="pulled"/> when its image was pulled.</summary>
+    public RunnableContainer Resolve(JsonObject container, PulledImage? pulled = null)
     {
         ArgumentNullException.ThrowIfNull(container);
         var image = ImageReference.Parse((string)container["image"]!);
         var command = Strings(container["command"]);
         var args = Strings(container["args"]);
+        if (pulled is not null)
+        {
+            // Kubernetes' rule: command replaces the Entrypoint (and drops Cmd), args replace Cmd.
+            IReadOnlyList<string> imageArgv = command is not null ? [.. command, .. args ?? []] : [.. pulled.Entrypoint, .. args ?? pulled.Cmd];
+            var imagePath = pulled.Env.FirstOrDefault(e => e.StartsWith("PATH=", StringComparison.Ordinal))?[5..] ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+            // Kaito's own images bind their pod's loopback address and report to the same telemetry, as the local builds do.
+            return new RunnableContainer(image.Name.StartsWith("kaito-", StringComparison.Ordinal), imageArgv, pulled.WorkingDir, [], imagePath, pulled);
+        }
         if (_options.Components.TryGetValue(image.Name, out var component))
         {
             // As in the image: the build at /app, the runtime beside it, whatever the host's layout.

@@ -24,6 +24,12 @@ internal sealed class ContainerRecord(JsonObject spec, bool init)
 
     public string? ContainerId { get; set; }
 
+    /// <summary>The pulled image's name and digest (<c>imageID</c>), empty for images the node stands in for.</summary>
+    public string ImageId { get; set; } = "";
+
+    /// <summary>Failed pulls in a row: the first is ErrImagePull, the next ImagePullBackOff.</summary>
+    public int PullFailures { get; set; }
+
     /// <summary>The running process, if any.</summary>
     public ContainerProcess? Process { get; set; }
 
@@ -46,7 +52,7 @@ internal sealed class ContainerRecord(JsonObject spec, bool init)
     {
         ["name"] = Name,
         ["image"] = (string?)Spec["image"],
-        ["imageID"] = "",
+        ["imageID"] = ImageId,
         ["containerID"] = ContainerId,
         ["ready"] = Ready,
         ["started"] = Started,

@@ -6,12 +6,22 @@ namespace Kaito.LocalCluster.Kubelet;
 public sealed record SandboxMount(string Source, string Target, bool ReadOnly);
 
 /// <summary>
+/// A container's root from its image: the unpacked image (<paramref name="Lower"/>, shared) under an overlay whose
+/// writable layer is the container's own (<paramref name="Upper"/>, with overlayfs' <paramref name="Work"/> folder),
+/// read-only when the container asks (<c>readOnlyRootFilesystem</c>), and the user and group it runs as.
+/// </summary>
+public sealed record ImageRoot(string Lower, string Upper, string Work, bool ReadOnly, long? User, long? Group);
+
+/// <summary>
 /// The file system a container sees, made the way bubblewrap makes one, with util-linux's <c>unshare</c>: in a private
 /// mount namespace (and a user namespace mapping the caller to root when LocalCluster is not root), a tmpfs becomes
 /// the new root; the host's top-level folders are bound into it — except <c>/dev</c> (a minimal one), <c>/proc</c>,
 /// <c>/sys</c>, <c>/tmp</c> (the container's own, a mount like any other) and any folder a mount lands in, which is rebuilt from the host's
 /// entries around the mount point, so no folder is ever created on the host — then every mount is bound at its path and
 /// the command runs chrooted there. No path is rewritten: the process sees its volumes exactly where the pod spec says.
+/// A container of a pulled image gets the image's file system instead of the host's (<see cref="ImageRoot"/>): mount
+/// targets resolve through the image's own links, and util-linux's <c>unshare --root --wd --setuid --setgid</c> starts
+/// the command there as its user, so the image needs no shell.
 /// </summary>
 public static class ContainerSandbox
 {
@@ -22,26 +32,36 @@ public static class ContainerSandbox
     /// <paramref name="startedFile"/> is created once the sandbox is built, just before the command starts: until then
     /// the container is not running (nothing may exec into a half-built root).
     /// </summary>
-    public static IReadOnlyList<string> Command(string rootDirectory, string hostname, IReadOnlyList<SandboxMount> mounts, string workingDirectory, IReadOnlyList<string> argv, bool rootless, string startedFile)
+    public static IReadOnlyList<string> Command(string rootDirectory, string hostname, IReadOnlyList<SandboxMount> mounts, string workingDirectory, IReadOnlyList<string> argv, bool rootless, string startedFile,
+        ImageRoot? image = null)
     {
         ArgumentNullException.ThrowIfNull(mounts);
         ArgumentNullException.ThrowIfNull(argv);
         var namespaces = rootless ? new[] { "--user", "--map-root-user", "--mount", "--uts" } : ["--mount", "--uts"];
-        return ["setsid", "unshare", .. namespaces, "--propagation", "private", "--", "/bin/sh", "-c", Script(rootDirectory, hostname, mounts, workingDirectory, startedFile), "kaito-container", .. argv];
+        return ["setsid", "unshare", .. namespaces, "--propagation", "private", "--", "/bin/sh", "-c", Script(rootDirectory, hostname, mounts, workingDirectory, startedFile, image, rootless), "kaito-container", .. argv];
     }
 
     /// <summary>The shell script that builds the root and execs the command (passed as its positional arguments).</summary>
-    public static string Script(string rootDirectory, string hostname, IReadOnlyList<SandboxMount> mounts, string workingDirectory, string startedFile)
+    public static string Script(string rootDirectory, string hostname, IReadOnlyList<SandboxMount> mounts, string workingDirectory, string startedFile,
+        ImageRoot? image = null, bool rootless = false)
     {
         ArgumentNullException.ThrowIfNull(mounts);
         var script = new StringBuilder("set -e\n");
         var root = rootDirectory;
         script.Append("R=").Append(Quote(root)).Append('\n');
         script.Append("echo ").Append(Quote(hostname)).Append(" > /proc/sys/kernel/hostname 2>/dev/null || true\n");
-        script.Append("mount -t tmpfs -o mode=755 kaito-root \"$R\"\n");
-
-        var targets = mounts.Select(m => Resolve(m.Target)).ToList();
-        Expose("/", targets, script, topLevel: true);
+        Func<string, string> resolve;
+        if (image is null)
+        {
+            script.Append("mount -t tmpfs -o mode=755 kaito-root \"$R\"\n");
+            resolve = Resolve;
+            Expose("/", mounts.Select(m => Resolve(m.Target)).ToList(), script, topLevel: true);
+        }
+        else
+        {
+            script.Append($"mount -t overlay kaito-root -o {Quote($"lowerdir={image.Lower},upperdir={image.Upper},workdir={image.Work}")} \"$R\"\n");
+            resolve = target => InImage(image.Lower, target);
+        }
 
         script.Append("mkdir -p \"$R/dev\" \"$R/proc\" \"$R/sys\" \"$R/tmp\"\n");
         script.Append("mount -t tmpfs -o mode=755,nosuid kaito-dev \"$R/dev\"\n");
@@ -54,9 +74,9 @@ public static class ContainerSandbox
         script.Append("mkdir -p \"$R/dev/shm\" \"$R/dev/pts\"\n");
         script.Append("mount --rbind /proc \"$R/proc\"\nmount --rbind /sys \"$R/sys\"\n");
 
-        foreach (var mount in mounts.OrderBy(m => Resolve(m.Target).Count(c => c == '/')))
+        foreach (var mount in mounts.OrderBy(m => resolve(m.Target).Count(c => c == '/')))
         {
-            var target = "\"$R\"" + Quote(Resolve(mount.Target));
+            var target = "\"$R\"" + Quote(resolve(mount.Target));
             var source = Quote(mount.Source);
             script.Append($"if [ -d {source} ]; then mkdir -p {target}; else mkdir -p \"$(dirname {target})\"; [ -e {target} ] || touch {target}; fi\n");
             script.Append($"mount --rbind {source} {target}\n");
@@ -64,6 +84,30 @@ public static class ContainerSandbox
             {
                 script.Append($"mount -o remount,bind,ro {target} 2>/dev/null || mount -o remount,bind,ro,nosuid,nodev {target}\n");
             }
+        }
+
+        if (image is not null)
+        {
+            script.Append("mkdir -p \"$R\"").Append(Quote(resolve(workingDirectory))).Append('\n');
+            if (image.ReadOnly)
+            {
+                script.Append("mount -o remount,ro \"$R\"\n");
+            }
+
+            script.Append(": > ").Append(Quote(startedFile)).Append('\n');
+            script.Append("exec unshare --root=\"$R\" --wd=").Append(Quote(workingDirectory));
+            if (!rootless && image.Group is { } group)
+            {
+                script.Append(" --setgid ").Append(group.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            }
+
+            if (!rootless && image.User is { } user)
+            {
+                script.Append(" --setuid ").Append(user.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            }
+
+            script.Append(" -- \"$@\"\n");
+            return script.ToString();
         }
 
         script.Append(": > ").Append(Quote(startedFile)).Append('\n');
@@ -157,6 +201,13 @@ public static class ContainerSandbox
         }
 
         return resolved.Length == 0 ? "/" : resolved;
+    }
+
+    /// <summary>A mount target inside the image's root, with the image's own links along it resolved (never the host's).</summary>
+    private static string InImage(string lower, string target)
+    {
+        var relative = Path.GetRelativePath(lower, LayerArchive.Resolve(lower, target, followLast: true, "the image", create: false));
+        return relative == "." ? "/" : "/" + relative;
     }
 
     private static string Normalize(string path) => "/" + string.Join('/', path.Split('/', StringSplitOptions.RemoveEmptyEntries));

@@ -20,6 +20,19 @@ public sealed class KubeletOptions
     public Dictionary<string, string> Components { get; } = new(StringComparer.Ordinal);
 
     /// <summary>
+    /// Images from a registry on this machine (<c>localhost:5001/…</c>, 127.0.0.0/8, ::1) are pulled and run from their
+    /// own root file system — Kaito's images as <c>deploy/images/build-images.sh</c> builds them, or any other — instead
+    /// of standing in for them with <see cref="Components"/> or the host's tools. Off: such images are resolved as any other.
+    /// </summary>
+    public bool PullImages { get; set; } = true;
+
+    /// <summary>The most one image may unpack to on the node (its layers' files together).</summary>
+    public long MaxImageBytes { get; set; } = 16L * 1024 * 1024 * 1024;
+
+    /// <summary>The most files, folders and links one image may unpack.</summary>
+    public long MaxImageEntries { get; set; } = 1_000_000;
+
+    /// <summary>
     /// Where pod sandboxes live (volumes, logs, termination messages): <c>&lt;data-dir&gt;/kubelet</c> with a data
     /// directory, else a per-run folder under the temporary directory that is removed at shutdown.
     /// </summary>

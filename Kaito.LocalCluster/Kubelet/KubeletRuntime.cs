@@ -22,6 +22,9 @@ internal sealed class KubeletRuntime(ClusterStore store, ContainerImages images,
 
     public string ClaimsDirectory => Path.Combine(RootDirectory, "claims");
 
+    /// <summary>The node's pulled images (<see cref="ImageStore"/>), unpacked under <c>images/</c>.</summary>
+    public ImageStore ImageStore { get; } = new(Path.Combine(rootDirectory, "images"), loggers.CreateLogger<ImageStore>(), options.Value.MaxImageBytes, options.Value.MaxImageEntries);
+
     /// <summary>The nodes' own file systems, for hostPath volumes: <c>nodes/&lt;node&gt;/&lt;path&gt;</c>, kept across pods.</summary>
     public string NodesDirectory => Path.Combine(RootDirectory, "nodes");
 

@@ -144,6 +144,7 @@ public sealed partial class LocalKubelet : BackgroundService
     public override void Dispose()
     {
         _loop.Dispose();
+        _runtime.ImageStore.Dispose();
         base.Dispose();
     }
 

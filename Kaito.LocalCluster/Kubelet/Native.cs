@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 
 namespace Kaito.LocalCluster.Kubelet;
 
-/// <summary>The few libc calls the process runtime needs: signals to a container's process group, and who we are.</summary>
+/// <summary>The few libc calls the process runtime needs: signals to a container's process group, who we are, and links and owners of unpacked image files.</summary>
 internal static partial class Native
 {
     public const int SigKill = 9;
@@ -39,6 +39,33 @@ internal static partial class Native
             throw new IOException($"rename {from} to {to} failed: errno {Marshal.GetLastPInvokeError()}");
         }
     }
+
+    /// <summary>link(2): a hard link at <paramref name="to"/> to the file <paramref name="from"/>.</summary>
+    public static void Link(string from, string to)
+    {
+        if (link(from, to) != 0)
+        {
+            throw new IOException($"link {to} to {from} failed: errno {Marshal.GetLastPInvokeError()}");
+        }
+    }
+
+    /// <summary>chown(2), or lchown(2) for a symbolic link itself.</summary>
+    public static void ChangeOwner(string path, int uid, int gid, bool followLink)
+    {
+        if ((followLink ? chown(path, uid, gid) : lchown(path, uid, gid)) != 0)
+        {
+            throw new IOException($"chown {path} to {uid}:{gid} failed: errno {Marshal.GetLastPInvokeError()}");
+        }
+    }
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int link(string from, string to);
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int chown(string path, int uid, int gid);
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int lchown(string path, int uid, int gid);
 
     [LibraryImport("libc", SetLastError = true)]
     private static partial int kill(int pid, int sig);

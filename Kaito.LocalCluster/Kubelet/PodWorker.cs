@@ -270,7 +270,28 @@ internal sealed partial class PodWorker : IDisposable
             return null;
         }
 
-        var runnable = _runtime.Images.Resolve(record.Spec);
+        PulledImage? pulled = null;
+        if (_runtime.Images.Pulls((string?)record.Spec["image"]))
+        {
+            pulled = await PullAsync(record, stop);
+            if (pulled is null)
+            {
+                await Task.Delay(retryAfter, _runtime.Clock, stop);
+                return null;
+            }
+        }
+
+        var runnable = _runtime.Images.Resolve(record.Spec, pulled);
+        var (user, group, userError) = pulled is null ? (null, null, null) : ContainerUser.Resolve(_pod, record.Spec, pulled);
+        if (userError is not null)
+        {
+            record.State = Waiting("CreateContainerConfigError", userError);
+            Publish();
+            Record("Warning", "Failed", $"Error: {userError}");
+            await Task.Delay(retryAfter, _runtime.Clock, stop);
+            return null;
+        }
+
         var containerDirectory = Path.Combine(_directory, "containers", record.Name);
         var tmp = Path.Combine(containerDirectory, "tmp");
         Directory.CreateDirectory(tmp);
@@ -306,12 +327,19 @@ internal sealed partial class PodWorker : IDisposable
 
         mounts.Add(new SandboxMount(terminationLog, (string?)record.Spec["terminationMessagePath"] ?? "/dev/termination-log", ReadOnly: false));
 
-        var environment = new Dictionary<string, string>(StringComparer.Ordinal)
+        var environment = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var variable in pulled?.Env ?? [])
         {
-            ["PATH"] = runnable.Path,
-            ["HOME"] = "/root",
-            ["HOSTNAME"] = _key.Name,
-        };
+            var equals = variable.IndexOf('=', StringComparison.Ordinal);
+            if (equals > 0)
+            {
+                environment[variable[..equals]] = variable[(equals + 1)..];
+            }
+        }
+
+        environment["PATH"] = runnable.Path;
+        environment["HOME"] = pulled is null ? "/root" : ContainerUser.Home(pulled, user ?? 0);
+        environment["HOSTNAME"] = _key.Name;
         if (runnable.IsComponent)
         {
             foreach (var name in _runtime.Options.InheritedEnvironment)
@@ -322,7 +350,11 @@ internal sealed partial class PodWorker : IDisposable
                 }
             }
 
-            environment["DOTNET_ROOT"] = "/.kaito/dotnet";
+            if (pulled is null)
+            {
+                environment["DOTNET_ROOT"] = "/.kaito/dotnet";
+            }
+
             // The pods share the host's network: a component binds its pod's own loopback address (see LocalCluster's README).
             environment["KAITO_POD_IP"] = _podIp!;
             environment["OTEL_SERVICE_NAME"] = record.Name;
@@ -349,8 +381,24 @@ internal sealed partial class PodWorker : IDisposable
 
         var started = Path.Combine(containerDirectory, "started");
         File.Delete(started);
+        ImageRoot? imageRoot = null;
+        if (pulled is not null)
+        {
+            // A fresh writable layer per run, as a restarted container gets.
+            var overlay = Path.Combine(containerDirectory, "overlay");
+            if (Directory.Exists(overlay))
+            {
+                Directory.Delete(overlay, recursive: true);
+            }
+
+            Directory.CreateDirectory(Path.Combine(overlay, "upper"));
+            Directory.CreateDirectory(Path.Combine(overlay, "work"));
+            imageRoot = new ImageRoot(pulled.RootFilesystem, Path.Combine(overlay, "upper"), Path.Combine(overlay, "work"),
+                record.Spec["securityContext"]?["readOnlyRootFilesystem"]?.GetValue<bool>() == true, user, group);
+        }
+
         var command = ContainerSandbox.Command(Path.Combine(_directory, "rootfs"), _key.Name, mounts,
-            (string?)record.Spec["workingDir"] is { Length: > 0 } workingDir ? workingDir : runnable.WorkingDirectory, argv, _runtime.Rootless, started);
+            (string?)record.Spec["workingDir"] is { Length: > 0 } workingDir ? workingDir : runnable.WorkingDirectory, argv, _runtime.Rootless, started, imageRoot);
         Directory.CreateDirectory(Path.Combine(_directory, "rootfs"));
 
         ContainerProcess process;
@@ -383,6 +431,7 @@ internal sealed partial class PodWorker : IDisposable
             record.Process = process;
             record.KillReason = null;
             record.ContainerId = $"kaito-local://{_uid}-{record.Name}-{record.RestartCount}";
+            record.ImageId = pulled is null ? "" : $"{ImageName(pulled.Reference)}@{pulled.Digest}";
             record.State = new JsonObject { ["running"] = new JsonObject { ["startedAt"] = Timestamp(process.StartedAt) } };
             record.Started = record.Spec["startupProbe"] is null;
             record.Ready = record.Started && record.Spec["readinessProbe"] is null && !record.Init;
@@ -411,6 +460,50 @@ internal sealed partial class PodWorker : IDisposable
             return Terminated(record, exit, exit == 0 ? "Completed" : "Error", message.Length > 0 ? message : null, process.StartedAt);
         }
     }
+
+    /// <summary>
+    /// Pulls the container's image as the kubelet does, with the pod's pull secrets: Pulling/Pulled events, and on a
+    /// failure ErrImagePull (then ImagePullBackOff while it retries) naming the cause; null then.
+    /// </summary>
+    private async Task<PulledImage?> PullAsync(ContainerRecord record, CancellationToken stop)
+    {
+        var image = (string)record.Spec["image"]!;
+        Record("Normal", "Pulling", $"Pulling image \"{image}\"");
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        try
+        {
+            var pulled = await _runtime.ImageStore.PullAsync(image, PullSecrets(), stop);
+            Record("Normal", "Pulled", $"Successfully pulled image \"{image}\" in {watch.Elapsed.TotalSeconds.ToString("F3", CultureInfo.InvariantCulture)}s. Image size: {pulled.Bytes.ToString(CultureInfo.InvariantCulture)} bytes.");
+            record.PullFailures = 0;
+            return pulled;
+        }
+        catch (Exception ex) when (ex is Kaito.Oci.RegistryException or InvalidDataException or HttpRequestException or IOException or UnauthorizedAccessException or FormatException)
+        {
+            var failed = record.PullFailures++ == 0;
+            record.State = Waiting(failed ? "ErrImagePull" : "ImagePullBackOff", failed ? ex.Message : $"Back-off pulling image \"{image}\": {ex.Message}");
+            Publish();
+            Record("Warning", failed ? "Failed" : "BackOff", failed ? $"Failed to pull image \"{image}\": {ex.Message}" : $"Back-off pulling image \"{image}\"");
+            return null;
+        }
+    }
+
+    /// <summary>The <c>.dockerconfigjson</c> of each of the pod's <c>imagePullSecrets</c> that exists.</summary>
+    private List<(string Json, string Source)> PullSecrets()
+    {
+        var configs = new List<(string, string)>();
+        foreach (var name in _pod["spec"]?["imagePullSecrets"]?.AsArray().Select(s => (string?)s?["name"]).OfType<string>() ?? [])
+        {
+            if (_runtime.Store.Get(new ObjectKey(Kinds.Secret.GroupResource, _key.Namespace, name)) is { } secret
+                && PodVolumes.SecretData(secret).TryGetValue(".dockerconfigjson", out var json))
+            {
+                configs.Add((Encoding.UTF8.GetString(json), $"secret {_key.Namespace}/{name}"));
+            }
+        }
+
+        return configs;
+    }
+
+    private static string ImageName(string image) => image.Split('@')[0] is var name && name.LastIndexOf(':') > name.LastIndexOf('/') ? name[..name.LastIndexOf(':')] : name;
 
     private int Terminated(ContainerRecord record, int exit, string reason, string? message, DateTimeOffset startedAt)
     {
