@@ -45,4 +45,7 @@ builder.AddProject<Projects.Kaito_InferenceServer>("inference-server")
 builder.AddProject<Projects.Kaito_Tuner>("tuner")
     .WithExplicitStart();
 
+// The deployment: `--operation publish --step publish-kubernetes --output-path deploy/kubernetes` writes the chart.
+builder.AddKubernetesPublisher();
+
 builder.Build().Run();

@@ -22,8 +22,13 @@ public sealed class ControllerOptions
     /// <summary>The registry of Kaito's images (the inference server, the tuner).</summary>
     public string ImageRegistry { get; set; } = "ghcr.io/kaito-dotnet";
 
-    /// <summary>The tag of Kaito's images.</summary>
-    public string ImageTag { get; set; } = "latest";
+    /// <summary>The tag of Kaito's images: by default this controller's own version, the tag deploy/images/build-images.sh gives them (never <c>latest</c>).</summary>
+    public string ImageTag { get; set; } = ReleaseVersion;
+
+    /// <summary>The version this controller was built as (<c>Version</c> in Directory.Build.props), without the commit.</summary>
+    public static string ReleaseVersion { get; } =
+        (typeof(ControllerOptions).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
+            .OfType<System.Reflection.AssemblyInformationalVersionAttribute>().FirstOrDefault()?.InformationalVersion ?? "0.0.0").Split('+')[0];
 
     /// <summary>The namespace Kaito is installed in, where the default tuning templates (<c>lora-params-template</c>,
     /// <c>qlora-params-template</c>) live; the built-in templates are used where it has none.</summary>

@@ -25,7 +25,9 @@ public static class WorkspaceControllerExtensions
         ["--webhook-port"] = $"{WebhookOptions.SectionName}:{nameof(WebhookOptions.Port)}",
         ["--register-webhook"] = $"{WebhookOptions.SectionName}:{nameof(WebhookOptions.Register)}",
         ["--webhook-cert-dir"] = $"{WebhookOptions.SectionName}:{nameof(WebhookOptions.CertificateDirectory)}",
+        ["--webhook-cert-secret"] = $"{WebhookOptions.SectionName}:{nameof(WebhookOptions.CertificateSecret)}",
         ["--webhook-service"] = $"{WebhookOptions.SectionName}:{nameof(WebhookOptions.Service)}",
+        ["--webhook-service-port"] = $"{WebhookOptions.SectionName}:{nameof(WebhookOptions.ServicePort)}",
         ["--webhook-listen-address"] = $"{WebhookOptions.SectionName}:{nameof(WebhookOptions.ListenAddress)}",
         ["--allowed-data-hosts"] = $"{ControllerOptions.SectionName}:{nameof(ControllerOptions.AllowedDataHosts)}",
     };

@@ -100,6 +100,7 @@ public static class LocalClusterExtensions
             .ValidateOnStart();
         builder.Services.AddSingleton<LocalClusterTelemetry>();
         builder.Services.AddSingleton<ClusterCredentials>();
+        builder.Services.AddSingleton<ServiceAccountTokens>();
         builder.Services.AddSingleton<KubeconfigWriter>();
         builder.Services.AddHostedService(services => services.GetRequiredService<KubeconfigWriter>());
         builder.Services.AddHealthChecks().AddCheck<KubeconfigHealthCheck>("kubeconfig");

@@ -43,10 +43,16 @@ public static class NodeProvisionerExtensions
         {
             services.AddOptions<AzureOptions>()
                 .Bind(builder.Configuration.GetSection(AzureOptions.SectionName))
-                .PostConfigure(o => o.SubscriptionId ??= Environment.GetEnvironmentVariable("ARM_SUBSCRIPTION_ID"))
+                // the variable names of Azure/gpu-provisioner's chart, for operators who know it
+                .PostConfigure(o =>
+                {
+                    o.SubscriptionId ??= Environment.GetEnvironmentVariable("ARM_SUBSCRIPTION_ID");
+                    o.ResourceGroup ??= Environment.GetEnvironmentVariable("ARM_RESOURCE_GROUP");
+                    o.ClusterName ??= Environment.GetEnvironmentVariable("AZURE_CLUSTER_NAME");
+                })
                 .Validate(o => !string.IsNullOrEmpty(o.SubscriptionId), "the azure provider needs --subscription (Provisioner:Azure:SubscriptionId, or ARM_SUBSCRIPTION_ID).")
-                .Validate(o => !string.IsNullOrEmpty(o.ResourceGroup), "the azure provider needs --resource-group (Provisioner:Azure:ResourceGroup).")
-                .Validate(o => !string.IsNullOrEmpty(o.ClusterName), "the azure provider needs --cluster (Provisioner:Azure:ClusterName).")
+                .Validate(o => !string.IsNullOrEmpty(o.ResourceGroup), "the azure provider needs --resource-group (Provisioner:Azure:ResourceGroup, or ARM_RESOURCE_GROUP).")
+                .Validate(o => !string.IsNullOrEmpty(o.ClusterName), "the azure provider needs --cluster (Provisioner:Azure:ClusterName, or AZURE_CLUSTER_NAME).")
                 .Validate(o => o.TrustedCaFile is null || File.Exists(o.TrustedCaFile), "--trusted-ca-file names a file that does not exist.")
                 .ValidateOnStart();
             services.AddSingleton<ArmClient>();

@@ -20,6 +20,14 @@ public sealed class WebhookOptions
     /// </summary>
     public string CertificateDirectory { get; set; } = "/tmp/k8s-webhook-server/serving-certs";
 
+    /// <summary>
+    /// A Secret (<c>namespace/name</c>, <c>--webhook-cert-secret</c>) that holds the certificate every replica serves:
+    /// filled by whichever replica starts first when it is empty, expiring within 30 days or not for this Service, and
+    /// read by the others — so the caBundle registered is the one all of them present. The deployment creates it empty,
+    /// and the controller may only read and update that one Secret. Takes precedence over <see cref="CertificateDirectory"/>.
+    /// </summary>
+    public string? CertificateSecret { get; set; }
+
     /// <summary>Create or update the ValidatingWebhookConfiguration at start (<c>--register-webhook</c>).</summary>
     public bool Register { get; set; }
 
@@ -31,6 +39,9 @@ public sealed class WebhookOptions
     /// at <c>https://&lt;Host&gt;:&lt;port&gt;</c> (local clusters).
     /// </summary>
     public string? Service { get; set; }
+
+    /// <summary>The port of <see cref="Service"/> the API server calls (<c>--webhook-service-port</c>); it forwards to <see cref="Port"/>.</summary>
+    public int ServicePort { get; set; } = 443;
 
     /// <summary>The host the API server reaches the webhook at without a Service, and the serving certificate's name.</summary>
     public string Host { get; set; } = "127.0.0.1";
@@ -44,6 +55,8 @@ public sealed class WebhookOptions
 
     public System.Net.IPAddress EffectiveListenAddress =>
         ListenAddress is { Length: > 0 } configured ? System.Net.IPAddress.Parse(configured)
+        // LocalCluster's kubelet runs pods in the host's network, each with its own loopback address (KAITO_POD_IP)
+        : Service is { Length: > 0 } && System.Net.IPAddress.TryParse(Environment.GetEnvironmentVariable(Kaito.ServiceDefaults.DefaultPorts.PodIpVariable), out var podIp) ? podIp
         : Service is { Length: > 0 } ? System.Net.IPAddress.IPv6Any
         : System.Net.IPAddress.TryParse(Host, out var host) ? host
         : System.Net.IPAddress.Loopback;

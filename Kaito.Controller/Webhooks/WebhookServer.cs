@@ -37,7 +37,9 @@ public sealed partial class WebhookServer(
             return;
         }
 
-        _certificate = WebhookCertificate.LoadOrGenerate(_options);
+        _certificate = _options.CertificateSecret is { Length: > 0 }
+            ? await WebhookCertificate.FromSecretAsync(client, _options, logger, cancellationToken)
+            : WebhookCertificate.LoadOrGenerate(_options);
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.Services.AddSingleton(loggerFactory);
@@ -54,7 +56,7 @@ public sealed partial class WebhookServer(
 
         var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         Port = new Uri(address.Replace("[::]", "localhost", StringComparison.Ordinal).Replace("0.0.0.0", "localhost", StringComparison.Ordinal)).Port;
-        LogListening(logger, Port, _certificate.Generated ? "generated" : _options.CertificateDirectory);
+        LogListening(logger, Port, _options.CertificateSecret is { Length: > 0 } secret ? $"Secret {secret}" : _certificate.Generated ? "generated" : _options.CertificateDirectory);
         if (_options.Register)
         {
             await RegisterAsync(cancellationToken);
@@ -87,7 +89,8 @@ public sealed partial class WebhookServer(
         var clientConfig = new Admissionregistrationv1WebhookClientConfig { CaBundle = Encoding.ASCII.GetBytes(caBundlePem) };
         if (options.Service?.Split('/') is [var ns, var name])
         {
-            clientConfig.Service = new Admissionregistrationv1ServiceReference { NamespaceProperty = ns, Name = name, Path = WebhookOptions.Path, Port = port };
+            // the Service's port (which forwards to this server's), as the API server calls the Service
+            clientConfig.Service = new Admissionregistrationv1ServiceReference { NamespaceProperty = ns, Name = name, Path = WebhookOptions.Path, Port = options.ServicePort };
         }
         else
         {

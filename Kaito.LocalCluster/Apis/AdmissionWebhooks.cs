@@ -7,7 +7,8 @@ namespace Kaito.LocalCluster.Apis;
 
 /// <summary>
 /// Honours ValidatingWebhookConfigurations: before a matching create or update, sends an AdmissionReview v1 to the
-/// webhook's URL (trusting its caBundle) and refuses the write with the webhook's message when it denies it. A webhook
+/// webhook's URL, or to its Service (<c>https://&lt;name&gt;.&lt;namespace&gt;.svc:&lt;port&gt;&lt;path&gt;</c>, the name
+/// resolved to the Service's ClusterIP, where LocalCluster's proxy forwards to a ready endpoint), trusting its caBundle and refuses the write with the webhook's message when it denies it. A webhook
 /// that cannot be reached, redirects, answers garbage or has an unusable caBundle fails the write unless its
 /// failurePolicy is Ignore.
 /// </summary>
@@ -40,8 +41,8 @@ public sealed partial class AdmissionWebhooks(ClusterStore store, ILogger<Admiss
         JsonObject? response;
         try
         {
-            var url = (string?)webhook["clientConfig"]?["url"]
-                ?? throw new InvalidOperationException("LocalCluster reaches webhooks by clientConfig.url only; it has no service network");
+            var url = (string?)webhook["clientConfig"]?["url"] ?? ServiceUrl(webhook["clientConfig"]?["service"])
+                ?? throw new InvalidOperationException("the webhook's clientConfig names neither a url nor a service");
             var client = _clients.GetOrAdd((string?)webhook["clientConfig"]?["caBundle"] ?? "", CreateClient);
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(TimeSpan.FromSeconds(JsonNumbers.ReadInt(webhook["timeoutSeconds"]) ?? 10));
@@ -135,9 +136,52 @@ public sealed partial class AdmissionWebhooks(ClusterStore store, ILogger<Admiss
             list?.AsArray().Any(v => (string?)v is "*" || (string?)v == value) == true;
     }
 
-    private static HttpClient CreateClient(string caBundle) =>
-        new(Kaito.ServiceDefaults.TrustedAuthorities.Handler(caBundle.Length == 0 ? null
-            : Kaito.ServiceDefaults.TrustedAuthorities.FromPem(System.Text.Encoding.ASCII.GetString(Convert.FromBase64String(caBundle)))));
+    private HttpClient CreateClient(string caBundle)
+    {
+        var handler = Kaito.ServiceDefaults.TrustedAuthorities.Handler(caBundle.Length == 0 ? null
+            : Kaito.ServiceDefaults.TrustedAuthorities.FromPem(System.Text.Encoding.ASCII.GetString(Convert.FromBase64String(caBundle))));
+        handler.ConnectCallback = async (connection, token) =>
+        {
+            // <name>.<namespace>.svc is the Service's ClusterIP, as cluster DNS answers the API server; anything else as named.
+            var host = connection.DnsEndPoint.Host;
+            var address = host.Split('.') is [var name, var ns, "svc", ..] && store.Get(new ObjectKey("/services", ns, name)) is { } service
+                ? (string?)service["spec"]?["clusterIP"] is { } clusterIp && System.Net.IPAddress.TryParse(clusterIp, out var ip) ? ip
+                    : throw new HttpRequestException($"Service {ns}/{name} has no ClusterIP")
+                : null;
+            var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp) { NoDelay = true };
+            try
+            {
+                if (address is not null)
+                {
+                    await socket.ConnectAsync(new System.Net.IPEndPoint(address, connection.DnsEndPoint.Port), token);
+                }
+                else
+                {
+                    await socket.ConnectAsync(connection.DnsEndPoint, token);
+                }
+
+                return new System.Net.Sockets.NetworkStream(socket, ownsSocket: true);
+            }
+            catch
+            {
+                socket.Dispose();
+                throw;
+            }
+        };
+        return new HttpClient(handler);
+    }
+
+    private static string? ServiceUrl(JsonNode? service)
+    {
+        if (service is null)
+        {
+            return null;
+        }
+
+        var port = JsonNumbers.ReadInt(service["port"]) ?? 443;
+        var path = (string?)service["path"] ?? "/";
+        return $"https://{(string?)service["name"]}.{(string?)service["namespace"]}.svc:{port}{(path.StartsWith('/') ? path : "/" + path)}";
+    }
 
     private static string ReasonFor(int code) => code switch
     {

@@ -3,13 +3,20 @@ using Kaito.LocalCluster.Storage;
 namespace Kaito.LocalCluster.Apis;
 
 /// <summary>
-/// Requires the cluster's bearer token on the resource API, as kube-apiserver does; the public endpoints
+/// Requires a bearer token on the resource API, as kube-apiserver does — the cluster's own (the kubeconfig's user,
+/// <c>system:masters</c>) or a service account token of a pod (<see cref="ServiceAccountTokens"/>); the user is kept in
+/// the request (<see cref="User"/>) for authorization. The public endpoints
 /// (<c>/version</c>, <c>/healthz</c>, <c>/livez</c>, <c>/readyz</c>) and the service's own probes stay anonymous. The
 /// API is served over TLS only: a plain-HTTP listener (the AppHost's health probe) answers the anonymous endpoints and
 /// refuses everything else before looking at any credential, so a token is never accepted in clear text.
 /// </summary>
 public static class AuthenticationMiddleware
 {
+    private const string UserKey = "kaito.localcluster.user";
+
+    /// <summary>Who made the request (set once it is authenticated); the admin for requests that need none.</summary>
+    public static ClusterUser User(HttpContext context) => context?.Items[UserKey] as ClusterUser ?? ClusterUser.Admin;
+
     private static readonly string[] s_anonymous = ["/version", "/healthz", "/livez", "/readyz", "/health", "/alive"];
 
     public static IApplicationBuilder UseClusterAuthentication(this IApplicationBuilder app)
@@ -17,6 +24,7 @@ public static class AuthenticationMiddleware
         ArgumentNullException.ThrowIfNull(app);
 
         var credentials = app.ApplicationServices.GetRequiredService<ClusterCredentials>();
+        var serviceAccounts = app.ApplicationServices.GetRequiredService<ServiceAccountTokens>();
         return app.Use(async (context, next) =>
         {
             var path = context.Request.Path;
@@ -35,6 +43,15 @@ public static class AuthenticationMiddleware
 
             if (credentials.Accepts(context.Request.Headers.Authorization))
             {
+                context.Items[UserKey] = ClusterUser.Admin;
+                await next(context);
+                return;
+            }
+
+            if (((string?)context.Request.Headers.Authorization) is { } header && header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)
+                && serviceAccounts.Authenticate(header["Bearer ".Length..].Trim()) is { } user)
+            {
+                context.Items[UserKey] = user;
                 await next(context);
                 return;
             }

@@ -100,13 +100,13 @@ public static class StructuralSchema
 
             if (value.GetValueKind() == JsonValueKind.Number)
             {
-                var number = value.GetValue<double>();
-                if (schema["minimum"] is { } min && number < min.GetValue<double>())
+                var number = Number(value);
+                if (schema["minimum"] is { } min && number < Number(min))
                 {
                     invalid.Add($"{path}: Invalid value: {value.ToJsonString()}: {path} in body should be greater than or equal to {min.ToJsonString()}");
                 }
 
-                if (schema["maximum"] is { } max && number > max.GetValue<double>())
+                if (schema["maximum"] is { } max && number > Number(max))
                 {
                     invalid.Add($"{path}: Invalid value: {value.ToJsonString()}: {path} in body should be less than or equal to {max.ToJsonString()}");
                 }
@@ -150,16 +150,23 @@ public static class StructuralSchema
 
     private static void CheckBound(int count, JsonObject schema, string minName, string maxName, string path, string unit, List<string> invalid)
     {
-        if (schema[minName] is { } min && count < min.GetValue<double>())
+        if (schema[minName] is { } min && count < Number(min))
         {
             invalid.Add($"{path}: Invalid value: {count}: {path} in body should have at least {min.ToJsonString()} {unit}");
         }
 
-        if (schema[maxName] is { } max && count > max.GetValue<double>())
+        if (schema[maxName] is { } max && count > Number(max))
         {
             invalid.Add($"{path}: Too many: {count}: must have at most {max.ToJsonString()} {unit}");
         }
     }
 
     private static string Join(string path, string name) => path.Length == 0 ? name : $"{path}.{name}";
+
+    /// <summary>
+    /// A JSON number as a double, however the node holds it: parsed from a body (a JsonElement), or made in code from a
+    /// long or an int (a server-side apply merge, defaulting), which <c>GetValue&lt;double&gt;</c> refuses to convert.
+    /// </summary>
+    private static double Number(JsonNode node) =>
+        double.Parse(node.ToJsonString(), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture);
 }

@@ -46,12 +46,12 @@ public sealed class ContainerImages
             return "the container names no image";
         }
 
+        var reference = ImageReference.Parse(image);
         if (Pulls(image))
         {
             return null;
         }
 
-        var reference = ImageReference.Parse(image);
         if (_options.Components.TryGetValue(reference.Name, out var component))
         {
             return File.Exists(component) ? null : $"simulated (image not runnable locally): {image} is Kaito's {reference.Name}, but its local build {component} does not exist";
@@ -65,8 +65,12 @@ public sealed class ContainerImages
         };
     }
 
-    /// <summary>Whether <paramref name="image"/> is pulled and run from its own root file system.</summary>
-    public bool Pulls(string? image) => _options.PullImages && ImageStore.CanPull(image);
+    /// <summary>
+    /// Whether <paramref name="image"/> is pulled and run from its own root file system: it is in a registry on this
+    /// machine and no stand-in is configured for its repository name (<see cref="KubeletOptions.Components"/>, which win).
+    /// </summary>
+    public bool Pulls(string? image) =>
+        _options.PullImages && ImageStore.CanPull(image) && !_options.Components.ContainsKey(ImageReference.Parse(image!).Name);
 
     /// <summary>The process standing for <paramref name="container"/>, which must be runnable; <paramref name="pulled"/> when its image was pulled.</summary>
     public RunnableContainer Resolve(JsonObject container, PulledImage? pulled = null)

@@ -21,8 +21,8 @@ public sealed class KubeletOptions
 
     /// <summary>
     /// Images from a registry on this machine (<c>localhost:5001/…</c>, 127.0.0.0/8, ::1) are pulled and run from their
-    /// own root file system — Kaito's images as <c>deploy/images/build-images.sh</c> builds them, or any other — instead
-    /// of standing in for them with <see cref="Components"/> or the host's tools. Off: such images are resolved as any other.
+    /// own root file system — Kaito's images as <c>deploy/images/build-images.sh</c> builds them, or any other — unless
+    /// <see cref="Components"/> names a stand-in for the repository. Off: such images are resolved as any other.
     /// </summary>
     public bool PullImages { get; set; } = true;
 

@@ -4,8 +4,18 @@ using Microsoft.Extensions.Options;
 namespace Kaito.LocalCluster.Kubelet;
 
 /// <summary>What every pod worker shares: the store it reports to, the images it can run, its settings and its folders.</summary>
-internal sealed class KubeletRuntime(ClusterStore store, ContainerImages images, IOptions<KubeletOptions> options, TimeProvider clock, ILoggerFactory loggers, string rootDirectory)
+internal sealed class KubeletRuntime(ClusterStore store, ContainerImages images, IOptions<KubeletOptions> options, TimeProvider clock, ILoggerFactory loggers, string rootDirectory,
+    ServiceAccountTokens? tokens = null, KubeconfigWriter? apiServer = null, string? apiAuthorityPem = null)
 {
+    /// <summary>Issues the pods' service account tokens (null: pods get none).</summary>
+    public ServiceAccountTokens? Tokens { get; } = tokens;
+
+    /// <summary>The API server's https address as pods reach it (their KUBERNETES_SERVICE_HOST/PORT), once it listens.</summary>
+    public Uri? ApiServer => apiServer?.Server;
+
+    /// <summary>The CA that signs the API server's certificate (the pods' <c>ca.crt</c>).</summary>
+    public string? ApiAuthorityPem { get; } = apiAuthorityPem;
+
     public ClusterStore Store { get; } = store;
 
     public ContainerImages Images { get; } = images;

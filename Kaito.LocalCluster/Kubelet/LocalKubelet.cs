@@ -27,7 +27,7 @@ public sealed partial class LocalKubelet : BackgroundService
     private readonly StoreSyncLoop _loop;
 
     public LocalKubelet(ClusterStore store, ContainerImages images, IOptions<KubeletOptions> options, IOptions<LocalClusterOptions> cluster,
-        TimeProvider clock, ILoggerFactory loggers)
+        TimeProvider clock, ILoggerFactory loggers, ServiceAccountTokens? tokens = null, KubeconfigWriter? apiServer = null, Kaito.ServiceDefaults.SelfSignedCertificates? certificates = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(cluster);
@@ -44,7 +44,7 @@ public sealed partial class LocalKubelet : BackgroundService
                 : Path.Combine(Path.GetFullPath(cluster.Value.DataDirectory!), "kubelet");
         }
 
-        _runtime = new KubeletRuntime(store, images, options, clock, loggers, Path.GetFullPath(root));
+        _runtime = new KubeletRuntime(store, images, options, clock, loggers, Path.GetFullPath(root), tokens, apiServer, certificates?.Authority.ExportCertificatePem());
         _loop = new StoreSyncLoop(store, ["/pods", "/configmaps", "/secrets", "/persistentvolumeclaims"], TimeSpan.FromSeconds(1));
     }
 

@@ -196,6 +196,10 @@ internal sealed partial class PodWorker : IDisposable
                 {
                     _volumes.Prepare(current, _runtime.Store);
                     WriteHosts();
+                    if (Directory.Exists(Path.Combine(_directory, "serviceaccount")))
+                    {
+                        ServiceAccountFiles(); // renews the token
+                    }
                 }
             }
             catch (OperationCanceledException)
@@ -326,6 +330,10 @@ internal sealed partial class PodWorker : IDisposable
         }
 
         mounts.Add(new SandboxMount(terminationLog, (string?)record.Spec["terminationMessagePath"] ?? "/dev/termination-log", ReadOnly: false));
+        if (!mounts.Any(m => m.Target.TrimEnd('/') == ServiceAccountPath) && ServiceAccountFiles() is { } serviceAccount)
+        {
+            mounts.Add(new SandboxMount(serviceAccount, ServiceAccountPath, ReadOnly: true));
+        }
 
         var environment = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var variable in pulled?.Env ?? [])
@@ -335,6 +343,16 @@ internal sealed partial class PodWorker : IDisposable
             {
                 environment[variable[..equals]] = variable[(equals + 1)..];
             }
+        }
+
+        if (_runtime.ApiServer is { } api)
+        {
+            // As the kubelet sets them from the kubernetes Service: the API server, for in-cluster clients.
+            var port = api.Port.ToString(CultureInfo.InvariantCulture);
+            environment["KUBERNETES_SERVICE_HOST"] = api.Host;
+            environment["KUBERNETES_SERVICE_PORT"] = port;
+            environment["KUBERNETES_SERVICE_PORT_HTTPS"] = port;
+            environment["KUBERNETES_PORT"] = $"tcp://{api.Host}:{port}";
         }
 
         environment["PATH"] = runnable.Path;
@@ -459,6 +477,48 @@ internal sealed partial class PodWorker : IDisposable
 
             return Terminated(record, exit, exit == 0 ? "Completed" : "Error", message.Length > 0 ? message : null, process.StartedAt);
         }
+    }
+
+    private const string ServiceAccountPath = "/var/run/secrets/kubernetes.io/serviceaccount";
+    private static readonly TimeSpan s_tokenLifetime = TimeSpan.FromHours(1);
+
+    /// <summary>
+    /// The folder of the pod's service account credentials — <c>token</c>, <c>ca.crt</c>, <c>namespace</c> — as the
+    /// kube-api-access projected volume holds them, or null when the pod gets none: <c>automountServiceAccountToken</c>
+    /// false on the pod (else on the service account), or its service account does not exist. The token lasts an hour
+    /// and is renewed once 80 % of it has passed (at a container start or a volume sync), as the kubelet renews it.
+    /// </summary>
+    private string? ServiceAccountFiles()
+    {
+        var spec = _pod["spec"];
+        var name = (string?)spec?["serviceAccountName"] is { Length: > 0 } named ? named : "default";
+        if (_runtime.Tokens is null || _runtime.ApiAuthorityPem is null
+            || _runtime.Store.Get(new ObjectKey(Kinds.ServiceAccount.GroupResource, _key.Namespace, name)) is not { } account)
+        {
+            return null;
+        }
+
+        var automount = spec?["automountServiceAccountToken"] is JsonValue podFlag ? podFlag.GetValue<bool>()
+            : account["automountServiceAccountToken"] is not JsonValue accountFlag || accountFlag.GetValue<bool>();
+        if (!automount)
+        {
+            return null;
+        }
+
+        var folder = Path.Combine(_directory, "serviceaccount");
+        var token = Path.Combine(folder, "token");
+        var issued = File.Exists(token) ? File.GetLastWriteTimeUtc(token) : DateTime.MinValue;
+        if (_runtime.Clock.GetUtcNow().UtcDateTime - issued > s_tokenLifetime * 0.8)
+        {
+            Directory.CreateDirectory(folder);
+            File.WriteAllText(Path.Combine(folder, "ca.crt"), _runtime.ApiAuthorityPem);
+            File.WriteAllText(Path.Combine(folder, "namespace"), _key.Namespace);
+            var temporary = token + ".tmp";
+            File.WriteAllText(temporary, _runtime.Tokens.Issue(account, s_tokenLifetime));
+            File.Move(temporary, token, overwrite: true);
+        }
+
+        return folder;
     }
 
     /// <summary>

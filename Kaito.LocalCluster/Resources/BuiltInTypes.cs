@@ -26,6 +26,13 @@ public static class BuiltInTypes
             namespaced: false, status: true, shortNames: ["crd", "crds"], categories: ["api-extensions"]),
         Typed("admissionregistration.k8s.io", "v1", "ValidatingWebhookConfiguration", "validatingwebhookconfigurations",
             namespaced: false, categories: ["api-extensions"]),
+        // What a deployment of Kaito applies (deploy/kubernetes): its RBAC, disruption budget and network policies.
+        Typed("rbac.authorization.k8s.io", "v1", "Role", "roles"),
+        Typed("rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings"),
+        Typed("rbac.authorization.k8s.io", "v1", "ClusterRole", "clusterroles", namespaced: false),
+        Typed("rbac.authorization.k8s.io", "v1", "ClusterRoleBinding", "clusterrolebindings", namespaced: false),
+        Typed("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", status: true, shortNames: ["pdb"]),
+        Typed("networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies", shortNames: ["netpol"]),
     ];
 
     private static ResourceType Core(string kind, string plural, bool namespaced = true, bool status = false,

@@ -13,6 +13,7 @@ internal static class Kinds
     public static readonly ResourceType PersistentVolumeClaim = Find("/persistentvolumeclaims");
     public static readonly ResourceType ConfigMap = Find("/configmaps");
     public static readonly ResourceType Secret = Find("/secrets");
+    public static readonly ResourceType ServiceAccount = Find("/serviceaccounts");
     public static readonly ResourceType StatefulSet = Find("apps/statefulsets");
     public static readonly ResourceType Deployment = Find("apps/deployments");
     public static readonly ResourceType ReplicaSet = Find("apps/replicasets");

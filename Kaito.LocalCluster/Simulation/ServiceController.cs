@@ -71,7 +71,8 @@ internal sealed class ServiceController : ISimulatedController
             subset["ports"] = new JsonArray((service["spec"]?["ports"]?.AsArray().OfType<JsonObject>() ?? []).Select(p => (JsonNode?)new JsonObject
             {
                 ["name"] = (string?)p["name"],
-                ["port"] = Objects.Number(p["targetPort"] is JsonValue v && v.TryGetValue<long>(out var number) ? v : p["port"], 0),
+                ["port"] = p["targetPort"] is JsonValue v && v.TryGetValue<string>(out var named) ? NamedPort(selected, named)
+                    : Objects.Number(p["targetPort"] is JsonValue n && n.TryGetValue<long>(out _) ? n : p["port"], 0),
                 ["protocol"] = (string?)p["protocol"] ?? "TCP",
             }).ToArray());
 
@@ -144,4 +145,12 @@ internal sealed class ServiceController : ISimulatedController
 
         return changed ? updated : null;
     }
+
+    /// <summary>A named targetPort: the containerPort of that name in the selected pods (as the endpoints controller resolves it per pod), 0 when none has it.</summary>
+    private static long NamedPort(IEnumerable<JsonObject> pods, string name) =>
+        pods.SelectMany(p => p["spec"]?["containers"]?.AsArray().OfType<JsonObject>() ?? [])
+            .SelectMany(c => c["ports"]?.AsArray().OfType<JsonObject>() ?? [])
+            .Where(port => (string?)port["name"] == name)
+            .Select(port => Objects.Number(port["containerPort"], 0))
+            .FirstOrDefault();
 }

@@ -8,10 +8,10 @@ public sealed class AzureOptions
     /// <summary>The subscription of the cluster (<c>--subscription</c>, or <c>ARM_SUBSCRIPTION_ID</c>).</summary>
     public string? SubscriptionId { get; set; }
 
-    /// <summary>The cluster's resource group (<c>--resource-group</c>).</summary>
+    /// <summary>The cluster's resource group (<c>--resource-group</c>, or <c>ARM_RESOURCE_GROUP</c>).</summary>
     public string? ResourceGroup { get; set; }
 
-    /// <summary>The AKS cluster's name (<c>--cluster</c>).</summary>
+    /// <summary>The AKS cluster's name (<c>--cluster</c>, or <c>AZURE_CLUSTER_NAME</c>).</summary>
     public string? ClusterName { get; set; }
 
     /// <summary>The ARM endpoint (<c>--arm-endpoint</c>): public cloud by default; sovereign clouds or a test server otherwise.</summary>

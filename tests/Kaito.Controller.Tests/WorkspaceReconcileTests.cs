@@ -148,7 +148,9 @@ public sealed class WorkspaceReconcileTests(ControllerFixture fixture) : IClassF
         Assert.Equal(["model-weights-downloader", "puller-phi-3-adapter"], pod.InitContainers.Select(c => c.Name));
         var weights = pod.InitContainers[0];
         Assert.Equal(["--image", "mcr.microsoft.com/aks/kaito/kaito-phi-4-mini-instruct:0.2.0", "--target", "/workspace/weights"], weights.Args.Take(4));
-        Assert.EndsWith("/kaito-model-puller:latest", weights.Image, StringComparison.Ordinal);
+        // tagged with the controller's own version (the images deploy/images builds), never latest
+        Assert.EndsWith($"/kaito-model-puller:{ControllerOptions.ReleaseVersion}", weights.Image, StringComparison.Ordinal);
+        Assert.Matches(@"^\d+\.\d+\.\d+", ControllerOptions.ReleaseVersion);
         Assert.Contains(weights.VolumeMounts, m => m.Name == "model-cache" && m.MountPath == "/var/lib/kaito/model-cache");
         Assert.Equal("/var/lib/kaito/model-cache", pod.Volumes.Single(v => v.Name == "model-cache").HostPath.Path);
         Assert.Contains(container.VolumeMounts, m => m.Name == "model-weights-volume" && m.MountPath == "/workspace/weights" && m.ReadOnlyProperty == true);
@@ -156,7 +158,7 @@ public sealed class WorkspaceReconcileTests(ControllerFixture fixture) : IClassF
         Assert.Equal("puller-phi-3-adapter", puller.Name);
         Assert.Equal(["--image", "myregistry.azurecr.io/adapters/phi-3-adapter:0.0.1", "--target", "/mnt/adapter/phi-3-adapter", "--layout", "image-data", "--cache", "",
             "--docker-config", ImagePuller.SecretsPath], puller.Args);
-        Assert.EndsWith("/kaito-model-puller:latest", puller.Image, StringComparison.Ordinal);
+        Assert.EndsWith($"/kaito-model-puller:{ControllerOptions.ReleaseVersion}", puller.Image, StringComparison.Ordinal);
         Assert.Contains(puller.VolumeMounts, m => m.MountPath == $"{ImagePuller.SecretsPath}/adapter-pull" && m.ReadOnlyProperty == true);
         Assert.Equal("/mnt/adapter/phi-3-adapter", puller.VolumeMounts[0].MountPath);
         Assert.Equal("phi-3-adapter", puller.VolumeMounts[0].SubPath);

@@ -10,7 +10,8 @@ namespace Kaito.Deploy.Tests;
 /// Kaito's images without a Docker daemon: the base from Debian packages, the controller's image from the SDK's
 /// container support, what skopeo sees in them, and the image's own process run by LocalCluster's kubelet.
 /// </summary>
-public sealed partial class ImageTests(ImagesFixture images) : IClassFixture<ImagesFixture>
+[Collection(ImagesGroup.Name)]
+public sealed partial class ImageTests(ImagesFixture images)
 {
     private static readonly string Version = VersionPattern().Match(File.ReadAllText(Repository.PathOf("Directory.Build.props"))).Groups[1].Value;
 

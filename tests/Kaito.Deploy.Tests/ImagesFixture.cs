@@ -4,8 +4,14 @@ using Kaito.Testing;
 
 namespace Kaito.Deploy.Tests;
 
+[CollectionDefinition(Name)]
+public sealed class ImagesGroup : ICollectionFixture<ImagesFixture>
+{
+    public const string Name = "images";
+}
+
 /// <summary>
-/// Builds the base image from Debian packages and the controller's image with the SDK's container support, as
+/// Builds the base image from Debian packages and the control plane's images with the SDK's container support, as
 /// README.md tells a user to (deploy/images/build-base-image.sh, deploy/images/build-images.sh), pushed to a
 /// docker-registry that wants a password (the credentials in a docker config, as `docker login` writes it).
 /// </summary>
@@ -21,6 +27,9 @@ public sealed class ImagesFixture : IAsyncLifetime
 
     /// <summary>The controller's image as images.txt records it: <c>registry/kaito-controller:version@sha256:…</c>.</summary>
     public string ControllerImage { get; private set; } = null!;
+
+    /// <summary>The provisioner's image, likewise.</summary>
+    public string ProvisionerImage { get; private set; } = null!;
 
     private string _output = null!;
 
@@ -40,9 +49,11 @@ public sealed class ImagesFixture : IAsyncLifetime
         BaseImage = baseOut.Trim().Split('\n')[^1];
 
         var (exit, output, error) = await RunAsync(Repository.PathOf("deploy", "images", "build-images.sh"),
-            "--registry", Registry.Address, "--base", BaseImage.Split('@')[0], "--only", "kaito-controller", "--output", _output);
+            "--registry", Registry.Address, "--base", BaseImage.Split('@')[0], "--only", "kaito-controller", "--only", "kaito-provisioner", "--output", _output);
         Assert.True(exit == 0, $"build-images.sh failed ({exit}):\n{error[^Math.Min(error.Length, 6000)..]}");
-        ControllerImage = output.Trim().Split('\n')[^1];
+        var images = output.Trim().Split('\n');
+        ControllerImage = images.Single(i => i.Contains("/kaito-controller:", StringComparison.Ordinal));
+        ProvisionerImage = images.Single(i => i.Contains("/kaito-provisioner:", StringComparison.Ordinal));
     }
 
     public async Task<(int ExitCode, string Output, string Error)> RunAsync(string command, params string[] arguments)
