@@ -13,6 +13,7 @@ public static class LocalClusterExtensions
     {
         ["--port"] = $"{LocalClusterOptions.SectionName}:{nameof(LocalClusterOptions.Port)}",
         ["--kubeconfig"] = $"{LocalClusterOptions.SectionName}:{nameof(LocalClusterOptions.Kubeconfig)}",
+        ["--audit-log"] = $"{LocalClusterOptions.SectionName}:{nameof(LocalClusterOptions.AuditLog)}",
         ["--data-dir"] = $"{LocalClusterOptions.SectionName}:{nameof(LocalClusterOptions.DataDirectory)}",
         ["--gpu-nodes"] = $"{SimulationOptions.SectionName}:{nameof(SimulationOptions.NodesFile)}",
         ["--system-node"] = $"{SimulationOptions.SectionName}:{nameof(SimulationOptions.SystemNode)}",
@@ -101,6 +102,7 @@ public static class LocalClusterExtensions
         builder.Services.AddSingleton<LocalClusterTelemetry>();
         builder.Services.AddSingleton<ClusterCredentials>();
         builder.Services.AddSingleton<ServiceAccountTokens>();
+        builder.Services.AddSingleton<Apis.RbacAuthorizer>();
         builder.Services.AddSingleton<KubeconfigWriter>();
         builder.Services.AddHostedService(services => services.GetRequiredService<KubeconfigWriter>());
         builder.Services.AddHealthChecks().AddCheck<KubeconfigHealthCheck>("kubeconfig");

@@ -33,6 +33,12 @@ public sealed class LocalClusterOptions
     /// </summary>
     public string? DataDirectory { get; set; }
 
+    /// <summary>
+    /// A file that every authorization decision about a service account is appended to (<c>--audit-log</c>), as
+    /// kube-apiserver's audit log (audit.k8s.io/v1 Events, Metadata level); none when empty.
+    /// </summary>
+    public string? AuditLog { get; set; }
+
     /// <summary>Where the CA, certificate and token are kept, when there is a data directory.</summary>
     public string? PkiDirectory => string.IsNullOrWhiteSpace(DataDirectory) ? null : Path.Combine(Path.GetFullPath(DataDirectory), "pki");
 

@@ -97,7 +97,7 @@ public static class DiscoveryApi
 
             foreach (var extra in type.ExtraSubresources)
             {
-                resources.Add(Subresource(type, extra, extra == "binding" ? ["create"] : ["get"]));
+                resources.Add(Subresource(type, extra, extra is "binding" or "token" ? ["create"] : ["get"]));
             }
         }
 

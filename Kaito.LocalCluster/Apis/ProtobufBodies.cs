@@ -7,7 +7,7 @@ namespace Kaito.LocalCluster.Apis;
 
 /// <summary>
 /// Decodes the protobuf request bodies kubectl's typed clients send (<c>kubectl create namespace|configmap|secret|
-/// serviceaccount</c>) into the JSON the rest of the server handles: the <c>k8s\0</c> envelope around a
+/// serviceaccount|role|clusterrole|rolebinding|clusterrolebinding|token</c>) into the JSON the rest of the server handles: the <c>k8s\0</c> envelope around a
 /// <c>runtime.Unknown</c>, then the object by the field numbers of Kubernetes' generated.proto for those kinds.
 /// A kind or field outside that table is refused with 415 naming it, never dropped; responses are always JSON,
 /// which every client accepts.
@@ -63,8 +63,62 @@ public static class ProtobufBodies
 
     private static readonly Dictionary<int, Field> LocalObjectReference = new() { [1] = new("name", Kind.String) };
 
+    // k8s.io/api/rbac/v1/generated.proto
+    private static readonly Dictionary<int, Field> PolicyRule = new()
+    {
+        [1] = new("verbs", Kind.RepeatedString),
+        [2] = new("apiGroups", Kind.RepeatedString),
+        [3] = new("resources", Kind.RepeatedString),
+        [4] = new("resourceNames", Kind.RepeatedString),
+        [5] = new("nonResourceURLs", Kind.RepeatedString),
+    };
+
+    private static readonly Dictionary<int, Field> Subject = new()
+    {
+        [1] = new("kind", Kind.String),
+        [2] = new("apiGroup", Kind.String),
+        [3] = new("name", Kind.String),
+        [4] = new("namespace", Kind.String),
+    };
+
+    private static readonly Dictionary<int, Field> RoleRef = new()
+    {
+        [1] = new("apiGroup", Kind.String),
+        [2] = new("kind", Kind.String),
+        [3] = new("name", Kind.String),
+    };
+
+    private static readonly Dictionary<int, Field> Role = new()
+    {
+        [1] = new("metadata", Kind.Message, ObjectMeta),
+        [2] = new("rules", Kind.RepeatedMessage, PolicyRule),
+    };
+
+    private static readonly Dictionary<int, Field> Binding = new()
+    {
+        [1] = new("metadata", Kind.Message, ObjectMeta),
+        [2] = new("subjects", Kind.RepeatedMessage, Subject),
+        [3] = new("roleRef", Kind.Message, RoleRef),
+    };
+
     private static readonly Dictionary<string, Dictionary<int, Field>> Kinds = new(StringComparer.Ordinal)
     {
+        ["Role"] = Role,
+        ["ClusterRole"] = Role,
+        ["RoleBinding"] = Binding,
+        ["ClusterRoleBinding"] = Binding,
+        // k8s.io/api/authentication/v1/generated.proto (kubectl create token)
+        ["TokenRequest"] = new()
+        {
+            [1] = new("metadata", Kind.Message, ObjectMeta),
+            [2] = new("spec", Kind.Message, new()
+            {
+                [1] = new("audiences", Kind.RepeatedString),
+                [3] = new("boundObjectRef", Kind.Message, new() { [1] = new("kind", Kind.String), [2] = new("apiVersion", Kind.String), [3] = new("name", Kind.String), [4] = new("uid", Kind.String) }),
+                [4] = new("expirationSeconds", Kind.Int64),
+            }),
+            [3] = new("status", Kind.Message, new() { [1] = new("token", Kind.String), [2] = new("expirationTimestamp", Kind.Time) }),
+        },
         ["Namespace"] = new()
         {
             [1] = new("metadata", Kind.Message, ObjectMeta),

@@ -21,6 +21,8 @@ public sealed partial class ResourceHandler(
     TimeProvider clock,
     Microsoft.Extensions.Options.IOptionsMonitor<FaultOptions> faults,
     Strategies.ResourceStrategies strategies,
+    RbacAuthorizer authorizer,
+    ServiceAccountTokens tokens,
     ILogger<ResourceHandler> logger)
 {
     private static readonly JsonSerializerOptions s_json = new() { WriteIndented = false };
@@ -64,6 +66,7 @@ public sealed partial class ResourceHandler(
             var method = context.Request.Method;
             context.Items[MetricsVerb] = Verb(method, request, IsWatch(context));
             context.Items[MetricsResource] = request.Subresource is null ? request.Type.Plural : $"{request.Type.Plural}/{request.Subresource}";
+            Authorize(context, request, method);
             await InjectFaultsAsync(context, Verb(method, request, IsWatch(context)));
             var result = (method, request.Name, request.Subresource) switch
             {
@@ -75,6 +78,7 @@ public sealed partial class ResourceHandler(
                 ("GET" or "POST", not null, "portforward") when request.Type.GroupResource == "/pods" => await PortForwardAsync(context, request),
                 ("POST", null, _) => await CreateAsync(context, request),
                 ("POST", not null, "binding") => await BindAsync(context, request),
+                ("POST", not null, "token") when request.Type.GroupResource == "/serviceaccounts" => await TokenRequestAsync(context, request),
                 ("PUT", not null, null or "status") => await ReplaceAsync(context, request),
                 ("PATCH", not null, null or "status") => await PatchAsync(context, request),
                 ("DELETE", not null, null) => await DeleteAsync(context, request),
@@ -110,6 +114,57 @@ public sealed partial class ResourceHandler(
     }
 
     private static bool IsWatch(HttpContext context) => context.Request.Query["watch"] is ["true" or "1"];
+
+    /// <summary>
+    /// kube-apiserver's OwnerReferencesPermissionEnforcement: setting <c>blockOwnerDeletion</c> on an owner reference
+    /// needs permission to update the owner's <c>finalizers</c> subresource (the garbage collector would otherwise let
+    /// anyone hold an owner's deletion back).
+    /// </summary>
+    private void AuthorizeOwnerReferences(HttpContext context, ResourceRequest request, JsonObject item, JsonObject? old)
+    {
+        var user = AuthenticationMiddleware.User(context);
+        if (user.IsAdmin)
+        {
+            return;
+        }
+
+        static IEnumerable<JsonObject> Blocking(JsonObject? item) =>
+            (item?["metadata"]?["ownerReferences"]?.AsArray() ?? []).OfType<JsonObject>().Where(o => o["blockOwnerDeletion"] is JsonValue v && v.TryGetValue<bool>(out var b) && b);
+        var before = Blocking(old).Select(o => (string?)o["uid"]).ToHashSet();
+        foreach (var owner in Blocking(item).Where(o => !before.Contains((string?)o["uid"])))
+        {
+            var apiVersion = (string?)owner["apiVersion"] ?? "";
+            var group = apiVersion.Contains('/', StringComparison.Ordinal) ? apiVersion[..apiVersion.IndexOf('/', StringComparison.Ordinal)] : "";
+            if (registry.Types.FirstOrDefault(t => t.Group == group && t.Kind == (string?)owner["kind"]) is not { } type)
+            {
+                continue;
+            }
+
+            try
+            {
+                authorizer.Authorize(user, new AuthorizationAttributes("update", group, type.Plural, "finalizers", type.Namespaced ? request.Namespace : null, (string?)owner["name"]));
+            }
+            catch (ApiException denied) when (denied.Code == 403)
+            {
+                throw new ApiException(422, "Invalid", $"{request.Type.Plural} \"{(string?)item["metadata"]?["name"]}\" is forbidden: cannot set blockOwnerDeletion if an ownerReference refers to a resource you can't set finalizers on: {denied.Message}");
+            }
+        }
+    }
+
+    /// <summary>RBAC for service accounts (the admin passes): the request's verb, and an apply that would create also needs create.</summary>
+    private void Authorize(HttpContext context, ResourceRequest request, string method)
+    {
+        var user = AuthenticationMiddleware.User(context);
+        var verb = method == "DELETE" && request.Name is null ? "deletecollection" : Verb(method, request, IsWatch(context));
+        var attributes = new AuthorizationAttributes(verb, request.Type.Group, request.Type.Plural, request.Subresource,
+            request.Type.Namespaced ? request.Namespace : null, request.Name);
+        authorizer.Authorize(user, attributes);
+        if (method == "PATCH" && request.Subresource is null && (context.Request.ContentType ?? "").StartsWith(Patches.ApplyPatch, StringComparison.Ordinal)
+            && request.Name is not null && store.Get(request.Key) is null)
+        {
+            authorizer.Authorize(user, attributes with { Verb = "create" });
+        }
+    }
 
     private static string Verb(string method, ResourceRequest request, bool watch) => method switch
     {
@@ -234,6 +289,7 @@ public sealed partial class ResourceHandler(
     {
         var item = await ReadObjectAsync(context);
         PrepareWrite(context, request, item, isCreate: true);
+        AuthorizeOwnerReferences(context, request, item, old: null);
         var metadata = item["metadata"]!.AsObject();
         if ((string?)metadata["name"] is null or "" && (string?)metadata["generateName"] is { Length: > 0 } prefix)
         {
@@ -273,6 +329,7 @@ public sealed partial class ResourceHandler(
         var statusOnly = request.Subresource == "status";
         var old = store.Get(request.Key) ?? throw ApiException.NotFound(request.Type.GroupResource, request.Name!);
         PrepareWrite(context, request, item, isCreate: false);
+        AuthorizeOwnerReferences(context, request, item, old);
         if (!statusOnly)
         {
             await admission.ValidateAsync(request, "UPDATE", item, ForVersion(old, request), context, context.RequestAborted);
@@ -306,6 +363,7 @@ public sealed partial class ResourceHandler(
                 applied["metadata"] ??= new JsonObject();
                 applied["metadata"]!["name"] = request.Name;
                 PrepareWrite(context, request, applied, isCreate: true);
+                AuthorizeOwnerReferences(context, request, applied, old: null);
                 await admission.ValidateAsync(request, "CREATE", applied, null, context, context.RequestAborted);
                 var created = store.Create(request.Type, request.Namespace ?? "", applied, strategies.For(request.Type).OnCreateAssigned);
                 strategies.For(request.Type).AfterWrite(request.Type, created);
@@ -441,6 +499,28 @@ public sealed partial class ResourceHandler(
         pod["spec"]!["nodeName"] = node;
         store.Update(request.Type, request.Key, pod, statusOnly: false);
         return (201, new JsonObject { ["kind"] = "Status", ["apiVersion"] = "v1", ["metadata"] = new JsonObject(), ["status"] = "Success", ["code"] = 201 });
+    }
+
+    /// <summary>
+    /// TokenRequest (<c>kubectl create token</c>): a token for the service account, for <c>spec.expirationSeconds</c>
+    /// (default an hour, at least 10 minutes, at most 48 hours, as kube-apiserver bounds it).
+    /// </summary>
+    private async Task<(int Code, JsonNode Body)?> TokenRequestAsync(HttpContext context, ResourceRequest request)
+    {
+        var body = await ReadObjectAsync(context);
+        var account = store.Get(request.Key) ?? throw ApiException.NotFound("/serviceaccounts", request.Name!);
+        var seconds = Math.Clamp(JsonNumbers.ReadLong(body["spec"]?["expirationSeconds"]) ?? 3600, 600, 48 * 3600);
+        var token = tokens.Issue(account, TimeSpan.FromSeconds(seconds));
+        body["apiVersion"] = "authentication.k8s.io/v1";
+        body["kind"] = "TokenRequest";
+        body["metadata"] = new JsonObject { ["name"] = request.Name, ["namespace"] = request.Namespace, ["creationTimestamp"] = clock.GetUtcNow().ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture) };
+        body["spec"] = new JsonObject { ["audiences"] = new JsonArray(ServiceAccountTokens.Issuer), ["expirationSeconds"] = seconds };
+        body["status"] = new JsonObject
+        {
+            ["token"] = token,
+            ["expirationTimestamp"] = clock.GetUtcNow().AddSeconds(seconds).ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
+        };
+        return (201, body);
     }
 
     /// <summary>Checks kind and apiVersion, fills metadata, and for custom resources defaults and prunes by the schema.</summary>

@@ -35,11 +35,19 @@ internal static class ServiceProxyApi
     public static IEndpointRouteBuilder MapServiceProxy(this IEndpointRouteBuilder endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
-        endpoints.Map("/api/v1/namespaces/{ns}/services/{name}/proxy/{**path}", (HttpContext context, string ns, string name, string? path, ClusterStore store) =>
-            ProxyAsync(context, "service", () => Target(store, ns, name, path ?? "", context.Request.QueryString.Value ?? "")));
-        endpoints.Map("/api/v1/namespaces/{ns}/pods/{name}/proxy/{**path}", (HttpContext context, string ns, string name, string? path, ClusterStore store) =>
-            ProxyAsync(context, "pod", () => PodTarget(store, ns, name, path ?? "", context.Request.QueryString.Value ?? "")));
+        endpoints.Map("/api/v1/namespaces/{ns}/services/{name}/proxy/{**path}", (HttpContext context, string ns, string name, string? path, ClusterStore store, RbacAuthorizer authorizer) =>
+            ProxyAsync(context, "service", () => Authorized(context, authorizer, "services", ns, name, () => Target(store, ns, name, path ?? "", context.Request.QueryString.Value ?? ""))));
+        endpoints.Map("/api/v1/namespaces/{ns}/pods/{name}/proxy/{**path}", (HttpContext context, string ns, string name, string? path, ClusterStore store, RbacAuthorizer authorizer) =>
+            ProxyAsync(context, "pod", () => Authorized(context, authorizer, "pods", ns, name, () => PodTarget(store, ns, name, path ?? "", context.Request.QueryString.Value ?? ""))));
         return endpoints;
+    }
+
+    /// <summary>The proxy subresource under RBAC, as kube-apiserver authorizes it: the HTTP method's verb on <c>services/proxy</c> or <c>pods/proxy</c>.</summary>
+    private static Uri Authorized(HttpContext context, RbacAuthorizer authorizer, string resource, string ns, string name, Func<Uri> target)
+    {
+        var verb = context.Request.Method switch { "GET" or "HEAD" => "get", "POST" => "create", "PUT" => "update", "PATCH" => "patch", "DELETE" => "delete", _ => "get" };
+        authorizer.Authorize(AuthenticationMiddleware.User(context), new AuthorizationAttributes(verb, "", resource, "proxy", ns, name));
+        return target();
     }
 
     private static async Task ProxyAsync(HttpContext context, string kind, Func<Uri> target)

@@ -112,11 +112,12 @@ public sealed partial class ImageStore : IDisposable
 
     private async Task UnpackAsync(RegistryClient client, OciManifest manifest, string image, string unpacked, CancellationToken cancellationToken)
     {
-        var blobs = Path.Combine(_directory, "blobs");
-        Directory.CreateDirectory(blobs);
         var staging = $"{unpacked}.unpacking-{Guid.NewGuid():N}";
         var rootfs = Path.Combine(staging, "rootfs");
+        // each unpack downloads into its own folder: images pulled at once often share layers (their base)
+        var blobs = Path.Combine(staging, "blobs");
         Directory.CreateDirectory(rootfs);
+        Directory.CreateDirectory(blobs);
         var watch = Stopwatch.StartNew();
         try
         {
@@ -149,6 +150,7 @@ public sealed partial class ImageStore : IDisposable
             }
 
             // The config last: its presence says the root file system is whole.
+            Directory.Delete(blobs, recursive: true);
             await File.WriteAllBytesAsync(Path.Combine(staging, "config.json"), config, cancellationToken);
             Directory.Move(staging, unpacked);
             LogUnpacked(_logger, image, manifest.Layers.Count, limits.Bytes, watch.Elapsed.TotalSeconds);

@@ -12,7 +12,7 @@ public static class BuiltInTypes
         Core("Endpoints", "endpoints", shortNames: ["ep"], singular: "endpoints"),
         Core("ConfigMap", "configmaps", shortNames: ["cm"]),
         Core("Secret", "secrets"),
-        Core("ServiceAccount", "serviceaccounts", shortNames: ["sa"]),
+        Core("ServiceAccount", "serviceaccounts", shortNames: ["sa"], extra: ["token"]),
         Core("Event", "events", shortNames: ["ev"]),
         Core("PersistentVolumeClaim", "persistentvolumeclaims", status: true, shortNames: ["pvc"]),
         Typed("apps", "v1", "Deployment", "deployments", status: true, shortNames: ["deploy"], categories: ["all"]),

@@ -8,8 +8,10 @@ namespace Kaito.Deploy.Tests;
 /// <summary>
 /// The generated install, applied to LocalCluster with kubectl: the server accepts it in a dry run, and applied for real
 /// its controller and provisioner run from their images (pulled by LocalCluster's kubelet, in-cluster credentials from
-/// their service accounts), serve the admission webhook through its Service and bring a kaito-tiny workspace to Ready
-/// — no controller but the deployed one runs.
+/// their service accounts), serve the admission webhook through its Service and take a kaito-tiny workspace to Ready and
+/// away again — no controller but the deployed one runs — under RBAC with exactly their generated roles: the audit log
+/// shows no request refused, and every rule of those roles was the one rule that allowed some request, so removing
+/// any of them would refuse a step.
 /// </summary>
 [Collection(ImagesGroup.Name)]
 public sealed class DeployedControlPlaneTests(ImagesFixture images)
@@ -19,8 +21,10 @@ public sealed class DeployedControlPlaneTests(ImagesFixture images)
     [Fact]
     public async Task TheGeneratedInstallRunsTheControlPlaneThatServesAWorkspace()
     {
+        var audit = Path.Combine(images.DockerConfig, $"audit-{Guid.NewGuid():N}.log");
         await using var cluster = await LocalClusterProcess.StartAsync(
             "--system-node", "local-system",
+            "--audit-log", audit,
             // the workload images the deployed controller names stand in as the local builds (their images are not built here)
             $"--LocalCluster:Kubelet:Components:kaito-inference-server={Repository.BuildOutput("Kaito.InferenceServer", "Kaito.InferenceServer.dll")}",
             $"--LocalCluster:Kubelet:Components:kaito-model-puller={KaitoTools.PullerPath}",
@@ -118,6 +122,37 @@ public sealed class DeployedControlPlaneTests(ImagesFixture images)
             (await kubectl.RunAsync("get", "workspace", "workspace-tiny", "-o", "jsonpath={.status.conditions[?(@.type==\"WorkspaceReady\")].status}")).Output == "True" ? "ready" : null,
             TimeSpan.FromMinutes(5), () => Describe(kubectl));
         Assert.Contains("workspace-tiny", (await kubectl.RunAsync("get", "nodeclaims", "-o", "jsonpath={.items[*].metadata.labels}")).EnsureSuccess().Output, StringComparison.Ordinal);
+
+        // And away: its claim, node and workload go with it.
+        (await kubectl.RunAsync(["delete", "workspace", "workspace-tiny", "--wait=true", "--timeout=240s"], null, TimeSpan.FromMinutes(5))).EnsureSuccess();
+        await Eventually.ValueAsync(async () =>
+            (await kubectl.RunAsync("get", "nodeclaims,statefulsets,services", "-l", "kaito.sh/workspace=workspace-tiny", "-o", "name")).EnsureSuccess().Output.Trim().Length == 0
+            && (await kubectl.RunAsync("get", "nodes", "-o", "name")).EnsureSuccess().Output.Trim() == "node/local-system" ? "gone" : null,
+            s_rollout, () => Describe(kubectl));
+
+        AssertLeastPrivilege(audit, install);
+    }
+
+    /// <summary>Nothing the control plane asked was refused, and each rule of its roles allowed something no other rule would have.</summary>
+    private static void AssertLeastPrivilege(string auditLog, string install)
+    {
+        var accounts = new[] { KaitoChart.ControllerName, KaitoChart.ProvisionerName }.Select(a => $"system:serviceaccount:{KaitoChart.DefaultNamespace}:{a}").ToHashSet();
+        var events = File.ReadAllLines(auditLog).Select(l => JsonNode.Parse(l)!).Where(e => accounts.Contains((string)e["user"]!["username"]!)).ToList();
+        Assert.NotEmpty(events);
+        var refused = events.Where(e => (string?)e["annotations"]!["authorization.k8s.io/decision"] == "forbid")
+            .Select(e => $"{e["user"]!["username"]} {e["verb"]} {e["objectRef"]!["apiGroup"]}/{e["objectRef"]!["resource"]}/{e["objectRef"]!["subresource"]} {e["objectRef"]!["namespace"]}/{e["objectRef"]!["name"]}")
+            .Distinct().ToList();
+        Assert.True(refused.Count == 0, "refused: " + string.Join("; ", refused));
+
+        // rules that alone allowed some request (any other rule allowing it too would make either removable)
+        var soleRules = events.Where(e => (int?)e["annotations"]!["localcluster.kaito.sh/matching-rules"] == 1)
+            .Select(e => (string)e["annotations"]!["localcluster.kaito.sh/rule"]!).ToHashSet();
+        var generated = ChartTests.Documents(install)
+            .Where(d => (string?)d["kind"] is "ClusterRole" or "Role" && ((string?)d["metadata"]!["name"])!.StartsWith("kaito-", StringComparison.Ordinal))
+            .SelectMany(d => d["rules"]!.AsArray().Select((rule, i) => (Id: $"{d["kind"]}/{((string?)d["kind"] == "Role" ? KaitoChart.DefaultNamespace + "/" : "")}{d["metadata"]!["name"]}#{i}", Rule: rule!.ToJsonString())))
+            .ToList();
+        var unneeded = generated.Where(r => !soleRules.Contains(r.Id)).Select(r => $"{r.Id} {r.Rule}").ToList();
+        Assert.True(unneeded.Count == 0, "rules no request needed alone in this lifecycle: " + string.Join("; ", unneeded));
     }
 
     private static string Describe(Kubectl kubectl)

@@ -112,7 +112,8 @@ public sealed partial class ImageTests(ImagesFixture images)
         // The image's own file system and user, not the host's: the process is /app/Kaito.Controller as uid 65532,
         // and its root has the image's /etc/passwd.
         var pid = Assert.Single(Directory.EnumerateDirectories("/proc").Where(d => int.TryParse(Path.GetFileName(d), out _)),
-            d => TryRead(Path.Combine(d, "cmdline")).StartsWith("/app/Kaito.Controller\0", StringComparison.Ordinal));
+            d => TryRead(Path.Combine(d, "cmdline")).StartsWith("/app/Kaito.Controller\0", StringComparison.Ordinal)
+                && TryRead(Path.Combine(d, "environ")).Split('\0').Contains($"KAITO_POD_IP={podIp}"));
         Assert.Matches(@"(?m)^Uid:\s+65532\s", TryRead(Path.Combine(pid, "status")));
         Assert.Contains("app:x:1654:", TryRead(Path.Combine(pid, "root", "etc", "passwd")), StringComparison.Ordinal);
     }

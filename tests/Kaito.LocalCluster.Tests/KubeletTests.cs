@@ -456,7 +456,10 @@ public sealed class KubeletTests(KubeletFixture fixture) : IClassFixture<Kubelet
         Assert.StartsWith("{\"Result\":\"hi", (await _kubectl.RunAsync("logs", "curl")).EnsureSuccess().Output, StringComparison.Ordinal);
 
         // kill -9 of the server inside the pod: the kubelet sees the exit, counts a restart and starts it again.
-        var server = KubeletFixture.ProcessesWith("--served-model-name kaito-tiny").Single(pid => File.ReadAllText($"/proc/{pid}/cmdline").StartsWith("/.kaito/dotnet/dotnet", StringComparison.Ordinal));
+        // (this pod's: other test assemblies may run kaito-tiny servers in their own clusters meanwhile)
+        var server = KubeletFixture.ProcessesWith("--served-model-name kaito-tiny").Single(pid =>
+            File.ReadAllText($"/proc/{pid}/cmdline").StartsWith("/.kaito/dotnet/dotnet", StringComparison.Ordinal)
+            && File.ReadAllText($"/proc/{pid}/environ").Split('\0').Contains($"KAITO_POD_IP={pod.Status.PodIP}"));
         using (var kill = System.Diagnostics.Process.Start("kill", ["-9", server.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
         {
             await kill.WaitForExitAsync();
