@@ -27,6 +27,14 @@ if (builder.Configuration["Kaito:AllowedDataHosts"] is { Length: > 0 } allowedDa
     controller.WithEnvironment("Controller__AllowedDataHosts", allowedDataHosts);
 }
 
+// With a real cluster: the workspace pods' images, built and pushed to --image-registry before the controller starts,
+// and model images from --model-registry when given.
+controller.WithComponentImages(builder, cluster);
+if (!cluster.IsLocal && builder.Configuration["Kaito:ModelRegistry"] is { Length: > 0 } modelRegistry)
+{
+    controller.WithEnvironment("Controller__ModelRegistry", modelRegistry);
+}
+
 // Model images for LocalCluster's pods: a local registry with the tiny model pushed to it.
 builder.AddLocalModelImages(cluster, controller);
 builder.AddLocalDatasets(cluster);

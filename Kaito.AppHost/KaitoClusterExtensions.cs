@@ -27,6 +27,11 @@ public static class KaitoClusterExtensions
         ["--subscription"] = "Kaito:Azure:SubscriptionId",
         ["--resource-group"] = "Kaito:Azure:ResourceGroup",
         ["--cluster"] = "Kaito:Azure:ClusterName",
+        ["--image-registry"] = "Kaito:ImageRegistry",
+        ["--images"] = "Kaito:Images",
+        ["--image-base"] = "Kaito:ImageBase",
+        ["--docker-config"] = "Kaito:DockerConfig",
+        ["--model-registry"] = "Kaito:ModelRegistry",
     };
 
     public static IConfigurationBuilder AddKaitoCommandLine(this IConfigurationBuilder configuration, string[] args)

@@ -103,22 +103,6 @@ public static class ProtobufBodies
 
     private static readonly Dictionary<string, Dictionary<int, Field>> Kinds = new(StringComparer.Ordinal)
     {
-        ["Role"] = Role,
-        ["ClusterRole"] = Role,
-        ["RoleBinding"] = Binding,
-        ["ClusterRoleBinding"] = Binding,
-        // k8s.io/api/authentication/v1/generated.proto (kubectl create token)
-        ["TokenRequest"] = new()
-        {
-            [1] = new("metadata", Kind.Message, ObjectMeta),
-            [2] = new("spec", Kind.Message, new()
-            {
-                [1] = new("audiences", Kind.RepeatedString),
-                [3] = new("boundObjectRef", Kind.Message, new() { [1] = new("kind", Kind.String), [2] = new("apiVersion", Kind.String), [3] = new("name", Kind.String), [4] = new("uid", Kind.String) }),
-                [4] = new("expirationSeconds", Kind.Int64),
-            }),
-            [3] = new("status", Kind.Message, new() { [1] = new("token", Kind.String), [2] = new("expirationTimestamp", Kind.Time) }),
-        },
         ["Namespace"] = new()
         {
             [1] = new("metadata", Kind.Message, ObjectMeta),
@@ -145,6 +129,22 @@ public static class ProtobufBodies
             [1] = new("metadata", Kind.Message, ObjectMeta),
             [3] = new("imagePullSecrets", Kind.RepeatedMessage, LocalObjectReference),
             [4] = new("automountServiceAccountToken", Kind.Bool),
+        },
+        ["Role"] = Role,
+        ["ClusterRole"] = Role,
+        ["RoleBinding"] = Binding,
+        ["ClusterRoleBinding"] = Binding,
+        // k8s.io/api/authentication/v1/generated.proto (kubectl create token)
+        ["TokenRequest"] = new()
+        {
+            [1] = new("metadata", Kind.Message, ObjectMeta),
+            [2] = new("spec", Kind.Message, new()
+            {
+                [1] = new("audiences", Kind.RepeatedString),
+                [3] = new("boundObjectRef", Kind.Message, new() { [1] = new("kind", Kind.String), [2] = new("apiVersion", Kind.String), [3] = new("name", Kind.String), [4] = new("uid", Kind.String) }),
+                [4] = new("expirationSeconds", Kind.Int64),
+            }),
+            [3] = new("status", Kind.Message, new() { [1] = new("token", Kind.String), [2] = new("expirationTimestamp", Kind.Time) }),
         },
     };
 

@@ -192,7 +192,7 @@ public sealed class KubectlTests(LocalClusterFixture fixture) : IClassFixture<Lo
         Assert.Null(plain.StringData);
         Assert.Equal("ml", ns.Metadata.Labels["team"]);
         Assert.NotEqual(0, deployment.ExitCode);
-        Assert.Contains("LocalCluster decodes protobuf bodies of Namespace, ConfigMap, Secret, ServiceAccount only, not Deployment; send application/json",
+        Assert.Contains("LocalCluster decodes protobuf bodies of Namespace, ConfigMap, Secret, ServiceAccount, Role, ClusterRole, RoleBinding, ClusterRoleBinding, TokenRequest only, not Deployment; send application/json",
             deployment.Error, StringComparison.Ordinal);
     }
 
