@@ -236,62 +236,44 @@ public static class KaitoChart
         var builder = new StringBuilder("# Least privilege: what each component calls, and no more (Kaito.Deploy/ControlPlaneRbac.cs).\n");
         foreach (var component in ControlPlaneRbac.Components)
         {
-            builder.Append(CultureInfo.InvariantCulture, $"""
-                apiVersion: rbac.authorization.k8s.io/v1
-                kind: ClusterRole
-                metadata:
-                  name: {component.Name}
-                  labels:
-                {Labels(component.Name, 4)}
-                rules:
-                {RuleLines(component.ClusterRules)}
-                ---
-                apiVersion: rbac.authorization.k8s.io/v1
-                kind: ClusterRoleBinding
-                metadata:
-                  name: {component.Name}
-                  labels:
-                {Labels(component.Name, 4)}
-                roleRef:
-                  apiGroup: rbac.authorization.k8s.io
-                  kind: ClusterRole
-                  name: {component.Name}
-                subjects:
-                - kind: ServiceAccount
-                  name: {component.Name}
-                  namespace: {"{{ .Release.Namespace }}"}
-                ---
-                apiVersion: rbac.authorization.k8s.io/v1
-                kind: Role
-                metadata:
-                  name: {component.Name}
-                  namespace: {"{{ .Release.Namespace }}"}
-                  labels:
-                {Labels(component.Name, 4)}
-                rules:
-                {RuleLines(component.NamespaceRules)}
-                ---
-                apiVersion: rbac.authorization.k8s.io/v1
-                kind: RoleBinding
-                metadata:
-                  name: {component.Name}
-                  namespace: {"{{ .Release.Namespace }}"}
-                  labels:
-                {Labels(component.Name, 4)}
-                roleRef:
-                  apiGroup: rbac.authorization.k8s.io
-                  kind: Role
-                  name: {component.Name}
-                subjects:
-                - kind: ServiceAccount
-                  name: {component.Name}
-                  namespace: {"{{ .Release.Namespace }}"}
-                ---
-
-                """);
+            builder.Append(RoleAndBinding("ClusterRole", component.Name, component.ClusterRules, namespaced: false));
+            builder.Append(RoleAndBinding("Role", component.Name, component.NamespaceRules, namespaced: true));
         }
 
         return builder.ToString().TrimEnd('\n', '-') + "\n";
+    }
+
+    /// <summary>A (Cluster)Role with <paramref name="rules"/> and its binding to the component's ServiceAccount.</summary>
+    private static string RoleAndBinding(string kind, string component, IEnumerable<RbacRule> rules, bool namespaced)
+    {
+        var ns = namespaced ? "\n  namespace: {{ .Release.Namespace }}" : "";
+        return $"""
+            apiVersion: rbac.authorization.k8s.io/v1
+            kind: {kind}
+            metadata:
+              name: {component}{ns}
+              labels:
+            {Labels(component, 4)}
+            rules:
+            {RuleLines(rules)}
+            ---
+            apiVersion: rbac.authorization.k8s.io/v1
+            kind: {kind}Binding
+            metadata:
+              name: {component}{ns}
+              labels:
+            {Labels(component, 4)}
+            roleRef:
+              apiGroup: rbac.authorization.k8s.io
+              kind: {kind}
+              name: {component}
+            subjects:
+            - kind: ServiceAccount
+              name: {component}
+              namespace: {"{{ .Release.Namespace }}"}
+            ---
+
+            """;
     }
 
     private static string RuleLines(IEnumerable<RbacRule> rules)

@@ -13,16 +13,7 @@ public sealed class ExternalClusterTests
     public async Task AgainstAClusterItDidNotStartTheAppHostAdoptsAnExistingGpuNodeAndWritesNoNode()
     {
         await using var cluster = await LocalClusterProcess.StartAsync();
-        (await cluster.Kubectl.RunAsync("apply", "-f", Repository.PathOf("deploy", "crds"))).EnsureSuccess();
-        (await cluster.Kubectl.RunAsync(["apply", "-f", "-"], """
-            apiVersion: v1
-            kind: Node
-            metadata:
-              name: kind-gpu-worker
-              labels: {node.kubernetes.io/instance-type: Standard_NC24ads_A100_v4, kubernetes.io/os: linux}
-            status:
-              capacity: {cpu: "24", memory: 220Gi, pods: "110", nvidia.com/gpu: "1"}
-            """, TimeSpan.FromSeconds(60))).EnsureSuccess();
+        await WithCrdsAndAGpuNodeAsync(cluster);
 
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Kaito_AppHost>(["--kubeconfig", cluster.Kubeconfig]);
         await using var app = await builder.BuildAsync();
@@ -54,16 +45,7 @@ public sealed class ExternalClusterTests
         Directory.CreateDirectory(dockerConfig);
         File.Copy(registry.DockerConfig(), Path.Combine(dockerConfig, "config.json"));
         await using var cluster = await LocalClusterProcess.StartAsync();
-        (await cluster.Kubectl.RunAsync("apply", "-f", Repository.PathOf("deploy", "crds"))).EnsureSuccess();
-        (await cluster.Kubectl.RunAsync(["apply", "-f", "-"], """
-            apiVersion: v1
-            kind: Node
-            metadata:
-              name: kind-gpu-worker
-              labels: {node.kubernetes.io/instance-type: Standard_NC24ads_A100_v4, kubernetes.io/os: linux}
-            status:
-              capacity: {cpu: "24", memory: 220Gi, pods: "110", nvidia.com/gpu: "1"}
-            """, TimeSpan.FromSeconds(60))).EnsureSuccess();
+        await WithCrdsAndAGpuNodeAsync(cluster);
 
         // Only the puller is built here (the inference server's and tuner's images take minutes and hundreds of MB).
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Kaito_AppHost>(
@@ -84,5 +66,20 @@ public sealed class ExternalClusterTests
             TimeSpan.FromMinutes(3), () => cluster.Kubectl.RunAsync("get", "workspaces,nodeclaims", "-o", "yaml").GetAwaiter().GetResult().Output);
         Assert.Equal($"{registry.Address}/kaito-model-puller:{version} {registry.Address}/kaito-inference-server:{version}", images);
         await app.StopAsync();
+    }
+
+    /// <summary>Kaito's CRDs, applied as a user of a real cluster does, and a GPU node already there, as on kind.</summary>
+    private static async Task WithCrdsAndAGpuNodeAsync(LocalClusterProcess cluster)
+    {
+        (await cluster.Kubectl.RunAsync("apply", "-f", Repository.PathOf("deploy", "crds"))).EnsureSuccess();
+        (await cluster.Kubectl.RunAsync(["apply", "-f", "-"], """
+            apiVersion: v1
+            kind: Node
+            metadata:
+              name: kind-gpu-worker
+              labels: {node.kubernetes.io/instance-type: Standard_NC24ads_A100_v4, kubernetes.io/os: linux}
+            status:
+              capacity: {cpu: "24", memory: 220Gi, pods: "110", nvidia.com/gpu: "1"}
+            """, TimeSpan.FromSeconds(60))).EnsureSuccess();
     }
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text;
 using Kaito.Testing;
 
@@ -56,21 +55,9 @@ public sealed class ImagesFixture : IAsyncLifetime
         ProvisionerImage = images.Single(i => i.Contains("/kaito-provisioner:", StringComparison.Ordinal));
     }
 
-    public async Task<(int ExitCode, string Output, string Error)> RunAsync(string command, params string[] arguments)
-    {
-        var info = new ProcessStartInfo(command) { RedirectStandardOutput = true, RedirectStandardError = true };
-        info.Environment["DOCKER_CONFIG"] = DockerConfig;
-        foreach (var argument in arguments)
-        {
-            info.ArgumentList.Add(argument);
-        }
-
-        using var process = Process.Start(info) ?? throw new InvalidOperationException($"{command} did not start");
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        return (process.ExitCode, await output, await error);
-    }
+    /// <summary>Runs <paramref name="command"/> with the registry's credentials in DOCKER_CONFIG.</summary>
+    public Task<(int ExitCode, string Output, string Error)> RunAsync(string command, params string[] arguments) =>
+        RegistryProcess.RunAsync(command, arguments, new Dictionary<string, string> { ["DOCKER_CONFIG"] = DockerConfig });
 
     /// <summary>skopeo with the registry's credentials, over plain HTTP.</summary>
     public Task<(int ExitCode, string Output, string Error)> SkopeoAsync(string verb, params string[] arguments) =>

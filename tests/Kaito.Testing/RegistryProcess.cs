@@ -119,17 +119,29 @@ public sealed class RegistryProcess : IAsyncDisposable
 
     public static async Task<(int ExitCode, string Output)> RunAsync(string command, IEnumerable<string> arguments)
     {
+        var (exit, output, error) = await RunAsync(command, arguments, null);
+        return (exit, output + error);
+    }
+
+    /// <summary>Runs <paramref name="command"/> to its end with <paramref name="environment"/> added; its exit code, standard output and standard error.</summary>
+    public static async Task<(int ExitCode, string Output, string Error)> RunAsync(string command, IEnumerable<string> arguments, IReadOnlyDictionary<string, string>? environment)
+    {
         var info = new ProcessStartInfo(command) { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var argument in arguments)
         {
             info.ArgumentList.Add(argument);
         }
 
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[name] = value;
+        }
+
         using var process = Process.Start(info) ?? throw new InvalidOperationException($"{command} did not start");
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();
         await process.WaitForExitAsync();
-        return (process.ExitCode, await output + await error);
+        return (process.ExitCode, await output, await error);
     }
 
     public async ValueTask DisposeAsync()
