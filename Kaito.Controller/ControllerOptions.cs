@@ -64,6 +64,12 @@ public sealed class ControllerOptions
     /// <summary>Retries of a tuning pod that failed for a reason other than bad input (exit codes 2 and 3 fail the job at once).</summary>
     public int TuningBackoffLimit { get; set; } = 2;
 
+    /// <summary>
+    /// Give each inference workspace a NetworkPolicy: its server reachable from the cluster (and from anywhere behind
+    /// its load balancer), nothing else from outside. Off: no policy is made.
+    /// </summary>
+    public bool NetworkPolicies { get; set; } = true;
+
     /// <summary>Reconcile workers for workspaces (KAITO's MaxConcurrentReconciles).</summary>
     public int Workers { get; set; } = 5;
 

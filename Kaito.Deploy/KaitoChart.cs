@@ -184,7 +184,8 @@ public static class KaitoChart
           otlpEndpoint: ""
 
         networkPolicies:
-          # Ingress to the controller and provisioner only on their ports (the webhook from the API server, health and metrics).
+          # Ingress to the controller and provisioner only on their ports (the webhook from the API server, health and
+          # metrics), and to each inference workspace's server only from the cluster (or its load balancer).
           enabled: true
 
         nvidiaDevicePlugin:
@@ -431,6 +432,7 @@ public static class KaitoChart
             "--Controller:ImageTag={{ .Values.image.tag }}",
             "--Controller:ModelRegistry={{ .Values.controller.modelRegistry }}",
             "--Controller:ReleaseNamespace={{ .Release.Namespace }}",
+            "--Controller:NetworkPolicies={{ .Values.networkPolicies.enabled }}",
             $"--LeaderElection:Namespace={{{{ .Release.Namespace }}}}",
             $"--LeaderElection:LeaseName={ControllerName}",
         ];

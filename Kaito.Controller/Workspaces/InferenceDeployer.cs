@@ -9,7 +9,8 @@ using Microsoft.Extensions.Options;
 namespace Kaito.Controller.Workspaces;
 
 /// <summary>
-/// Serves a workspace's preset (KAITO's pkg/workspace/inference): the Services once (they are never updated), the
+/// Serves a workspace's preset (KAITO's pkg/workspace/inference): the Services once (they are never updated), with
+/// <see cref="ControllerOptions.NetworkPolicies"/> a NetworkPolicy once (<see cref="InferenceWorkload.NetworkPolicy"/>), the
 /// StatefulSet — its pod template replaced when the workspace's revision moves on — and InferenceReady from its
 /// readiness, or why its pods are not ready.
 /// </summary>
@@ -65,6 +66,11 @@ public sealed class InferenceDeployer(ObjectClient client, ObjectCache cache, Ev
             {
                 await client.CreateAsync(service, cancellationToken);
             }
+        }
+
+        if (_options.NetworkPolicies && await client.GetAsync<V1NetworkPolicy>(ns, workspace.Metadata.Name, cancellationToken) is null)
+        {
+            await client.CreateAsync(InferenceWorkload.NetworkPolicy(workspace), cancellationToken);
         }
 
         var revision = RevisionSync.Of(workspace.Metadata);

@@ -50,6 +50,36 @@ public static class InferenceWorkload
         };
     }
 
+    /// <summary>
+    /// Who may reach the workspace's inference pods, for clusters whose network plugin enforces NetworkPolicies: the
+    /// server's port from any pod in the cluster (and from anywhere when the workspace asks for a load balancer), and
+    /// any port from the workspace's own pods (multi-node inference); nothing else from outside.
+    /// </summary>
+    public static V1NetworkPolicy NetworkPolicy(Workspace workspace)
+    {
+        ArgumentNullException.ThrowIfNull(workspace);
+        var name = workspace.Metadata.Name;
+        var annotations = workspace.Metadata.Annotations ?? new Dictionary<string, string>();
+        var loadBalancer = annotations.TryGetValue(Annotations.EnableLoadBalancer, out var lb) && lb == "True";
+        var own = new V1LabelSelector { MatchLabels = new Dictionary<string, string> { [Labels.Workspace] = name } };
+        var server = new List<V1NetworkPolicyPort> { new() { Port = Port, Protocol = "TCP" } };
+        var ingress = new List<V1NetworkPolicyIngressRule>
+        {
+            new() { FromProperty = [new V1NetworkPolicyPeer { NamespaceSelector = new V1LabelSelector() }], Ports = server },
+            new() { FromProperty = [new V1NetworkPolicyPeer { PodSelector = own }] },
+        };
+        if (loadBalancer)
+        {
+            ingress.Add(new V1NetworkPolicyIngressRule { Ports = server });
+        }
+
+        return new V1NetworkPolicy
+        {
+            Metadata = Metadata(workspace, name),
+            Spec = new V1NetworkPolicySpec { PodSelector = own, PolicyTypes = ["Ingress"], Ingress = ingress },
+        };
+    }
+
     public static V1Service HeadlessService(Workspace workspace)
     {
         ArgumentNullException.ThrowIfNull(workspace);

@@ -191,6 +191,28 @@ public sealed class WorkloadBuilderTests
         Assert.NotEqual(hash, RevisionSync.SpecificationHash(workspace));
     }
 
+    [Fact]
+    public void TheInferenceServerIsReachableFromTheClusterAndBehindItsLoadBalancerOnly()
+    {
+        var workspace = Example("inference", "kaito_workspace_tiny.yaml");
+        var policy = InferenceWorkload.NetworkPolicy(workspace);
+        Assert.Equal(workspace.Metadata.Name, policy.Spec.PodSelector.MatchLabels[Kaito.Api.Names.Labels.Workspace]);
+        Assert.Equal(["Ingress"], policy.Spec.PolicyTypes);
+        Assert.Equal(2, policy.Spec.Ingress.Count);
+        // the server's port from every namespace's pods; any port between the workspace's own pods
+        Assert.NotNull(policy.Spec.Ingress[0].FromProperty.Single().NamespaceSelector);
+        Assert.Equal(InferenceWorkload.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), policy.Spec.Ingress[0].Ports.Single().Port.Value);
+        Assert.Null(policy.Spec.Ingress[1].Ports);
+        Assert.Equal(workspace.Metadata.Name, policy.Spec.Ingress[1].FromProperty.Single().PodSelector.MatchLabels[Kaito.Api.Names.Labels.Workspace]);
+        Assert.Equal(workspace.Metadata.Uid, policy.Metadata.OwnerReferences.Single().Uid);
+
+        workspace.Metadata.Annotations = new Dictionary<string, string> { [Kaito.Api.Names.Annotations.EnableLoadBalancer] = "True" };
+        var behindLoadBalancer = InferenceWorkload.NetworkPolicy(workspace).Spec.Ingress;
+        Assert.Equal(3, behindLoadBalancer.Count);
+        Assert.Null(behindLoadBalancer[2].FromProperty); // from anywhere, to the server's port only
+        Assert.Equal(InferenceWorkload.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), behindLoadBalancer[2].Ports.Single().Port.Value);
+    }
+
     private static Workspace Example(string folder, string file)
     {
         var workspace = KaitoYaml.Deserialize<Workspace>(File.ReadAllText(Repository.PathOf("examples", folder, file)));

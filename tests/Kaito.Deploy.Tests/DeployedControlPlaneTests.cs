@@ -122,6 +122,8 @@ public sealed class DeployedControlPlaneTests(ImagesFixture images)
             (await kubectl.RunAsync("get", "workspace", "workspace-tiny", "-o", "jsonpath={.status.conditions[?(@.type==\"WorkspaceReady\")].status}")).Output == "True" ? "ready" : null,
             TimeSpan.FromMinutes(5), () => Describe(kubectl));
         Assert.Contains("workspace-tiny", (await kubectl.RunAsync("get", "nodeclaims", "-o", "jsonpath={.items[*].metadata.labels}")).EnsureSuccess().Output, StringComparison.Ordinal);
+        // its server reachable from the cluster only (for network plugins that enforce it)
+        Assert.Equal("5000", (await kubectl.RunAsync("get", "networkpolicy", "workspace-tiny", "-o", "jsonpath={.spec.ingress[0].ports[0].port}")).EnsureSuccess().Output);
 
         // And away: its claim, node and workload go with it.
         (await kubectl.RunAsync(["delete", "workspace", "workspace-tiny", "--wait=true", "--timeout=240s"], null, TimeSpan.FromMinutes(5))).EnsureSuccess();
