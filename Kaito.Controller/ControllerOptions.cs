@@ -26,9 +26,7 @@ public sealed class ControllerOptions
     public string ImageTag { get; set; } = ReleaseVersion;
 
     /// <summary>The version this controller was built as (<c>Version</c> in Directory.Build.props), without the commit.</summary>
-    public static string ReleaseVersion { get; } =
-        (typeof(ControllerOptions).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
-            .OfType<System.Reflection.AssemblyInformationalVersionAttribute>().FirstOrDefault()?.InformationalVersion ?? "0.0.0").Split('+')[0];
+    public static string ReleaseVersion { get; } = Kaito.ServiceDefaults.ReleaseVersion.Of(typeof(ControllerOptions).Assembly);
 
     /// <summary>The namespace Kaito is installed in, where the default tuning templates (<c>lora-params-template</c>,
     /// <c>qlora-params-template</c>) live; the built-in templates are used where it has none.</summary>

@@ -10,7 +10,7 @@ namespace Kaito.Deploy;
 /// <c>helm template</c> and this renderer agree, and <c>kubectl apply</c> users need no Helm):
 /// <c>{{ .Values.a.b }}</c>, <c>{{ .Values.a.b | quote }}</c>, <c>{{ .Release.Namespace }}</c>, <c>{{ .Release.Name }}</c>,
 /// <c>{{ .Chart.Version }}</c>, <c>{{ .Chart.AppVersion }}</c>, and whole-line <c>{{- if .Values.a.b }}</c> …
-/// <c>{{- end }}</c> blocks (not nested). Any other action is refused, naming the template and line, so the chart
+/// <c>{{- end }}</c> blocks (not nested; trimming markers nowhere else). Any other action is refused, naming the template and line, so the chart
 /// cannot drift into Go template features this renderer does not implement.
 /// </summary>
 public static partial class ChartRenderer
@@ -51,6 +51,11 @@ public static partial class ChartRenderer
             }
 
             var lineNumber = i + 1;
+            if (line.Contains("{{-", StringComparison.Ordinal) || line.Contains("-}}", StringComparison.Ordinal))
+            {
+                throw new FormatException($"{name}:{lineNumber}: whitespace trimming ({{{{- or -}}}}) is only in the chart's subset on whole-line if/end");
+            }
+
             output.Append(ActionPattern().Replace(line, action => Substitute(action.Groups[1].Value.Trim(), values, releaseNamespace, releaseName, chartVersion, name, lineNumber)));
             if (i < lines.Length - 1)
             {

@@ -25,8 +25,7 @@ public static class KaitoChart
     public const string WebhookConfiguration = "validation.workspace.kaito.sh";
 
     /// <summary>The release's version: the assemblies' (Directory.Build.props), without the commit.</summary>
-    public static string Version { get; } =
-        (typeof(KaitoChart).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.0.0").Split('+')[0];
+    public static string Version { get; } = ReleaseVersion.Of(typeof(KaitoChart).Assembly);
 
     /// <summary>The chart's files by relative path (<c>/</c>-separated), in a stable order.</summary>
     public static IReadOnlyList<(string Path, string Content)> Files()

@@ -14,6 +14,9 @@ public sealed record ClusterUser(string Name, IReadOnlyList<string> Groups)
     /// <summary>The kubeconfig's holder: <c>system:masters</c>, allowed everything.</summary>
     public static ClusterUser Admin { get; } = new("kubernetes-admin", ["system:masters", "system:authenticated"]);
 
+    /// <summary>A request nobody authenticated: RBAC allows it nothing.</summary>
+    public static ClusterUser Anonymous { get; } = new("system:anonymous", ["system:unauthenticated"]);
+
     public bool IsAdmin => Groups.Contains("system:masters");
 
     /// <summary>The service account's <c>(namespace, name)</c> when this is one.</summary>

@@ -80,8 +80,10 @@ public sealed partial class WebhookCertificate : IDisposable
                 };
                 if ((await client.PatchAsync(secret, new { data }, conditional: true, cancellationToken)) == WriteResult.Conflict)
                 {
+                    // another replica wrote it first: read again and take theirs
                     generated.Dispose();
-                    continue; // another replica wrote it first: take theirs
+                    await backoff.DelayAsync(TimeProvider.System, cancellationToken);
+                    continue;
                 }
 
                 LogWrote(logger, ns, name);

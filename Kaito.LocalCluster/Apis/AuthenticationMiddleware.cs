@@ -14,8 +14,8 @@ public static class AuthenticationMiddleware
 {
     private const string UserKey = "kaito.localcluster.user";
 
-    /// <summary>Who made the request (set once it is authenticated); the admin for requests that need none.</summary>
-    public static ClusterUser User(HttpContext context) => context?.Items[UserKey] as ClusterUser ?? ClusterUser.Admin;
+    /// <summary>Who made the request, as authenticated; anonymous (allowed nothing) when nobody was.</summary>
+    public static ClusterUser User(HttpContext context) => context?.Items[UserKey] as ClusterUser ?? ClusterUser.Anonymous;
 
     private static readonly string[] s_anonymous = ["/version", "/healthz", "/livez", "/readyz", "/health", "/alive"];
 

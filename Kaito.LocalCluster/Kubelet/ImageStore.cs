@@ -71,6 +71,28 @@ public sealed partial class ImageStore : IDisposable
         }
     }
 
+    /// <summary>
+    /// The image as this node has it, without asking its registry (pull policies IfNotPresent and Never): by digest, or by
+    /// the digest its reference had when it was last pulled here; null when the node has never unpacked it.
+    /// </summary>
+    public PulledImage? Present(string image)
+    {
+        var reference = OciReference.Parse(image);
+        var digest = reference.Digest;
+        if (digest is null && File.Exists(RefFile(reference)))
+        {
+            digest = File.ReadAllText(RefFile(reference)).Trim();
+        }
+
+        if (!Digests.IsValid(digest) || Path.Combine(_directory, Digests.Hex(digest!)) is var unpacked && !File.Exists(Path.Combine(unpacked, "config.json")))
+        {
+            return null;
+        }
+
+        var bytes = File.Exists(Path.Combine(unpacked, "size")) && long.TryParse(File.ReadAllText(Path.Combine(unpacked, "size")), System.Globalization.CultureInfo.InvariantCulture, out var size) ? size : 0;
+        return Read(image, digest!, unpacked, bytes);
+    }
+
     /// <summary>Pulls and unpacks <paramref name="image"/> unless the node has its manifest's digest already.</summary>
     /// <param name="image">The reference.</param>
     /// <param name="dockerConfigs">The <c>.dockerconfigjson</c> of each of the pod's pull secrets, with where it came from.</param>
@@ -100,6 +122,11 @@ public sealed partial class ImageStore : IDisposable
                 await UnpackAsync(client, manifest, image, unpacked, cancellationToken);
             }
 
+            // what the reference names now, for the pulls that do not ask the registry again
+            var refFile = RefFile(reference);
+            Directory.CreateDirectory(Path.GetDirectoryName(refFile)!);
+            await File.WriteAllTextAsync(refFile + ".tmp", digest, cancellationToken);
+            File.Move(refFile + ".tmp", refFile, overwrite: true);
             return Read(image, digest, unpacked, manifest.Layers.Sum(l => l.Size));
         }
         finally
@@ -109,6 +136,9 @@ public sealed partial class ImageStore : IDisposable
     }
 
     public void Dispose() => _http.Dispose();
+
+    private string RefFile(OciReference reference) =>
+        Path.Combine(_directory, "refs", Digests.Hex(Digests.Of(System.Text.Encoding.UTF8.GetBytes($"{reference.Registry}/{reference.Repository}:{reference.Tag}"))));
 
     private async Task UnpackAsync(RegistryClient client, OciManifest manifest, string image, string unpacked, CancellationToken cancellationToken)
     {
@@ -151,6 +181,7 @@ public sealed partial class ImageStore : IDisposable
 
             // The config last: its presence says the root file system is whole.
             Directory.Delete(blobs, recursive: true);
+            await File.WriteAllTextAsync(Path.Combine(staging, "size"), manifest.Layers.Sum(l => l.Size).ToString(System.Globalization.CultureInfo.InvariantCulture), cancellationToken);
             await File.WriteAllBytesAsync(Path.Combine(staging, "config.json"), config, cancellationToken);
             Directory.Move(staging, unpacked);
             LogUnpacked(_logger, image, manifest.Layers.Count, limits.Bytes, watch.Elapsed.TotalSeconds);

@@ -522,12 +522,31 @@ internal sealed partial class PodWorker : IDisposable
     }
 
     /// <summary>
-    /// Pulls the container's image as the kubelet does, with the pod's pull secrets: Pulling/Pulled events, and on a
-    /// failure ErrImagePull (then ImagePullBackOff while it retries) naming the cause; null then.
+    /// Pulls the container's image as the kubelet does, by its <c>imagePullPolicy</c> (default: Always for <c>:latest</c>
+    /// or no tag, else IfNotPresent), with the pod's pull secrets: Pulling/Pulled events, and on a failure ErrImagePull
+    /// (then ImagePullBackOff while it retries) naming the cause, or ErrImageNeverPull; null then.
     /// </summary>
     private async Task<PulledImage?> PullAsync(ContainerRecord record, CancellationToken stop)
     {
         var image = (string)record.Spec["image"]!;
+        var reference = ImageReference.Parse(image);
+        var policy = (string?)record.Spec["imagePullPolicy"] is { Length: > 0 } given ? given
+            : reference.Digest is null && reference.Tag is null or "latest" ? "Always" : "IfNotPresent";
+        if (policy != "Always" && _runtime.ImageStore.Present(image) is { } present)
+        {
+            Record("Normal", "Pulled", $"Container image \"{image}\" already present on machine");
+            return present;
+        }
+
+        if (policy == "Never")
+        {
+            var message = $"Container image \"{image}\" is not present with pull policy of Never";
+            record.State = Waiting("ErrImageNeverPull", message);
+            Publish();
+            Record("Warning", "ErrImageNeverPull", message);
+            return null;
+        }
+
         Record("Normal", "Pulling", $"Pulling image \"{image}\"");
         var watch = System.Diagnostics.Stopwatch.StartNew();
         try

@@ -116,6 +116,31 @@ public sealed partial class ImageTests(ImagesFixture images)
                 && TryRead(Path.Combine(d, "environ")).Split('\0').Contains($"KAITO_POD_IP={podIp}"));
         Assert.Matches(@"(?m)^Uid:\s+65532\s", TryRead(Path.Combine(pid, "status")));
         Assert.Contains("app:x:1654:", TryRead(Path.Combine(pid, "root", "etc", "passwd")), StringComparison.Ordinal);
+
+        // A versioned tag is IfNotPresent: the next pod of the image starts from what the node has, without the registry;
+        // Never with an image the node has not got is refused by name.
+        foreach (var (name, image, policy) in new[] { ("again", images.ControllerImage.Split('@')[0], "IfNotPresent"), ("never", $"{images.Registry.Address}/kaito-nothing:1.0", "Never") })
+        {
+            (await kubectl.RunAsync(["apply", "-f", "-"], $$$"""
+                apiVersion: v1
+                kind: Pod
+                metadata: {name: {{{name}}}}
+                spec:
+                  restartPolicy: Never
+                  securityContext: {runAsNonRoot: true, runAsUser: 65532}
+                  containers:
+                  - {name: main, image: "{{{image}}}", imagePullPolicy: {{{policy}}}, args: ["--help"]}
+                """, TimeSpan.FromSeconds(60))).EnsureSuccess();
+        }
+
+        await Eventually.ValueAsync(async () =>
+            (await kubectl.RunAsync("get", "events", "--field-selector", "involvedObject.name=again", "-o", "jsonpath={.items[*].message}")).Output
+                .Contains("already present on machine", StringComparison.Ordinal) ? "yes" : null, TimeSpan.FromMinutes(1), () => Describe(kubectl));
+        Assert.DoesNotContain("Pulling image", (await kubectl.RunAsync("get", "events", "--field-selector", "involvedObject.name=again", "-o", "jsonpath={.items[*].message}")).Output, StringComparison.Ordinal);
+        var never = await Eventually.ValueAsync(async () =>
+            (await kubectl.RunAsync("get", "pod", "never", "-o", "jsonpath={.status.containerStatuses[0].state.waiting.reason}")).Output is "ErrImageNeverPull" and var reason ? reason : null,
+            TimeSpan.FromMinutes(1), () => Describe(kubectl));
+        Assert.Equal("ErrImageNeverPull", never);
     }
 
     [Fact]

@@ -76,12 +76,12 @@ public sealed class LayerArchiveTests : IDisposable
         Assert.False(ImageStore.CanPull("ghcr.io/kaito-dotnet/kaito-controller:0.1.0"));
         Assert.False(ImageStore.CanPull("busybox"));
 
-        // A resolver that says "localhost" is elsewhere: the connection is refused before any socket opens.
+        // A resolver that says "localhost" is elsewhere (a documentation address): the connection is refused before any socket opens.
         var asked = new List<string>();
         using var store = new ImageStore(Path.Combine(_root, "images"), NullLogger.Instance, 1 << 20, 100, (host, _) =>
         {
             asked.Add(host);
-            return ValueTask.FromResult(new[] { IPAddress.Parse("10.20.30.40") });
+            return ValueTask.FromResult(new[] { IPAddress.Parse("192.0.2.10") });
         });
         var error = await Assert.ThrowsAnyAsync<Exception>(() => store.PullAsync("localhost:5999/kaito-controller:0.1.0", [], CancellationToken.None));
         Assert.Equal(["localhost"], asked.Distinct());
