@@ -74,7 +74,8 @@ public static class WorkspaceControllerExtensions
             services.AddSingleton<INodeProvisioner, BringYourOwnNodes>();
         }
 
-        services.AddController<Workspace, WorkspaceReconciler, ControllerTelemetry>("workspace", controller => controller
+        var networkPolicies = builder.Configuration.GetSection(ControllerOptions.SectionName).Get<ControllerOptions>()?.NetworkPolicies ?? true;
+        services.AddController<Workspace, WorkspaceReconciler, ControllerTelemetry>("workspace", controller => (networkPolicies ? controller.Owns<V1NetworkPolicy>() : controller)
             .Owns<V1StatefulSet>()
             .Owns<V1Service>()
             .Owns<V1Job>()

@@ -31,7 +31,7 @@ public static class ControlPlaneRbac
         new(["apps"], ["statefulsets"], s_manage, Reason: "the inference workloads"),
         new(["apps"], ["controllerrevisions"], ["list", "create", "patch", "delete"], Reason: "each workspace's revision history, as KAITO keeps it"),
         new(["batch"], ["jobs"], s_manage, Reason: "the tuning jobs"),
-        new(["networking.k8s.io"], ["networkpolicies"], ["get", "create"], Reason: "each inference workspace's NetworkPolicy", Condition: "networkPolicies.enabled"),
+        new(["networking.k8s.io"], ["networkpolicies"], ["list", "watch", "create"], Reason: "each inference workspace's NetworkPolicy", Condition: "networkPolicies.enabled"),
         new(["apiextensions.k8s.io"], ["customresourcedefinitions"], s_read, Reason: "Kaito's CRDs are checked at start"),
         new(["admissionregistration.k8s.io"], ["validatingwebhookconfigurations"], ["create"], Reason: "its webhook's configuration, registered at start"),
         new(["admissionregistration.k8s.io"], ["validatingwebhookconfigurations"], ["get", "update"], ResourceNames: [KaitoChart.WebhookConfiguration]),

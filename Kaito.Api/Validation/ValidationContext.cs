@@ -1,4 +1,5 @@
 using Kaito.Api.Catalog;
+using Kaito.Api.Nodes;
 
 namespace Kaito.Api.Validation;
 
@@ -31,4 +32,10 @@ public sealed class ValidationContext
     /// lookup is not given, ConfigMap contents are not checked.
     /// </summary>
     public Func<string, IReadOnlyDictionary<string, string>?>? ConfigMaps { get; init; }
+
+    /// <summary>
+    /// Lists the cluster's nodes, for the bring-your-own checks on create (nodes the selector picks, their GPU labels).
+    /// When this lookup is not given, nodes are not checked.
+    /// </summary>
+    public Func<IReadOnlyList<NodeLabels>>? Nodes { get; init; }
 }

@@ -3,6 +3,7 @@ using k8s;
 using k8s.Models;
 using Kaito.Api.Catalog;
 using Kaito.Api.Names;
+using Kaito.Api.Nodes;
 using Kaito.Api.Sizing;
 using Kaito.Api.Workspaces;
 
@@ -44,7 +45,7 @@ public static partial class WorkspaceValidator
             }
         }
 
-        ValidateCreate(workspace, context, result);
+        ValidateCreate(workspace, context, result, creating: old is null);
         return result;
     }
 
@@ -64,7 +65,7 @@ public static partial class WorkspaceValidator
             : Runtimes.VLlm;
     }
 
-    private static void ValidateCreate(Workspace workspace, ValidationContext context, ValidationResult result)
+    private static void ValidateCreate(Workspace workspace, ValidationContext context, ValidationResult result, bool creating)
     {
         if (!KubernetesNames.IsDns1123Label(workspace.Metadata.Name))
         {
@@ -100,7 +101,7 @@ public static partial class WorkspaceValidator
             model = ValidateTuning(workspace, tuning, context, result);
         }
 
-        ValidateResource(workspace, model, runtime, context, result);
+        ValidateResource(workspace, model, runtime, context, result, creating);
     }
 
     private static void ValidateAnnotations(Workspace workspace, ValidationResult result)
@@ -479,7 +480,7 @@ public static partial class WorkspaceValidator
         }
     }
 
-    private static void ValidateResource(Workspace workspace, ModelPreset? model, string runtime, ValidationContext context, ValidationResult result)
+    private static void ValidateResource(Workspace workspace, ModelPreset? model, string runtime, ValidationContext context, ValidationResult result, bool creating)
     {
         var resource = workspace.Resource!;
         var instanceType = resource.InstanceType;
@@ -488,6 +489,10 @@ public static partial class WorkspaceValidator
             if (!string.IsNullOrEmpty(instanceType))
             {
                 result.Error("resource.instanceType", "instanceType must be empty when node auto-provisioning is disabled (BYO scenario)");
+            }
+            else if (creating && context.Nodes is { } nodes)
+            {
+                ValidateOwnNodes(workspace, model, nodes(), result);
             }
 
             return;
@@ -546,6 +551,41 @@ public static partial class WorkspaceValidator
         else if (workspace.Inference is not null && sku.GpuMemoryGiB < model.WeightsGiB)
         {
             result.ResourceError("resource.count", "Multi-node distributed inference is not supported with Huggingface Transformers runtime", bypass);
+        }
+    }
+
+    /// <summary>
+    /// KAITO's checks of bring-your-own nodes on create (api/v1beta1/workspace_validation.go): the selector picks at least
+    /// one node; for a GPU preset, every picked node carries GPU Feature Discovery's labels, all alike, and together they
+    /// hold the weights (the bypass annotation turns that last one into a warning).
+    /// </summary>
+    private static void ValidateOwnNodes(Workspace workspace, ModelPreset? model, IReadOnlyList<NodeLabels> nodes, ValidationResult result)
+    {
+        var selected = nodes.Where(n => WorkspaceNodes.Selects(workspace, n.Labels)).ToList();
+        if (selected.Count == 0)
+        {
+            result.Error("resource.labelSelector", "No nodes found matching the specified label selector");
+            return;
+        }
+
+        if (model is null || model.CpuOnly)
+        {
+            return;
+        }
+
+        var gpus = WorkspaceNodes.UniformGpus(selected, out var problem);
+        if (gpus is null)
+        {
+            result.Error("resource.labelSelector", problem!);
+            return;
+        }
+
+        var total = selected.Count * gpus.GpuMemoryGiB;
+        if (total < model.WeightsGiB)
+        {
+            result.ResourceError("resource.labelSelector",
+                $"Insufficient total GPU memory: the {selected.Count} selected node(s) have a total of {Gi(total)}, but preset {model.Name} requires at least {Gi(model.WeightsGiB)}",
+                workspace.Metadata.Annotations?.ContainsKey(Annotations.BypassResourceChecks) == true);
         }
     }
 

@@ -1,7 +1,9 @@
+using System.Collections.ObjectModel;
 using System.Text.Json.Nodes;
 using k8s;
 using k8s.Autorest;
 using k8s.Models;
+using Kaito.Api.Nodes;
 using Kaito.Api.Validation;
 using Kaito.Api.Workspaces;
 using Kaito.Operator.Client;
@@ -12,7 +14,7 @@ namespace Kaito.Controller.Webhooks;
 /// <summary>
 /// Answers AdmissionReview v1 for workspaces (v1alpha1 and v1beta1 share a schema): the API's validator on CREATE and
 /// UPDATE, every field error in the denial's message, warnings passed through. ConfigMaps the workspace names are read
-/// so their contents are checked as KAITO's webhook does.
+/// so their contents are checked as KAITO's webhook does, and with bring-your-own nodes the nodes on create.
 /// </summary>
 public sealed partial class WorkspaceAdmission(ObjectClient client, IOptions<ControllerOptions> options, ILogger<WorkspaceAdmission> logger)
 {
@@ -35,11 +37,16 @@ public sealed partial class WorkspaceAdmission(ObjectClient client, IOptions<Con
             // from where the workspace will live, not from a namespace its author names.
             workspace.Metadata.NamespaceProperty = (string?)request["namespace"] ?? workspace.Metadata.NamespaceProperty;
             var configMaps = await ConfigMapsAsync(workspace, cancellationToken);
+            // Bring-your-own nodes are checked on create: which the selector picks and what GPUs they have.
+            IReadOnlyList<NodeLabels>? nodes = old is null && !options.Value.AutoProvisioning
+                ? [.. (await client.ListAsync<V1Node>(null, null, cancellationToken)).Select(n => new NodeLabels(n.Metadata.Name, n.Metadata.Labels?.AsReadOnly() ?? ReadOnlyDictionary<string, string>.Empty))]
+                : null;
             var context = new ValidationContext
             {
                 NodeAutoProvisioning = options.Value.AutoProvisioning,
                 Cloud = options.Value.Cloud,
                 ConfigMaps = name => configMaps.GetValueOrDefault(name),
+                Nodes = nodes is null ? null : () => nodes,
                 AllowedDataOrigins = (options.Value.AllowedDataHosts ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
             };
             var result = WorkspaceValidator.Validate(workspace, old, context);

@@ -2,6 +2,7 @@ using k8s.Models;
 using Kaito.Api.Catalog;
 using Kaito.Api.Names;
 using Kaito.Api.Workspaces;
+using Kaito.Controller.Workspaces.Nodes;
 using Kaito.Operator.Client;
 using Kaito.Operator.Runtime;
 using Microsoft.Extensions.Options;
@@ -14,7 +15,7 @@ namespace Kaito.Controller.Workspaces;
 /// StatefulSet — its pod template replaced when the workspace's revision moves on — and InferenceReady from its
 /// readiness, or why its pods are not ready.
 /// </summary>
-public sealed class InferenceDeployer(ObjectClient client, ObjectCache cache, EventRecorder events, IOptions<ControllerOptions> options)
+public sealed class InferenceDeployer(ObjectClient client, ObjectCache cache, EventRecorder events, INodeProvisioner nodes, IOptions<ControllerOptions> options)
 {
     private readonly ControllerOptions _options = options.Value;
 
@@ -29,14 +30,12 @@ public sealed class InferenceDeployer(ObjectClient client, ObjectCache cache, Ev
         ArgumentNullException.ThrowIfNull(workspace);
         ArgumentNullException.ThrowIfNull(inference);
         ArgumentNullException.ThrowIfNull(conditions);
-        var serving = await EnsureAsync(workspace, inference, preset, replicas, cancellationToken);
-        // The serving pods only: a tuning workspace's finished Job pods say nothing about them.
-        var failure = serving ? null : PodFailures.Of(cache.ByIndex<V1Pod>(WorkspaceControllerExtensions.WorkspacePodsIndex, Key(workspace))
-            .Where(p => p.Metadata.OwnerReferences?.Any(o => o.Kind == "Job") != true));
-        conditions.Set(ConditionTypes.InferenceReady, serving,
-            (ConditionReasons.InferenceReady, "Inference has been deployed successfully"),
-            (failure?.Reason ?? ConditionReasons.InferencePending, failure?.Message ?? "Waiting for the inference pods to be ready"));
-        return serving;
+        await EnsureServicesAsync(workspace, cancellationToken);
+        var sku = nodes.Gpus(workspace);
+        var desired = InferenceWorkload.StatefulSet(workspace, inference, preset, sku, replicas, RevisionSync.Of(workspace.Metadata), _options, _options.AutoProvisioning);
+        var what = workspace.Tuning is null ? preset.Name : $"{preset.Name} with the tuned adapter {workspace.Metadata.Name}";
+        var serving = await EnsureStatefulSetAsync(workspace, desired, what, cancellationToken);
+        return SetReady(workspace, serving, conditions);
     }
 
     /// <summary>
@@ -57,7 +56,32 @@ public sealed class InferenceDeployer(ObjectClient client, ObjectCache cache, Ev
         return true;
     }
 
-    private async Task<bool> EnsureAsync(Workspace workspace, InferenceSpec inference, ModelPreset preset, int replicas, CancellationToken cancellationToken)
+    /// <summary>
+    /// Deploys the workspace's own pod template (KAITO's template_inference.go) behind the same Services and sets
+    /// InferenceReady as for a preset. Unlike KAITO, which creates it once, a changed template rolls like a preset's.
+    /// </summary>
+    public async Task<bool> DeployTemplateAsync(Workspace workspace, int replicas, WorkspaceConditions conditions, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(workspace);
+        ArgumentNullException.ThrowIfNull(conditions);
+        await EnsureServicesAsync(workspace, cancellationToken);
+        var desired = InferenceWorkload.TemplateStatefulSet(workspace, replicas, RevisionSync.Of(workspace.Metadata), _options.AutoProvisioning);
+        var serving = await EnsureStatefulSetAsync(workspace, desired, "the workspace's pod template", cancellationToken);
+        return SetReady(workspace, serving, conditions);
+    }
+
+    private bool SetReady(Workspace workspace, bool serving, WorkspaceConditions conditions)
+    {
+        // The serving pods only: a tuning workspace's finished Job pods say nothing about them.
+        var failure = serving ? null : PodFailures.Of(cache.ByIndex<V1Pod>(WorkspaceControllerExtensions.WorkspacePodsIndex, Key(workspace))
+            .Where(p => p.Metadata.OwnerReferences?.Any(o => o.Kind == "Job") != true));
+        conditions.Set(ConditionTypes.InferenceReady, serving,
+            (ConditionReasons.InferenceReady, "Inference has been deployed successfully"),
+            (failure?.Reason ?? ConditionReasons.InferencePending, failure?.Message ?? "Waiting for the inference pods to be ready"));
+        return serving;
+    }
+
+    private async Task EnsureServicesAsync(Workspace workspace, CancellationToken cancellationToken)
     {
         var ns = workspace.Metadata.NamespaceProperty;
         foreach (var service in new[] { InferenceWorkload.Service(workspace), InferenceWorkload.HeadlessService(workspace) })
@@ -68,15 +92,18 @@ public sealed class InferenceDeployer(ObjectClient client, ObjectCache cache, Ev
             }
         }
 
-        if (_options.NetworkPolicies && await client.GetAsync<V1NetworkPolicy>(ns, workspace.Metadata.Name, cancellationToken) is null)
+        if (_options.NetworkPolicies && cache.Get<V1NetworkPolicy>(ns, workspace.Metadata.Name) is null)
         {
             await client.CreateAsync(InferenceWorkload.NetworkPolicy(workspace), cancellationToken);
         }
+    }
 
-        var revision = RevisionSync.Of(workspace.Metadata);
-        var sku = GpuSkuCatalog.Default.Find(workspace.Resource?.InstanceType, _options.Cloud);
-        var desired = InferenceWorkload.StatefulSet(workspace, inference, preset, sku, replicas, revision, _options, _options.AutoProvisioning);
-        var existing = cache.Get<V1StatefulSet>(ns, workspace.Metadata.Name);
+    /// <summary>Creates the StatefulSet, or replaces its pod template when the workspace's revision moved on; true when every replica is ready.</summary>
+    private async Task<bool> EnsureStatefulSetAsync(Workspace workspace, V1StatefulSet desired, string what, CancellationToken cancellationToken)
+    {
+        var replicas = desired.Spec.Replicas ?? 1;
+        var revision = RevisionSync.Annotation(desired.Metadata, Annotations.Revision);
+        var existing = cache.Get<V1StatefulSet>(workspace.Metadata.NamespaceProperty, workspace.Metadata.Name);
         if (existing?.Metadata.DeletionTimestamp is not null)
         {
             return false;
@@ -85,7 +112,6 @@ public sealed class InferenceDeployer(ObjectClient client, ObjectCache cache, Ev
         if (existing is null)
         {
             await client.CreateAsync(desired, cancellationToken);
-            var what = workspace.Tuning is null ? preset.Name : $"{preset.Name} with the tuned adapter {workspace.Metadata.Name}";
             events.Record(workspace, EventRecorder.Normal, "WorkloadCreated", $"StatefulSet {desired.Metadata.Name} created with {replicas} replica(s) serving {what}");
             return false;
         }

@@ -240,6 +240,44 @@ public static class InferenceWorkload
     }
 
     /// <summary>
+    /// The StatefulSet running a workspace's own pod template (KAITO's pkg/workspace/inference/template_inference.go):
+    /// the user's pods as written, labelled for the workspace, one per target node, kept on the workspace's nodes by
+    /// node affinity (ANDed into the template's own required terms) and given KAITO's tolerations after the template's.
+    /// </summary>
+    public static V1StatefulSet TemplateStatefulSet(Workspace workspace, int replicas, string revision, bool autoProvisioning)
+    {
+        ArgumentNullException.ThrowIfNull(workspace);
+        var source = workspace.Inference?.Template ?? throw new ArgumentException("The workspace has no inference template.", nameof(workspace));
+        var template = KubernetesJson.Deserialize<V1PodTemplateSpec>(source.ToJsonString());
+        var name = workspace.Metadata.Name;
+        var labels = new Dictionary<string, string> { [Labels.Workspace] = name };
+        template.Metadata ??= new V1ObjectMeta();
+        template.Metadata.Labels = new Dictionary<string, string>(template.Metadata.Labels ?? new Dictionary<string, string>()) { [Labels.Workspace] = name };
+        template.Metadata.Annotations = new Dictionary<string, string>(template.Metadata.Annotations ?? new Dictionary<string, string>()) { [Annotations.Revision] = revision };
+        var spec = template.Spec;
+        spec.Tolerations = [.. spec.Tolerations ?? [], .. Tolerations()];
+        var ours = NodeSelector(workspace, autoProvisioning).NodeSelectorTerms[0].MatchExpressions;
+        spec.Affinity ??= new V1Affinity();
+        spec.Affinity.NodeAffinity ??= new V1NodeAffinity();
+        var required = spec.Affinity.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution;
+        spec.Affinity.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution = required is { NodeSelectorTerms.Count: > 0 }
+            ? new V1NodeSelector { NodeSelectorTerms = [.. required.NodeSelectorTerms.Select(t => new V1NodeSelectorTerm { MatchFields = t.MatchFields, MatchExpressions = [.. t.MatchExpressions ?? [], .. ours] })] }
+            : new V1NodeSelector { NodeSelectorTerms = [new V1NodeSelectorTerm { MatchExpressions = ours }] };
+        return new V1StatefulSet
+        {
+            Metadata = Metadata(workspace, name, revision),
+            Spec = new V1StatefulSetSpec
+            {
+                Replicas = replicas,
+                PodManagementPolicy = "Parallel",
+                ServiceName = $"{name}-headless",
+                Selector = new V1LabelSelector { MatchLabels = labels },
+                Template = template,
+            },
+        };
+    }
+
+    /// <summary>
     /// What a tuning workspace serves once its job has succeeded: the tuned preset with the adapter it produced, named
     /// after the workspace — pulled from the output image with the push secret, or mounted from the output volume. Null
     /// when nothing is kept (no output, an emptyDir) or the workspace opts out with <see cref="Annotations.ServeTuningOutput"/>.

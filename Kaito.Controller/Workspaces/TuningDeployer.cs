@@ -3,6 +3,7 @@ using Kaito.Api.Catalog;
 using Kaito.Api.Names;
 using Kaito.Api.Validation;
 using Kaito.Api.Workspaces;
+using Kaito.Controller.Workspaces.Nodes;
 using Kaito.Operator.Client;
 using Kaito.Operator.Runtime;
 using Microsoft.Extensions.Options;
@@ -23,6 +24,7 @@ public sealed partial class TuningDeployer(
     ObjectCache cache,
     EventRecorder events,
     InferenceDeployer inference,
+    INodeProvisioner nodes,
     IOptions<ControllerOptions> options,
     ILogger<TuningDeployer> logger)
 {
@@ -137,7 +139,7 @@ public sealed partial class TuningDeployer(
                 return (Phase.Waiting, $"ConfigMap {ns}/{workspace.Tuning!.Config} with {TrainingConfigValidator.FileName} does not exist");
             }
 
-            var sku = GpuSkuCatalog.Default.Find(workspace.Resource?.InstanceType, _options.Cloud);
+            var sku = nodes.Gpus(workspace);
             var desired = TuningWorkload.Job(workspace, preset, sku, revision, TrainingConfigValidator.OutputDirectory(config), _options, _options.AutoProvisioning);
             await client.CreateAsync(desired, cancellationToken);
             LogTuningJobCreated(logger, ns, desired.Metadata.Name);

@@ -1,12 +1,13 @@
 using k8s;
+using k8s.Models;
 using Kaito.Api.Catalog;
 using Kaito.Api.Names;
 using Kaito.Api.Sizing;
+using Kaito.Api.Validation;
 using Kaito.Api.Workspaces;
 using Kaito.Controller.Workspaces.Nodes;
 using Kaito.Operator.Client;
 using Kaito.Operator.Runtime;
-using Microsoft.Extensions.Options;
 
 namespace Kaito.Controller.Workspaces;
 
@@ -22,7 +23,6 @@ public sealed partial class WorkspaceReconciler(
     INodeProvisioner nodes,
     InferenceDeployer inference,
     TuningDeployer tuning,
-    IOptions<ControllerOptions> options,
     TimeProvider clock,
     ILogger<WorkspaceReconciler> logger) : IReconciler
 {
@@ -50,7 +50,7 @@ public sealed partial class WorkspaceReconciler(
         var status = workspace.Status ?? new WorkspaceStatus();
         var conditions = new WorkspaceConditions(status.Conditions, workspace.Metadata.Generation ?? 1, clock.GetUtcNow().UtcDateTime);
         var preset = Preset(workspace);
-        var target = status.TargetNodeCount is > 0 ? status.TargetNodeCount.Value : TargetNodeCount(workspace, preset);
+        var target = status.TargetNodeCount is > 0 ? status.TargetNodeCount.Value : await TargetNodeCountAsync(workspace, preset, cancellationToken);
         var nodesReady = await nodes.ProvisionAsync(key, workspace, preset, target, conditions, cancellationToken);
         var resourceReady = conditions.IsTrue(ConditionTypes.NodesReady);
         conditions.Set(ConditionTypes.ResourceReady, resourceReady,
@@ -88,7 +88,7 @@ public sealed partial class WorkspaceReconciler(
         return ReconcileResult.Done;
     }
 
-    /// <summary>Inference once the nodes are ready; the state and summaries from InferenceReady. Settled when serving.</summary>
+    /// <summary>Inference (a preset or the workspace's pod template) once the nodes are ready; the state and summaries from InferenceReady. Settled when serving.</summary>
     private async Task<(string State, bool Settled)> ServeAsync(Workspace workspace, ModelPreset? preset, int target, bool resourceReady, string? previous,
         WorkspaceConditions conditions, CancellationToken cancellationToken)
     {
@@ -96,6 +96,10 @@ public sealed partial class WorkspaceReconciler(
         if (resourceReady && workspace.Inference?.Preset is not null && preset is not null)
         {
             settled = await inference.DeployAsync(workspace, preset, target, conditions, cancellationToken);
+        }
+        else if (resourceReady && workspace.Inference?.Template is not null)
+        {
+            settled = await inference.DeployTemplateAsync(workspace, target, conditions, cancellationToken);
         }
 
         var ready = resourceReady && conditions.IsTrue(ConditionTypes.InferenceReady);
@@ -124,16 +128,29 @@ public sealed partial class WorkspaceReconciler(
     private static ModelPreset? Preset(Workspace workspace) =>
         ModelCatalog.Default.TryResolve(workspace.Inference?.Preset?.Name ?? workspace.Tuning?.Preset?.Name, out var preset) ? preset : null;
 
-    /// <summary>Set once: the estimator for presets (vLLM), the deprecated count otherwise, one node for tuning.</summary>
-    private int TargetNodeCount(Workspace workspace, ModelPreset? preset)
+    /// <summary>
+    /// Set once: the estimator for presets (vLLM), with the context length of the workspace's inference ConfigMap
+    /// (<c>vllm.max-model-len</c>) as KAITO's estimator reads it; the deprecated count otherwise; one node for tuning.
+    /// </summary>
+    private async Task<int> TargetNodeCountAsync(Workspace workspace, ModelPreset? preset, CancellationToken cancellationToken)
     {
         if (workspace.Tuning is not null || preset is null || preset.CpuOnly)
         {
             return workspace.Tuning is not null ? 1 : workspace.Resource?.Count ?? 1;
         }
 
-        var sku = GpuSkuCatalog.Default.Find(workspace.Resource?.InstanceType, options.Value.Cloud);
-        return sku is not null && NodeEstimator.Estimate(preset, sku) is { Fits: true } estimate ? estimate.Nodes : workspace.Resource?.Count ?? 1;
+        var sku = nodes.Gpus(workspace);
+        if (sku is not { GpuMemoryGiB: > 0 })
+        {
+            return workspace.Resource?.Count ?? 1;
+        }
+
+        var config = workspace.Inference?.Config is { Length: > 0 } name
+            ? await client.GetAsync<V1ConfigMap>(workspace.Metadata.NamespaceProperty, name, cancellationToken)
+            : null;
+        var maxModelLength = InferenceConfigValidator.MaxModelLength(workspace,
+            new ValidationContext { ConfigMaps = _ => config?.Data?.AsReadOnly() });
+        return NodeEstimator.Estimate(preset, sku, maxModelLength) is { Fits: true } estimate ? estimate.Nodes : workspace.Resource?.Count ?? 1;
     }
 
     private static string Json(object? value) => value is null ? "null" : KubernetesJson.Serialize(value);

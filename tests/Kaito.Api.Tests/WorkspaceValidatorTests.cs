@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Kaito.Api.Nodes;
 using Kaito.Api.Validation;
 using Kaito.Api.Workspaces;
 using Kaito.Testing;
@@ -12,6 +13,24 @@ public sealed class WorkspaceValidatorTests
     private sealed record Case(Func<Workspace> New, string Path, string Message, Func<Workspace>? Old = null, ValidationContext? Context = null);
 
     private static readonly ValidationContext s_byo = new() { NodeAutoProvisioning = false };
+
+    private static ValidationContext OwnNodes(params NodeLabels[] nodes) => new() { NodeAutoProvisioning = false, Nodes = () => nodes };
+
+    /// <summary>A node labelled for the example's selector and, with a product, as GPU Feature Discovery labels it.</summary>
+    private static NodeLabels GpuNode(string name, string? product = "NVIDIA-A100-80GB-PCIe", string count = "1", string memoryMiB = "81920", string app = "phi-4-mini")
+    {
+        var labels = new Dictionary<string, string> { ["apps"] = app };
+        if (product is not null)
+        {
+            labels["nvidia.com/gpu.product"] = product;
+            labels["nvidia.com/gpu.count"] = count;
+            labels["nvidia.com/gpu.memory"] = memoryMiB;
+        }
+
+        return new NodeLabels(name, labels);
+    }
+
+    private static Workspace Byo(Action<Workspace>? change = null) => Inference(w => { w.Resource!.InstanceType = null; change?.Invoke(w); });
 
     private static readonly Dictionary<string, Case> s_rejected = new()
     {
@@ -100,6 +119,11 @@ public sealed class WorkspaceValidatorTests
         ["inference preset changed"] = new(() => Inference(w => w.Inference!.Preset!.Name = "phi-4"), "inference.preset", "field is immutable", Old: () => Inference()),
         ["template unset"] = new(() => Inference(), "inference.template", "template cannot be set or unset after creation",
             Old: () => Inference(w => { w.Inference!.Preset = null; w.Inference.Template = new JsonObject { ["spec"] = new JsonObject { ["containers"] = new JsonArray(new JsonObject { ["name"] = "c" }) } }; })),
+        ["BYO: the selector picks no node"] = new(() => Byo(), "resource.labelSelector", "No nodes found matching the specified label selector", Context: OwnNodes(GpuNode("n1", app: "other"))),
+        ["BYO: a node without GPU Feature Discovery labels"] = new(() => Byo(), "resource.labelSelector", "node n2 has no nvidia.com/gpu.product, nvidia.com/gpu.count, nvidia.com/gpu.memory labels", Context: OwnNodes(GpuNode("n1"), GpuNode("n2", product: null))),
+        ["BYO: an unreadable GPU count"] = new(() => Byo(), "resource.labelSelector", "node n1: nvidia.com/gpu.count=two is not a positive whole number", Context: OwnNodes(GpuNode("n1", count: "two"))),
+        ["BYO: nodes with different GPUs"] = new(() => Byo(), "resource.labelSelector", "the selected nodes have different GPUs: n1 has 1× NVIDIA-A100-80GB-PCIe (80 GiB each), n2 has 2× NVIDIA-A100-80GB-PCIe (80 GiB each)", Context: OwnNodes(GpuNode("n1"), GpuNode("n2", count: "2"))),
+        ["BYO: too little GPU memory"] = new(() => Byo(w => w.Inference!.Preset!.Name = "phi-4"), "resource.labelSelector", "Insufficient total GPU memory: the 1 selected node(s) have a total of 16Gi, but preset phi-4 requires at least", Context: OwnNodes(GpuNode("n1", memoryMiB: "16384"))),
         ["tuning method changed"] = new(() => Tuning(w => w.Tuning!.Method = "lora"), "tuning.method", "field is immutable", Old: () => Tuning()),
         ["tuning input name changed"] = new(() => Tuning(w => w.Tuning!.Input!.Name = "other"), "tuning.input.name", "field is immutable", Old: () => Tuning(w => w.Tuning!.Input!.Name = "dolly")),
         ["model streaming annotation changed"] = new(() => Inference(w => w.Metadata.Annotations = new Dictionary<string, string> { ["kaito.sh/model-streaming"] = "true" }), "metadata.annotations[kaito.sh/model-streaming]", "field is immutable", Old: () => Inference()),
@@ -113,6 +137,10 @@ public sealed class WorkspaceValidatorTests
         ["too little memory with the bypass annotation (a warning)"] = (() => Transformers(w => { w.Inference!.Preset!.Name = "phi-4"; w.Resource!.InstanceType = "Standard_NV36ads_A10_v5"; w.Metadata.Annotations!["kaito.sh/bypass-resource-checks"] = ""; }), null, null, "resource.instanceType"),
         ["a model bigger than one GPU on vLLM (the estimator adds nodes)"] = (() => Inference(w => { w.Inference!.Preset!.Name = "phi-4"; w.Resource!.InstanceType = "Standard_NV36ads_A10_v5"; }), null, null, null),
         ["bring-your-own nodes without an instance type"] = (() => Inference(w => w.Resource!.InstanceType = null), null, s_byo, null),
+        ["BYO: uniform labelled nodes the selector picks (others ignored)"] = (() => Byo(), null, OwnNodes(GpuNode("n1"), GpuNode("n2"), GpuNode("x", product: null, app: "other")), null),
+        ["BYO: too little GPU memory with the bypass annotation (a warning)"] = (() => Byo(w => { w.Inference!.Preset!.Name = "phi-4"; w.Metadata.Annotations = new Dictionary<string, string> { ["kaito.sh/bypass-resource-checks"] = "" }; }), null, OwnNodes(GpuNode("n1", memoryMiB: "16384")), "resource.labelSelector"),
+        ["BYO: a CPU preset needs no GPU labels"] = (() => Byo(w => w.Inference!.Preset!.Name = "kaito-tiny"), null, OwnNodes(GpuNode("n1", product: null)), null),
+        ["BYO: nodes are not checked again on update"] = (() => Byo(w => w.Inference!.Adapters = [ImageAdapter("new")]), () => Byo(), OwnNodes(), null),
         ["a partition with bring-your-own nodes"] = (() => Inference(w => { w.Resource!.InstanceType = null; w.Resource.Partition = new PartitionSpec { Mode = "mig", Profile = "1g.10gb" }; }), null, s_byo, null),
         ["reserved labels next to a user label"] = (() => Inference(w => w.Resource!.LabelSelector = Selector(("kaito.sh/workspace", "x"), ("apps", "y"))), null, null, null),
         ["an In expression with one value"] = (() => Inference(w => w.Resource!.LabelSelector = new V1LabelSelector { MatchExpressions = [new V1LabelSelectorRequirement { Key = "apps", OperatorProperty = "In", Values = ["y"] }] }), null, null, null),

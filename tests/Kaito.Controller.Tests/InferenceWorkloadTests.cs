@@ -69,6 +69,47 @@ public sealed class InferenceWorkloadTests(SimulatedClusterFixture fixture) : IC
         PodSecurityAssert.Hardened(pod);
     }
 
-    private async Task<string> JsonPathAsync(string ns, string path) =>
-        (await _cluster.Kubectl.RunAsync("get", "wk", Workspace, "-n", ns, "-o", $"jsonpath={path}")).EnsureSuccess().Output;
+    [Fact]
+    public async Task ACustomPodTemplateIsServedAsWrittenAndRollsWhenEdited()
+    {
+        const string Custom = "workspace-custom-llm";
+        var ns = $"t-{Guid.NewGuid():N}"[..14];
+        await _cluster.Client.CoreV1.CreateNamespaceAsync(new V1Namespace { Metadata = new V1ObjectMeta { Name = ns } });
+        (await _cluster.Kubectl.RunAsync("apply", "-n", ns, "-f", Repository.PathOf("examples", "inference", "kaito_workspace_custom_template.yaml"))).EnsureSuccess();
+        await Eventually.ValueAsync(async () => await JsonPathAsync(ns, "{.status.state}", Custom) == "Ready" ? "ready" : null,
+            timeout: TimeSpan.FromSeconds(60), context: () => fixture.Logs);
+
+        var set = await _cluster.Client.AppsV1.ReadNamespacedStatefulSetAsync(Custom, ns);
+        var pod = set.Spec.Template;
+        var container = Assert.Single(pod.Spec.Containers);
+        var service = await _cluster.Client.CoreV1.ReadNamespacedServiceAsync(Custom, ns);
+        Assert.Equal("ghcr.io/example/custom-llm-server:1.0.0", container.Image);
+        Assert.Equal(["--model", "/models/custom", "--port", "5000"], container.Args);
+        Assert.Equal("1", container.Resources.Limits["nvidia.com/gpu"].ToString());
+        Assert.Equal(new Dictionary<string, string> { ["team"] = "ml", ["kaito.sh/workspace"] = Custom }, pod.Metadata.Labels);
+        Assert.Equal(["apps In custom-llm", $"kaito.sh/workspace In {Custom}", $"kaito.sh/workspacenamespace In {ns}"],
+            pod.Spec.Affinity.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms.Single().MatchExpressions
+                .Select(e => $"{e.Key} {e.OperatorProperty} {string.Join(",", e.Values)}"));
+        Assert.Contains(pod.Spec.Tolerations, t => t.Key == "sku" && t.Value == "gpu");
+        Assert.Equal(1, set.Spec.Replicas);
+        Assert.Equal($"{Custom}-headless", set.Spec.ServiceName);
+        Assert.Equal(80, service.Spec.Ports.Single().Port);
+        Assert.Equal("True", await JsonPathAsync(ns, "{.status.conditions[?(@.type==\"InferenceReady\")].status}", Custom));
+        Assert.Single((await _cluster.Client.CoreV1.ListNamespacedPodAsync(ns, labelSelector: $"kaito.sh/workspace={Custom}")).Items);
+
+        // KAITO creates a template's StatefulSet once and never updates it; here an edited template rolls the pods.
+        (await _cluster.Kubectl.RunAsync("patch", "wk", Custom, "-n", ns, "--type", "json", "-p",
+            """[{"op":"replace","path":"/inference/template/spec/containers/0/args/1","value":"/models/custom-v2"}]""")).EnsureSuccess();
+        var rolled = await Eventually.ValueAsync(async () =>
+            (await _cluster.Client.AppsV1.ReadNamespacedStatefulSetAsync(Custom, ns)) is var s && s.Spec.Template.Spec.Containers[0].Args.Contains("/models/custom-v2") ? s : null,
+            timeout: TimeSpan.FromSeconds(60), context: () => fixture.Logs);
+        Assert.Equal("2", rolled.Metadata.Annotations["workspace.kaito.io/revision"]);
+        await Eventually.ValueAsync(async () => await JsonPathAsync(ns, "{.status.state}", Custom) == "Ready"
+            && (await _cluster.Client.CoreV1.ListNamespacedPodAsync(ns, labelSelector: $"kaito.sh/workspace={Custom}")).Items is [{ Status.Phase: "Running" } only]
+            && only.Spec.Containers[0].Args.Contains("/models/custom-v2") ? "rolled" : null,
+            timeout: TimeSpan.FromSeconds(60), context: () => fixture.Logs);
+    }
+
+    private async Task<string> JsonPathAsync(string ns, string path, string workspace = Workspace) =>
+        (await _cluster.Kubectl.RunAsync("get", "wk", workspace, "-n", ns, "-o", $"jsonpath={path}")).EnsureSuccess().Output;
 }

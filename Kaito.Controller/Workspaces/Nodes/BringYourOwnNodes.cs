@@ -1,6 +1,8 @@
+using System.Collections.ObjectModel;
 using k8s.Models;
 using Kaito.Api.Catalog;
 using Kaito.Api.Names;
+using Kaito.Api.Nodes;
 using Kaito.Api.Workspaces;
 using Kaito.Operator.Client;
 using Kaito.Operator.Runtime;
@@ -9,7 +11,8 @@ namespace Kaito.Controller.Workspaces.Nodes;
 
 /// <summary>
 /// Bring-your-own nodes (KAITO's disableNodeAutoProvisioning): the nodes matching the workspace's label selector are its
-/// nodes; nothing is created or released.
+/// nodes; nothing is created or released. Their GPUs come from NVIDIA's GPU Feature Discovery labels, so the pods
+/// request them as on provisioned nodes.
 /// </summary>
 public sealed class BringYourOwnNodes(ObjectCache cache) : INodeProvisioner
 {
@@ -29,13 +32,24 @@ public sealed class BringYourOwnNodes(ObjectCache cache) : INodeProvisioner
     {
     }
 
+    public GpuSku? Gpus(Workspace workspace)
+    {
+        var ready = Selected(workspace).Where(NodeChecks.IsReady).ToList();
+        if (WorkspaceNodes.UniformGpus([.. ready.Select(n => new NodeLabels(n.Metadata.Name, n.Metadata.Labels?.AsReadOnly() ?? ReadOnlyDictionary<string, string>.Empty))], out _) is { } labelled)
+        {
+            return labelled;
+        }
+
+        // No (or mixed) Feature Discovery labels: as many GPUs as every node's device plugin offers, memory unknown.
+        var counts = ready.Select(n => n.Status?.Capacity?.TryGetValue(Resources.NvidiaGpu, out var q) == true ? (int)q.ToDecimal() : 0).Distinct().ToList();
+        return counts is [> 0 and var count]
+            ? new GpuSku { Cloud = "byo", Name = "unlabelled", GpuModel = "unknown", Gpus = count, GpuMemoryGiB = 0, Cpu = 0, MemoryGiB = 0 }
+            : null;
+    }
+
     public IReadOnlyList<string> WorkerNodes(ObjectReference key, Workspace workspace) =>
         [.. Selected(workspace).Where(NodeChecks.IsReady).Select(n => n.Metadata.Name).Order(StringComparer.Ordinal)];
 
-    private List<V1Node> Selected(Workspace workspace)
-    {
-        var selector = workspace.Resource?.LabelSelector?.MatchLabels ?? new Dictionary<string, string>();
-        return [.. cache.List<V1Node>().Where(n => selector.Where(s => !Labels.IsReserved(s.Key))
-            .All(s => n.Metadata.Labels?.TryGetValue(s.Key, out var value) == true && value == s.Value))];
-    }
+    private List<V1Node> Selected(Workspace workspace) =>
+        [.. cache.List<V1Node>().Where(n => WorkspaceNodes.Selects(workspace, n.Metadata.Labels?.AsReadOnly()))];
 }

@@ -23,6 +23,12 @@ public interface INodeProvisioner
     /// <summary>Drops what is remembered of a workspace that is gone.</summary>
     void Forget(ObjectReference key);
 
+    /// <summary>
+    /// The GPUs of each of the workspace's nodes: its instance type's from the SKU table, or with bring-your-own nodes
+    /// what their GPU Feature Discovery labels (or, without them, their device plugin) say. Null when unknown.
+    /// </summary>
+    GpuSku? Gpus(Workspace workspace);
+
     /// <summary>The names of the workspace's nodes, for <c>status.workerNodes</c>.</summary>
     IReadOnlyList<string> WorkerNodes(ObjectReference key, Workspace workspace);
 }

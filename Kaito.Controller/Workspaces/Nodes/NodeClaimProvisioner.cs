@@ -24,6 +24,8 @@ public sealed partial class NodeClaimProvisioner(
     TimeProvider clock,
     ILogger<NodeClaimProvisioner> logger) : INodeProvisioner
 {
+    public GpuSku? Gpus(Workspace workspace) => GpuSkuCatalog.Default.Find(workspace?.Resource?.InstanceType, options.Value.Cloud);
+
     public async Task<bool> ProvisionAsync(ObjectReference key, Workspace workspace, ModelPreset? preset, int target, WorkspaceConditions conditions,
         CancellationToken cancellationToken)
     {
