@@ -31,23 +31,30 @@ public static class CustomResourceDefinitions
     /// <summary>The Workspace CRD.</summary>
     public static V1CustomResourceDefinition Workspace(XmlDocumentation docs)
     {
-        V1CustomResourceColumnDefinition[] columns =
+        // KAITO's columns (api/v1beta1/workspace_types.go; v1alpha1 has no TargetNodeCount or State) with the brief's
+        // WorkspaceReady beside WorkspaceSucceeded, so `kubectl get workspace` shows what both document.
+        V1CustomResourceColumnDefinition[] alpha =
         [
             Column("Instance", ".resource.instanceType"),
             Condition("ResourceReady", ConditionTypes.ResourceReady),
             Condition("InferenceReady", ConditionTypes.InferenceReady),
             Condition("JobStarted", ConditionTypes.JobStarted),
+            Condition("WorkspaceSucceeded", ConditionTypes.WorkspaceSucceeded),
             Condition("WorkspaceReady", ConditionTypes.WorkspaceReady),
-            Column("State", ".status.state"),
-            Column("TargetNodeCount", ".status.targetNodeCount", "integer", priority: 1),
-            Condition("WorkspaceSucceeded", ConditionTypes.WorkspaceSucceeded, priority: 1),
             Column("Age", ".metadata.creationTimestamp", "date"),
+        ];
+        V1CustomResourceColumnDefinition[] beta =
+        [
+            .. alpha[..^1],
+            Column("TargetNodeCount", ".status.targetNodeCount", "integer"),
+            Column("State", ".status.state"),
+            alpha[^1],
         ];
 
         return Definition(KaitoGroup.Name, Workspaces.Workspace.KindName, Workspaces.Workspace.Plural, "Namespaced",
             shortNames: ["wk", "wks"], categories: ["workspace"],
-            Version(docs, typeof(Workspace), KaitoGroup.V1Alpha1, storage: false, columns),
-            Version(docs, typeof(Workspace), KaitoGroup.V1Beta1, storage: true, columns));
+            Version(docs, typeof(Workspace), KaitoGroup.V1Alpha1, storage: false, alpha),
+            Version(docs, typeof(Workspace), KaitoGroup.V1Beta1, storage: true, beta));
     }
 
     /// <summary>The NodeClaim CRD (cluster scoped, as Karpenter's).</summary>

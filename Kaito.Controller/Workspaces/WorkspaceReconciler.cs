@@ -75,6 +75,24 @@ public sealed partial class WorkspaceReconciler(
     /// <summary>Nodes first, then KAITO's order in reverse: the NodeClaims go before the finalizer; owned objects follow by ownerReference.</summary>
     private async Task<ReconcileResult> FinalizeAsync(ObjectReference key, Workspace workspace, CancellationToken cancellationToken)
     {
+        if (workspace.Metadata.Finalizers?.Contains(Finalizers.Workspace) == true && !Conditions.IsTrue(workspace.Status?.Conditions, ConditionTypes.WorkspaceDeleting))
+        {
+            // KAITO's WorkspaceDeleting, so `kubectl get -o yaml` says why the workspace lingers while its nodes go.
+            var status = workspace.Status ?? new WorkspaceStatus();
+            var conditions = new WorkspaceConditions(status.Conditions, workspace.Metadata.Generation ?? 1, clock.GetUtcNow().UtcDateTime);
+            conditions.Set(ConditionTypes.WorkspaceDeleting, true, ConditionReasons.WorkspaceDeleted, "workspace is being deleted");
+            await WriteStatusAsync(workspace, new WorkspaceStatus
+            {
+                Conditions = conditions.Items,
+                TargetNodeCount = status.TargetNodeCount,
+                WorkerNodes = status.WorkerNodes,
+                State = status.State,
+                Performance = status.Performance,
+            }, cancellationToken);
+            // The status write's own event brings the next pass, which releases the nodes.
+            return ReconcileResult.Done;
+        }
+
         if (!await nodes.ReleaseAsync(key, workspace, cancellationToken))
         {
             return ReconcileResult.After(s_wait);

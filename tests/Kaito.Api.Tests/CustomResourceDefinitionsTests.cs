@@ -51,10 +51,12 @@ public sealed class CustomResourceDefinitionsTests
         foreach (var version in crd.Spec.Versions)
         {
             Assert.NotNull(version.Subresources.Status);
-            Assert.Equal(
-                ["Instance", "ResourceReady", "InferenceReady", "JobStarted", "WorkspaceReady", "State", "TargetNodeCount", "WorkspaceSucceeded", "Age"],
-                version.AdditionalPrinterColumns.Select(c => c.Name));
-            Assert.Equal(["TargetNodeCount", "WorkspaceSucceeded"], version.AdditionalPrinterColumns.Where(c => c.Priority == 1).Select(c => c.Name));
+            // KAITO's columns (v1alpha1 without TargetNodeCount and State) and the brief's WorkspaceReady, none hidden.
+            string[] kaito = version.Name == "v1beta1"
+                ? ["Instance", "ResourceReady", "InferenceReady", "JobStarted", "WorkspaceSucceeded", "WorkspaceReady", "TargetNodeCount", "State", "Age"]
+                : ["Instance", "ResourceReady", "InferenceReady", "JobStarted", "WorkspaceSucceeded", "WorkspaceReady", "Age"];
+            Assert.Equal(kaito, version.AdditionalPrinterColumns.Select(c => c.Name));
+            Assert.All(version.AdditionalPrinterColumns, c => Assert.Null(c.Priority));
             Assert.Equal(".status.conditions[?(@.type==\"WorkspaceReady\")].status",
                 version.AdditionalPrinterColumns.Single(c => c.Name == "WorkspaceReady").JsonPath);
         }

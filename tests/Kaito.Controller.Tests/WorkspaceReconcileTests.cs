@@ -75,7 +75,7 @@ public sealed class WorkspaceReconcileTests(ControllerFixture fixture) : IClassF
         Assert.Equal([node], status.GetProperty("workerNodes").EnumerateArray().Select(n => n.GetString()));
         Assert.Equal("True", Condition(workspace.RootElement, "NodeClaimReady"));
         Assert.Equal("True", Condition(workspace.RootElement, "NodesReady"));
-        Assert.Matches(@"^workspace-phi-4-mini\s+Standard_NC24ads_A100_v4\s+True\s+False\s+False\s+Pending", row);
+        Assert.Matches(@"^workspace-phi-4-mini\s+Standard_NC24ads_A100_v4\s+True\s+False\s+False\s+False\s+1\s+Pending", row);
 
         // With the nodes ready, the inference workload (KAITO's pkg/workspace/inference).
         var set = await UntilAsync(async () => await _cluster.Client.AppsV1.ReadNamespacedStatefulSetAsync("workspace-phi-4-mini", ns));
@@ -189,6 +189,7 @@ public sealed class WorkspaceReconcileTests(ControllerFixture fixture) : IClassF
         await UntilAsync(async () => (await _cluster.Kubectl.RunAsync("get", "wk", "-n", ns, "-o", "name")).Output.Length == 0 ? "gone" : null);
 
         Assert.True(whileTerminating.RootElement.GetProperty("metadata").TryGetProperty("deletionTimestamp", out _));
+        Assert.Equal("True", Condition(whileTerminating.RootElement, "WorkspaceDeleting"));
         Assert.NotEmpty(claimDeleting);
         Assert.Empty(await ClaimsAsync(ns, "workspace-phi-4-mini"));
     }

@@ -51,7 +51,7 @@ public sealed class LocalProviderTests : IAsyncLifetime
             context: Logs);
         var row = (await _cluster.Kubectl.RunAsync("get", "wk", "--no-headers")).EnsureSuccess().Output;
         var pod = await _cluster.Client.CoreV1.ReadNamespacedPodAsync("workspace-phi-4-mini-0", "default");
-        Assert.Matches(@"^workspace-phi-4-mini\s+Standard_NC24ads_A100_v4\s+True\s+True\s+True\s+Ready\s", row);
+        Assert.Matches(@"^workspace-phi-4-mini\s+Standard_NC24ads_A100_v4\s+True\s+True\s+True\s+True\s+1\s+Ready\s", row);
         Assert.Equal(node.Metadata.Name, pod.Spec.NodeName);
 
         (await _cluster.Kubectl.RunAsync("delete", "wk", "workspace-phi-4-mini", "--timeout=60s")).EnsureSuccess();
