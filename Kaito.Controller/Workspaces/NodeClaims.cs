@@ -13,6 +13,9 @@ namespace Kaito.Controller.Workspaces;
 /// <summary>The NodeClaim KAITO creates for one missing GPU node of a workspace (KAITO's pkg/utils/nodeclaim).</summary>
 public static class NodeClaims
 {
+    /// <summary>Karpenter AWS's well-known label of an instance type's GPU count.</summary>
+    public const string AwsInstanceGpuCount = "karpenter.k8s.aws/instance-gpu-count";
+
     /// <summary>The label index of NodeClaims by workspace (the key is the workspace's <see cref="ObjectReference"/>).</summary>
     public const string WorkspaceIndex = "workspace";
 
@@ -28,7 +31,8 @@ public static class NodeClaims
 
     /// <summary>
     /// A claim named <c>ws</c> + 9 hex characters (a valid AKS agent pool name), labelled for the workspace and its
-    /// selector, tainted <c>sku=gpu:NoSchedule</c>, requiring the instance type, and sized by the preset's disk need.
+    /// selector, tainted <c>sku=gpu:NoSchedule</c>, requiring the instance type, and sized by the preset's disk need;
+    /// on AWS it references the <c>default</c> EC2NodeClass and requires GPUs, as KAITO's do.
     /// </summary>
     public static NodeClaim For(Workspace workspace, ModelPreset? preset, string cloud, string nonce)
     {
@@ -45,11 +49,12 @@ public static class NodeClaims
             labels.TryAdd(key, value);
         }
 
-        var annotations = new Dictionary<string, string> { [Annotations.DoNotDisrupt] = "true" };
-        if (workspace.Metadata.Annotations?.TryGetValue(Annotations.NodeImageFamily, out var family) == true)
+        // Always an image family, as KAITO's claims carry one: the workspace's, else Ubuntu.
+        var annotations = new Dictionary<string, string>
         {
-            annotations[Annotations.NodeImageFamily] = family;
-        }
+            [Annotations.DoNotDisrupt] = "true",
+            [Annotations.NodeImageFamily] = workspace.Metadata.Annotations?.TryGetValue(Annotations.NodeImageFamily, out var family) == true && family.Length > 0 ? family : "ubuntu",
+        };
 
         var requirements = new List<NodeSelectorRequirementWithMinValues>
         {
@@ -61,6 +66,10 @@ public static class NodeClaims
         {
             requirements.Add(new NodeSelectorRequirementWithMinValues { Key = Labels.AzureSkuName, Operator = "In", Values = [instanceType] });
         }
+        else if (cloud == "aws")
+        {
+            requirements.Add(new NodeSelectorRequirementWithMinValues { Key = AwsInstanceGpuCount, Operator = "Gt", Values = ["0"] });
+        }
 
         var diskGiB = workspace.Tuning is not null ? preset?.Tuning?.DiskGiB ?? 1024 : preset?.InferenceDiskGiB ?? 1024;
         return new NodeClaim
@@ -68,7 +77,10 @@ public static class NodeClaims
             Metadata = new V1ObjectMeta { Name = Name(workspace, nonce), Labels = labels, Annotations = annotations },
             Spec = new NodeClaimSpec
             {
-                NodeClassRef = new NodeClassReference { Group = KaitoGroup.Name, Kind = KaitoNodeClass.KindName, Name = KaitoNodeClass.DefaultName },
+                // Karpenter's AWS provider claims EC2NodeClasses; gpu-provisioner (Azure, Arc) the KaitoNodeClass.
+                NodeClassRef = cloud == "aws"
+                    ? new NodeClassReference { Group = "karpenter.k8s.aws", Kind = "EC2NodeClass", Name = "default" }
+                    : new NodeClassReference { Group = KaitoGroup.Name, Kind = KaitoNodeClass.KindName, Name = KaitoNodeClass.DefaultName },
                 Taints = [new V1Taint { Key = Taints.SkuKey, Value = Taints.SkuValue, Effect = Taints.NoSchedule }],
                 Requirements = requirements,
                 Resources = new NodeClaimResources { Requests = new Dictionary<string, ResourceQuantity> { [Resources.Storage] = new($"{diskGiB}Gi") } },

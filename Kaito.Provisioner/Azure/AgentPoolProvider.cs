@@ -153,8 +153,10 @@ public sealed partial class AgentPoolProvider(ArmClient arm, ObjectClient client
         {
             var name = (string?)pool["name"] ?? "";
             var labels = pool["properties"]?["nodeLabels"];
-            if ((string?)labels?[Labels.KarpenterNodePool] != Labels.KaitoNodePool || claims.Contains(name)
-                || (string?)pool["properties"]?["provisioningState"] == "Deleting")
+            // Only pools made for a workspace or RAG engine (gpu-provisioner's instance garbage collection): a pool someone
+            // labelled karpenter.sh/nodepool=kaito by hand is not ours to delete.
+            if ((string?)labels?[Labels.KarpenterNodePool] != Labels.KaitoNodePool || (labels?[Labels.Workspace] is null && labels?[Labels.RagEngine] is null)
+                || claims.Contains(name) || (string?)pool["properties"]?["provisioningState"] == "Deleting")
             {
                 continue;
             }
@@ -171,6 +173,12 @@ public sealed partial class AgentPoolProvider(ArmClient arm, ObjectClient client
             {
                 deleted.Add(name);
                 LogOrphanDeleted(logger, name);
+                // A pool that outlived its claim may have registered its node: that Node object would stay NotReady for ever.
+                foreach (var node in cache.List<V1Node>().Where(n => n.Metadata.Labels?.TryGetValue(Labels.AgentPool, out var p) == true && p == name))
+                {
+                    await client.DeleteAsync<V1Node>(null, node.Metadata.Name, null, cancellationToken);
+                    LogOrphanNodeDeleted(logger, node.Metadata.Name, name);
+                }
             }
         }
 
@@ -231,4 +239,7 @@ public sealed partial class AgentPoolProvider(ArmClient arm, ObjectClient client
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Deleted orphan agent pool {Pool}: no NodeClaim owns it")]
     private static partial void LogOrphanDeleted(ILogger logger, string pool);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Deleted node {Node} of orphan agent pool {Pool}")]
+    private static partial void LogOrphanNodeDeleted(ILogger logger, string node, string pool);
 }

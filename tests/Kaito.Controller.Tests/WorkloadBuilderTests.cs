@@ -152,6 +152,15 @@ public sealed class WorkloadBuilderTests
         Assert.Equal(Taints.SkuValue, claim.Spec.Taints!.Single().Value);
         Assert.EndsWith("Gi", claim.Spec.Resources!.Requests![Resources.Storage].ToString(), StringComparison.Ordinal);
         Assert.NotEqual(claim.Metadata.Name, NodeClaims.For(workspace, null, "azure", "other").Metadata.Name);
+        Assert.Equal("ubuntu", claim.Metadata.Annotations[Annotations.NodeImageFamily]);
+        Assert.Equal(("kaito.sh", "KaitoNodeClass", "default"), (claim.Spec.NodeClassRef!.Group, claim.Spec.NodeClassRef.Kind, claim.Spec.NodeClassRef.Name));
+
+        workspace.Metadata.Annotations = new Dictionary<string, string> { [Annotations.NodeImageFamily] = "azurelinux" };
+        var aws = NodeClaims.For(workspace, null, "aws", "nonce");
+        Assert.Equal("azurelinux", aws.Metadata.Annotations[Annotations.NodeImageFamily]);
+        Assert.Equal(("karpenter.k8s.aws", "EC2NodeClass", "default"), (aws.Spec!.NodeClassRef!.Group, aws.Spec.NodeClassRef.Kind, aws.Spec.NodeClassRef.Name));
+        Assert.Contains(aws.Spec.Requirements!, r => r.Key == "karpenter.k8s.aws/instance-gpu-count" && r.Operator == "Gt" && r.Values!.Single() == "0");
+        Assert.DoesNotContain(aws.Spec.Requirements!, r => r.Key == Labels.AzureSkuName);
     }
 
     public static TheoryData<string, V1Pod, string?> Pods => new()

@@ -136,14 +136,43 @@ public sealed class AzureProviderTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task TheCollectorDeletesKaitoPoolsWithoutAClaimAndLeavesOthers()
+    public async Task ACpuSizeIsLabelledCpuAndAClaimWithoutStorageIsRefusedBeforeArm()
     {
-        _arm.Seed("wsorphan0001", "Standard_NC24ads_A100_v4", new() { ["karpenter.sh/nodepool"] = "kaito", ["kaito.sh/creation-timestamp"] = "2026-01-01T00-00-00Z" });
+        await CreateClaimAsync("wscpu000001", "Standard_D4s_v5");
+        await CreateClaimAsync("wsnodisk001", "Standard_NC24ads_A100_v4", storage: "0");
+
+        await UntilAsync(async () => await ClaimAsync("wscpu000001") is { } c && Condition(c, "Ready") == "True" ? c : null);
+        var refused = await UntilAsync(async () => await ClaimAsync("wsnodisk001") is { } c && Condition(c, "Launched") == "False" ? c : null);
+        var body = JsonNode.Parse(_arm.Requests.Single(r => r.Method == "PUT" && r.Path.EndsWith("/wscpu000001", StringComparison.Ordinal)).Body!)!["properties"]!;
+        var launched = refused.Status!.Conditions!.Single(c => c.Type == "Launched");
+
+        Assert.Equal("cpu", (string?)body["nodeLabels"]!["kaito.sh/machine-type"]);
+        Assert.Equal("InvalidStorageRequest", launched.Reason);
+        Assert.Equal("storage request of NodeClaim wsnodisk001 should be at least 1Gi: it sizes the node's OS disk", launched.Message);
+        Assert.DoesNotContain(_arm.Requests, r => r.Method == "PUT" && r.Path.EndsWith("/wsnodisk001", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task TheCollectorDeletesWorkspacePoolsWithoutAClaimAndTheirNodesAndLeavesOthers()
+    {
+        _arm.Seed("wsorphan0001", "Standard_NC24ads_A100_v4", new()
+        {
+            ["karpenter.sh/nodepool"] = "kaito", ["kaito.sh/workspace"] = "gone", ["kaito.sh/workspacenamespace"] = "default", ["kaito.sh/creation-timestamp"] = "2026-01-01T00-00-00Z",
+        });
+        _arm.Seed("rgorphan0001", "Standard_NC24ads_A100_v4", new() { ["karpenter.sh/nodepool"] = "kaito", ["kaito.sh/ragengine"] = "gone", ["kaito.sh/creation-timestamp"] = "2026-01-01T00-00-00Z" });
+        // Labelled for KAITO's node pool by hand, for no workspace or RAG engine: not the provisioner's to delete.
+        _arm.Seed("handpool", "Standard_NC24ads_A100_v4", new() { ["karpenter.sh/nodepool"] = "kaito", ["kaito.sh/creation-timestamp"] = "2026-01-01T00-00-00Z" });
         _arm.Seed("userpool", "Standard_D4s_v5", new() { ["team"] = "web" });
+        // The orphan's VM had registered before its claim went.
+        await _cluster.Client.CoreV1.CreateNodeAsync(new V1Node
+        {
+            Metadata = new V1ObjectMeta { Name = ArmContractServer.NodeName("wsorphan0001"), Labels = new Dictionary<string, string> { ["agentpool"] = "wsorphan0001" } },
+        });
 
-        await UntilAsync(() => Task.FromResult(_arm.PoolNames.Contains("wsorphan0001") ? null : "collected"));
+        await UntilAsync(() => Task.FromResult(_arm.PoolNames.Contains("wsorphan0001") || _arm.PoolNames.Contains("rgorphan0001") ? null : "collected"));
+        await UntilAsync(async () => (await _cluster.Client.CoreV1.ListNodeAsync()).Items.Any(n => n.Metadata.Name == ArmContractServer.NodeName("wsorphan0001")) ? null : "node gone");
 
-        Assert.Equal(["userpool"], _arm.PoolNames);
+        Assert.Equal(["handpool", "userpool"], _arm.PoolNames.Order(StringComparer.Ordinal));
     }
 
     [Fact]
@@ -151,7 +180,7 @@ public sealed class AzureProviderTests : IAsyncLifetime
     {
         // More than the pipeline's retries: the collector sees the HTML page itself.
         _arm.GatewayErrors(12);
-        _arm.Seed("wsorphan0002", "Standard_NC24ads_A100_v4", new() { ["karpenter.sh/nodepool"] = "kaito", ["kaito.sh/creation-timestamp"] = "2026-01-01T00-00-00Z" });
+        _arm.Seed("wsorphan0002", "Standard_NC24ads_A100_v4", new() { ["karpenter.sh/nodepool"] = "kaito", ["kaito.sh/workspace"] = "gone", ["kaito.sh/creation-timestamp"] = "2026-01-01T00-00-00Z" });
 
         await UntilAsync(() => Task.FromResult(_provisioner.Log.Contains("Looking for orphan agent pools failed", StringComparison.Ordinal) ? "reported" : null));
         await UntilAsync(() => Task.FromResult(_arm.PoolNames.Contains("wsorphan0002") ? null : "collected"));
@@ -173,7 +202,7 @@ public sealed class AzureProviderTests : IAsyncLifetime
             ["AZURE_FEDERATED_TOKEN_FILE"] = Path.Combine(_folder, "azure-identity-token"),
         });
 
-    private async Task CreateClaimAsync(string name, string? instanceType, string imageFamily = "ubuntu")
+    private async Task CreateClaimAsync(string name, string? instanceType, string imageFamily = "ubuntu", string storage = "87Gi")
     {
         List<object> requirements = [new { key = "karpenter.sh/nodepool", @operator = "In", values = (string[])["kaito"] }];
         if (instanceType is not null)
@@ -199,7 +228,7 @@ public sealed class AzureProviderTests : IAsyncLifetime
                 nodeClassRef = new { group = "kaito.sh", kind = "KaitoNodeClass", name = "default" },
                 taints = new[] { new { key = "sku", value = "gpu", effect = "NoSchedule" } },
                 requirements,
-                resources = new { requests = new { storage = "87Gi" } },
+                resources = new { requests = new { storage } },
             },
         };
         (await _cluster.Kubectl.RunAsync(["apply", "-f", "-"], JsonSerializer.Serialize(claim), TimeSpan.FromSeconds(30))).EnsureSuccess();
