@@ -38,7 +38,7 @@ public static class ControlPlaneRbac
     ],
     [
         new(["coordination.k8s.io"], ["leases"], ["create"], Reason: "leader election"),
-        new(["coordination.k8s.io"], ["leases"], ["get", "update"], ResourceNames: [KaitoChart.ControllerName]),
+        new(["coordination.k8s.io"], ["leases"], ["get", "update"], ResourceNames: ["{{ .Values.controller.leaseName }}"]),
         new([""], ["secrets"], ["get", "update", "patch"], ResourceNames: [KaitoChart.WebhookCertificateSecret], Reason: "the webhook's serving certificate, shared by the replicas"),
     ]);
 
@@ -51,7 +51,7 @@ public static class ControlPlaneRbac
     ],
     [
         new(["coordination.k8s.io"], ["leases"], ["create"], Reason: "leader election"),
-        new(["coordination.k8s.io"], ["leases"], ["get", "update"], ResourceNames: [KaitoChart.ProvisionerName]),
+        new(["coordination.k8s.io"], ["leases"], ["get", "update"], ResourceNames: ["{{ .Values.provisioner.leaseName }}"]),
     ]);
 
     public static IReadOnlyList<ComponentRbac> Components { get; } = [Controller, Provisioner];

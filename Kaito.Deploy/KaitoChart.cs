@@ -140,6 +140,8 @@ public static class KaitoChart
 
         controller:
           replicas: 2
+          # The leader-election Lease, in the release namespace (KAITO's chart keeps its Lease there too).
+          leaseName: kaito-controller
           # azure-gpu-provisioner (GPU nodes through NodeClaims) or byo (bring your own nodes).
           nodeProvisioner: azure-gpu-provisioner
           # The cloud whose SKU table sizes nodes: azure, aws or arc.
@@ -155,6 +157,8 @@ public static class KaitoChart
 
         provisioner:
           replicas: 1
+          # The leader-election Lease, in the release namespace.
+          leaseName: kaito-provisioner
           # azure (AKS agent pools), existing (nodes already there), or local (LocalCluster's simulated nodes only).
           provider: azure
           # LocalCluster only: lets the local provider create its simulated Node objects.
@@ -433,7 +437,7 @@ public static class KaitoChart
             "--Controller:ReleaseNamespace={{ .Release.Namespace }}",
             "--Controller:NetworkPolicies={{ .Values.networkPolicies.enabled }}",
             $"--LeaderElection:Namespace={{{{ .Release.Namespace }}}}",
-            $"--LeaderElection:LeaseName={ControllerName}",
+            "--LeaderElection:LeaseName={{ .Values.controller.leaseName }}",
         ];
         var body = PodBody(ControllerName, "controller", DefaultPorts.Controller, args, extraPorts: """
                     - name: webhook
@@ -466,7 +470,7 @@ public static class KaitoChart
         [
             "--provider", "\"{{ .Values.provisioner.provider }}\"",
             $"--LeaderElection:Namespace={{{{ .Release.Namespace }}}}",
-            $"--LeaderElection:LeaseName={ProvisionerName}",
+            "--LeaderElection:LeaseName={{ .Values.provisioner.leaseName }}",
         ];
         var body = PodBody(ProvisionerName, "provisioner", DefaultPorts.Provisioner, args, extraPorts: "", extraEnv: """
                     # Azure/gpu-provisioner's names

@@ -8,8 +8,11 @@ public sealed class LeaderElectionOptions
     /// <summary>Off for a single replica that should reconcile at once (tests, local runs).</summary>
     public bool Enabled { get; set; } = true;
 
-    /// <summary>The Lease's namespace (the pod's namespace in a cluster).</summary>
-    public string Namespace { get; set; } = "kube-system";
+    /// <summary>
+    /// The Lease's namespace: by default the pod's own namespace in a cluster (as controller-runtime defaults it, so the
+    /// release namespace's Role covers it), <c>kube-system</c> outside one.
+    /// </summary>
+    public string Namespace { get; set; } = PodNamespace() ?? "kube-system";
 
     /// <summary>The Lease's name; replicas of one component share it. Each component defaults its own.</summary>
     public string LeaseName { get; set; } = "";
@@ -28,4 +31,11 @@ public sealed class LeaderElectionOptions
 
     /// <summary>A failure that keeps repeating is logged at most once per this interval.</summary>
     public TimeSpan FailureLogInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>The namespace of the pod this runs in, from its service account's mount; null outside a cluster.</summary>
+    private static string? PodNamespace()
+    {
+        const string Path = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
+        return File.Exists(Path) && File.ReadAllText(Path).Trim() is { Length: > 0 } ns ? ns : null;
+    }
 }

@@ -49,6 +49,20 @@ public sealed class ChartTests
     }
 
     [Fact]
+    public void LeaseNamesAreValuesInTheReleaseNamespaceAndTheRolesFollowThem()
+    {
+        var documents = Documents(KaitoChart.RenderAll(new Dictionary<string, string> { ["controller.leaseName"] = "kaito-workspace-lease" }, releaseNamespace: "ml-platform"));
+        var args = Container(documents, "kaito-controller")["args"]!.AsArray().Select(a => (string?)a).ToList();
+        var leaseRules = documents.Where(d => (string?)d["kind"] == "Role" && (string?)d["metadata"]!["namespace"] == "ml-platform")
+            .SelectMany(d => d["rules"]!.AsArray()).Where(r => r!["resources"]!.AsArray().Any(x => (string?)x == "leases") && r["resourceNames"] is not null)
+            .Select(r => (string?)r!["resourceNames"]![0]).Order(StringComparer.Ordinal);
+
+        Assert.Contains("--LeaderElection:LeaseName=kaito-workspace-lease", args);
+        Assert.Contains("--LeaderElection:Namespace=ml-platform", args);
+        Assert.Equal(["kaito-provisioner", "kaito-workspace-lease"], leaseRules);
+    }
+
+    [Fact]
     public void EveryPodIsRestrictedAndOnlyTheControlPlaneGetsAToken()
     {
         var documents = Documents(KaitoChart.RenderAll(new Dictionary<string, string> { ["nvidiaDevicePlugin.enabled"] = "true" }));
