@@ -18,6 +18,9 @@ namespace Kaito.Tuner;
 /// </summary>
 public sealed partial class TuningJob(IOptions<TunerOptions> options, TunerTelemetry telemetry, ILogger<TuningJob> logger)
 {
+    /// <summary>KAITO's LoRA targets for phi-3 presets (the DEFAULT_TARGET_MODULES its tuning Job sets).</summary>
+    public static readonly IReadOnlyList<string> KaitoPhi3TargetModules = ["k_proj", "q_proj", "v_proj", "o_proj", "gate_proj", "down_proj", "up_proj"];
+
     public const string SummaryFile = "training_summary.json";
     public const string CompletedSentinel = "fine_tuning_completed.txt";
     private const int ProbeTokens = 16;
@@ -80,8 +83,16 @@ public sealed partial class TuningJob(IOptions<TunerOptions> options, TunerTelem
         LogData(logger, file, rows.Count, examples.Count, format.FamilyName);
 
         var padId = tokenizer.IdOf(TokenizerConfig.Load(settings.Model).PadToken ?? "") ?? weights.Config.EosTokenIds.FirstOrDefault();
-        // PEFT's defaults: q_proj and v_proj, or the fused qkv_proj where the model stores q, k and v together (Phi-3).
-        IReadOnlyList<string> targets = config.TargetModules ?? (weights.FusedProjections ? ["qkv_proj"] : ["q_proj", "v_proj"]);
+        // PEFT's default (q_proj and v_proj), except for Phi-3, whose q/k/v and gate/up are stored fused: KAITO names
+        // k/q/v/o/gate/down/up there (DEFAULT_TARGET_MODULES, KAITO's pkg/workspace/tuning/preset_tuning.go), which PEFT
+        // matches to o_proj and down_proj. The same names and modules here, so adapters move between the two.
+        IReadOnlyList<string> targets = config.TargetModules ?? (weights.FusedProjections ? KaitoPhi3TargetModules : ["q_proj", "v_proj"]);
+        if (LoraDecoder.Unmatched(targets, weights.FusedProjections) is { Count: > 0 } unmatched && unmatched.Count < targets.Count)
+        {
+            LogWarning(logger, $"LoraConfig.target_modules: {string.Join(", ", unmatched)} match no module of this model " +
+                $"{(weights.FusedProjections ? "(it stores q/k/v as qkv_proj and gate/up as gate_up_proj) " : "")}and are ignored, as PEFT ignores them");
+        }
+
         using var model = Invalid(() => new LoraDecoder(weights, config.Rank, config.Alpha, config.Dropout, [.. targets], config.Seed,
             quantize: config.LoadIn4Bit, doubleQuant: config.DoubleQuant, device: device));
         LogModel(logger, !model.Quantized ? "F32" : config.DoubleQuant ? "NF4 with 8-bit scales (QLoRA, double quantisation)" : "NF4 (QLoRA)",

@@ -287,16 +287,14 @@ public sealed class LoraDecoder : IDisposable
         ? ["qkv_proj", "o_proj", "gate_up_proj", "down_proj"]
         : ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"];
 
+    /// <summary>
+    /// The names of <paramref name="targets"/> this model has no module for. PEFT ignores them as long as one name
+    /// matches (KAITO's phi-3 default names k/q/v/gate/up, which Phi-3 stores fused, so only o_proj and down_proj adapt).
+    /// </summary>
+    public static IReadOnlyList<string> Unmatched(IEnumerable<string> targets, bool fused) => [.. targets.Except(ModuleNames(fused))];
+
     private IEnumerable<string> ModulesFor(IReadOnlyCollection<string> targets, bool fused)
     {
-        var unknown = targets.Except(ModuleNames(fused)).ToList();
-        if (unknown.Count > 0)
-        {
-            throw new ArgumentException(
-                $"LoraConfig.target_modules names {string.Join(", ", unknown)}, which this model does not have; its modules are " +
-                $"{string.Join(", ", ModuleNames(fused))}{(fused ? " (q/k/v and gate/up are stored fused)" : "")}.", nameof(targets));
-        }
-
         var attention = fused ? new[] { "qkv_proj", "o_proj" } : ["q_proj", "k_proj", "v_proj", "o_proj"];
         var mlp = fused ? new[] { "gate_up_proj", "down_proj" } : ["gate_proj", "up_proj", "down_proj"];
         for (var i = 0; i < _layers.Length; i++)

@@ -28,7 +28,7 @@ public sealed class BadInputTests(TuningFixture fixture) : IClassFixture<TuningF
     [Fact]
     public async Task ATargetModuleTheModelDoesNotHaveIsNamed() =>
         await AssertFailsAsync(config: TuningFixture.LoraConfig(10).Replace("[\"q_proj\", \"k_proj\", \"v_proj\", \"o_proj\"]", "[\"qkv_proj\"]", StringComparison.Ordinal),
-            expectedExit: 2, expected: "LoraConfig.target_modules names qkv_proj, which this model does not have");
+            expectedExit: 2, expected: "LoraConfig.target_modules (qkv_proj) matches no module of this model (q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj)");
 
     [Fact]
     public async Task AnUnknownQuantizationMethodIsRefused() =>

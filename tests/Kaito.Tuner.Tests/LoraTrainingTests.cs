@@ -50,8 +50,8 @@ public sealed class LoraTrainingTests(TuningFixture fixture) : IClassFixture<Tun
 
     [Theory]
     [InlineData("qwen2", "model.layers.0.self_attn.q_proj")]
-    [InlineData("phi3", "model.layers.0.self_attn.qkv_proj")]
-    public async Task OtherLayoutsTrainWithPeftsDefaultTargetsAndServeWhatTheTunerDecodes(string architecture, string expectedModule)
+    [InlineData("phi3", "model.layers.0.self_attn.o_proj")]
+    public async Task OtherLayoutsTrainWithKaitosDefaultTargetsAndServeWhatTheTunerDecodes(string architecture, string expectedModule)
     {
         var root = Path.Combine(fixture.Root, architecture);
         var (hf, _) = Kaito.Models.Tiny.TinyModel.Generate(root, architecture: architecture);
@@ -66,6 +66,14 @@ public sealed class LoraTrainingTests(TuningFixture fixture) : IClassFixture<Tun
         Assert.True((double)summary["final_loss"]! < (double)summary["first_loss"]! / 2, summary.ToJsonString());
         var adapter = LoraAdapter.Load(output);
         Assert.Contains(expectedModule, adapter.Modules.Keys);
+        if (architecture == "phi3")
+        {
+            // KAITO's phi-3 targets, as PEFT applies them to Phi-3's fused layout: o_proj and down_proj, nothing fused.
+            Assert.Equal(["k_proj", "q_proj", "v_proj", "o_proj", "gate_proj", "down_proj", "up_proj"], adapter.TargetModules);
+            Assert.Equal(["down_proj", "o_proj"], adapter.Modules.Keys.Select(k => k[(k.LastIndexOf('.') + 1)..]).Distinct().Order(StringComparer.Ordinal));
+            Assert.Contains("k_proj, q_proj, v_proj, gate_proj, up_proj match no module of this model", log, StringComparison.Ordinal);
+        }
+
         var probe = summary["probe"]!["prompt_ids"]!.AsArray().Select(t => (int)t!).ToArray();
         var after = summary["probe"]!["greedy_after"]!.AsArray().Select(t => (int)t!).ToList();
         var merged = LoraMerge.Merge(DecoderWeights.ReadTensors(hf), adapter);
