@@ -33,10 +33,10 @@ public static class ChatCompletionsApi
         var parameters = GenerationParameters.Parse(body, options.Value);
         using var admission = Generation.Admit(scheduler, model);
         var prompt = model.ApplyChatTemplate(messages, addGenerationPrompt: true);
-        var request = Generation.Create(model, prompt, "messages", parameters.MaxTokens, 0, parameters.Sampling, parameters.Stop, aborted,
-            parameters.ReturnTokenIds);
+        var requests = Enumerable.Range(0, parameters.N).Select(i => Generation.Create(model, prompt, "messages", parameters.MaxTokens, 0,
+            parameters.SamplingOf(i), parameters.Stop, aborted, parameters.ReturnTokenIds)).ToList();
 
-        await Generation.RespondAsync(context, scheduler, telemetry, "chat", request, parameters, options.Value.StreamInterval, admission);
+        await Generation.RespondAsync(context, scheduler, telemetry, "chat", requests, parameters, options.Value.StreamInterval, admission);
     });
 
     /// <summary>Messages with a known role and text content (a string, or text parts joined).</summary>

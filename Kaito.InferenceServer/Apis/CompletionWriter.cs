@@ -10,7 +10,7 @@ namespace Kaito.InferenceServer.Apis;
 /// <c>--stream-interval</c> idea, in time rather than tokens): a fast generator then costs one wake-up, one write and
 /// one client parse per interval instead of per token, which on a CPU shared with the model is throughput.
 /// </summary>
-public sealed class CompletionWriter(bool chat, string model, TimeSpan streamInterval = default)
+public sealed class CompletionWriter(bool chat, string model, TimeSpan streamInterval = default, bool logprobs = false)
 {
     private static readonly byte[] DataPrefix = "data: "u8.ToArray();
     private static readonly byte[] EventEnd = "\n\n"u8.ToArray();
@@ -20,44 +20,50 @@ public sealed class CompletionWriter(bool chat, string model, TimeSpan streamInt
     private readonly long _created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
     private readonly ArrayBufferWriter<byte> _buffer = new(4096);
 
-    public async Task WriteWholeAsync(HttpResponse response, string text, int promptTokens, int completionTokens, string finishReason,
-        IReadOnlyList<int>? tokenIds, CancellationToken cancellationToken)
+    public async Task WriteWholeAsync(HttpResponse response, IReadOnlyList<Choice> choices, int promptTokens, int completionTokens,
+        CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(response);
+        ArgumentNullException.ThrowIfNull(choices);
         _buffer.Clear();
         using (var json = new Utf8JsonWriter(_buffer))
         {
             json.WriteStartObject();
             Header(json, chunk: false);
             json.WriteStartArray("choices");
-            json.WriteStartObject();
-            json.WriteNumber("index", 0);
-            if (chat)
+            for (var index = 0; index < choices.Count; index++)
             {
-                json.WriteStartObject("message");
-                json.WriteString("role", "assistant");
-                json.WriteString("content", text);
-                json.WriteEndObject();
-            }
-            else
-            {
-                json.WriteString("text", text);
-            }
-
-            json.WriteNull("logprobs");
-            json.WriteString("finish_reason", finishReason);
-            if (tokenIds is not null)
-            {
-                json.WriteStartArray("token_ids");
-                foreach (var id in tokenIds)
+                var choice = choices[index];
+                json.WriteStartObject();
+                json.WriteNumber("index", index);
+                if (chat)
                 {
-                    json.WriteNumberValue(id);
+                    json.WriteStartObject("message");
+                    json.WriteString("role", "assistant");
+                    json.WriteString("content", choice.Text);
+                    json.WriteEndObject();
+                }
+                else
+                {
+                    json.WriteString("text", choice.Text);
                 }
 
-                json.WriteEndArray();
+                Logprobs(json, choice.Logprobs, 0);
+                json.WriteString("finish_reason", choice.FinishReason);
+                if (choice.TokenIds is not null)
+                {
+                    json.WriteStartArray("token_ids");
+                    foreach (var id in choice.TokenIds)
+                    {
+                        json.WriteNumberValue(id);
+                    }
+
+                    json.WriteEndArray();
+                }
+
+                json.WriteEndObject();
             }
 
-            json.WriteEndObject();
             json.WriteEndArray();
             Usage(json, promptTokens, completionTokens);
             json.WriteEndObject();
@@ -68,58 +74,31 @@ public sealed class CompletionWriter(bool chat, string model, TimeSpan streamInt
         await response.Body.WriteAsync(_buffer.WrittenMemory, cancellationToken);
     }
 
-    /// <summary>Streams <paramref name="request"/>'s updates as SSE; returns the completion tokens and finish reason.</summary>
-    public async Task<(int CompletionTokens, string FinishReason)> StreamAsync(HttpResponse response, GenerationRequest request,
+    /// <summary>
+    /// Streams the requests' updates as SSE, one choice after another (each chunk names its choice's index, so clients
+    /// assemble them as from interleaved streams; all choices generate together meanwhile). Returns the completion
+    /// tokens of all choices and the first choice's finish reason.
+    /// </summary>
+    public async Task<(int CompletionTokens, string FinishReason)> StreamAsync(HttpResponse response, IReadOnlyList<GenerationRequest> requests,
         bool includeUsage, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(response);
-        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(requests);
         response.ContentType = "text/event-stream";
         response.Headers.CacheControl = "no-cache";
         response.Headers["X-Accel-Buffering"] = "no";
         await response.StartAsync(cancellationToken);
 
         _buffer.Clear();
-        if (chat)
-        {
-            Chunk(text: "", role: true, finishReason: null);
-        }
-
-        var reader = request.Updates.Reader;
         var completionTokens = 0;
-        string? finishReason = null;
-        var text = new System.Text.StringBuilder();
+        string? firstReason = null;
         try
         {
-            while (finishReason is null && await reader.WaitToReadAsync(cancellationToken))
+            for (var index = 0; index < requests.Count; index++)
             {
-                while (finishReason is null && reader.TryRead(out var update))
-                {
-                    text.Append(update.Text);
-                    if (update.IsFinal)
-                    {
-                        completionTokens = update.CompletionTokens;
-                        finishReason = update.FinishReason;
-                    }
-                }
-
-                if (text.Length > 0)
-                {
-                    Chunk(text.ToString(), role: false, finishReason: null);
-                    text.Clear();
-                }
-
-                if (finishReason is not null)
-                {
-                    Chunk(text: null, role: false, finishReason);
-                }
-
-                await FlushAsync(response, cancellationToken);
-                if (finishReason is null && streamInterval > TimeSpan.Zero && !request.Ended.IsCompleted)
-                {
-                    await Task.WhenAny(Task.Delay(streamInterval, cancellationToken), request.Ended);
-                    cancellationToken.ThrowIfCancellationRequested();
-                }
+                var (tokens, reason) = await StreamChoiceAsync(response, requests[index], index, cancellationToken);
+                completionTokens += tokens;
+                firstReason ??= reason;
             }
         }
         catch (Exception e) when (e is not OperationCanceledException)
@@ -131,19 +110,67 @@ public sealed class CompletionWriter(bool chat, string model, TimeSpan streamInt
             throw;
         }
 
-        if (finishReason is null)
-        {
-            throw new OperationCanceledException("The generation was cancelled.");
-        }
-
         if (includeUsage)
         {
-            UsageChunk(request.PromptTokens, completionTokens);
+            UsageChunk(requests[0].PromptTokens, completionTokens);
         }
 
         _buffer.Write(Done);
         await FlushAsync(response, cancellationToken);
-        return (completionTokens, finishReason);
+        return (completionTokens, firstReason!);
+    }
+
+    private async Task<(int CompletionTokens, string FinishReason)> StreamChoiceAsync(HttpResponse response, GenerationRequest request, int index,
+        CancellationToken cancellationToken)
+    {
+        if (chat)
+        {
+            Chunk(index, text: "", role: true, finishReason: null, null);
+        }
+
+        var reader = request.Updates.Reader;
+        var completionTokens = 0;
+        string? finishReason = null;
+        var text = new System.Text.StringBuilder();
+        List<TokenLogprob>? pending = logprobs ? [] : null;
+        var offset = 0;
+        while (finishReason is null && await reader.WaitToReadAsync(cancellationToken))
+        {
+            while (finishReason is null && reader.TryRead(out var update))
+            {
+                text.Append(update.Text);
+                pending?.AddRange(update.Logprobs ?? []);
+                if (update.IsFinal)
+                {
+                    completionTokens = update.CompletionTokens;
+                    finishReason = update.FinishReason;
+                }
+            }
+
+            if (text.Length > 0 || pending is { Count: > 0 })
+            {
+                Chunk(index, text.ToString(), role: false, finishReason: null, pending, offset);
+                offset += pending?.Sum(t => t.Token.Length) ?? 0;
+                text.Clear();
+                pending?.Clear();
+            }
+
+            if (finishReason is not null)
+            {
+                Chunk(index, text: null, role: false, finishReason, null);
+            }
+
+            await FlushAsync(response, cancellationToken);
+            if (finishReason is null && streamInterval > TimeSpan.Zero && !request.Ended.IsCompleted)
+            {
+                await Task.WhenAny(Task.Delay(streamInterval, cancellationToken), request.Ended);
+                cancellationToken.ThrowIfCancellationRequested();
+            }
+        }
+
+        return finishReason is null
+            ? throw new OperationCanceledException("The generation was cancelled.")
+            : (completionTokens, finishReason);
     }
 
     private async Task FlushAsync(HttpResponse response, CancellationToken cancellationToken)
@@ -158,7 +185,7 @@ public sealed class CompletionWriter(bool chat, string model, TimeSpan streamInt
         _buffer.Clear();
     }
 
-    private void Chunk(string? text, bool role, string? finishReason)
+    private void Chunk(int index, string? text, bool role, string? finishReason, IReadOnlyList<TokenLogprob>? tokens, int offset = 0)
     {
         _buffer.Write(DataPrefix);
         using (var json = new Utf8JsonWriter(_buffer))
@@ -167,7 +194,7 @@ public sealed class CompletionWriter(bool chat, string model, TimeSpan streamInt
             Header(json, chunk: true);
             json.WriteStartArray("choices");
             json.WriteStartObject();
-            json.WriteNumber("index", 0);
+            json.WriteNumber("index", index);
             if (chat)
             {
                 json.WriteStartObject("delta");
@@ -188,7 +215,7 @@ public sealed class CompletionWriter(bool chat, string model, TimeSpan streamInt
                 json.WriteString("text", text ?? "");
             }
 
-            json.WriteNull("logprobs");
+            Logprobs(json, tokens, offset);
             if (finishReason is null)
             {
                 json.WriteNull("finish_reason");
@@ -204,6 +231,96 @@ public sealed class CompletionWriter(bool chat, string model, TimeSpan streamInt
         }
 
         _buffer.Write(EventEnd);
+    }
+
+    /// <summary>
+    /// <c>logprobs</c> of a choice or chunk: null unless asked for; chat's <c>{"content": [{token, logprob, bytes,
+    /// top_logprobs}]}</c>, or the completions API's <c>tokens</c>, <c>token_logprobs</c>, <c>top_logprobs</c> and
+    /// <c>text_offset</c> (offsets from <paramref name="offset"/>).
+    /// </summary>
+    private void Logprobs(Utf8JsonWriter json, IReadOnlyList<TokenLogprob>? tokens, int offset)
+    {
+        if (!logprobs || tokens is null)
+        {
+            json.WriteNull("logprobs");
+            return;
+        }
+
+        json.WriteStartObject("logprobs");
+        if (chat)
+        {
+            json.WriteStartArray("content");
+            foreach (var token in tokens)
+            {
+                json.WriteStartObject();
+                Token(json, token.Token, token.Bytes, token.Logprob);
+                json.WriteStartArray("top_logprobs");
+                foreach (var top in token.Top)
+                {
+                    json.WriteStartObject();
+                    Token(json, top.Token, top.Bytes, top.Logprob);
+                    json.WriteEndObject();
+                }
+
+                json.WriteEndArray();
+                json.WriteEndObject();
+            }
+
+            json.WriteEndArray();
+        }
+        else
+        {
+            json.WriteStartArray("tokens");
+            foreach (var token in tokens)
+            {
+                json.WriteStringValue(token.Token);
+            }
+
+            json.WriteEndArray();
+            json.WriteStartArray("token_logprobs");
+            foreach (var token in tokens)
+            {
+                json.WriteNumberValue(token.Logprob);
+            }
+
+            json.WriteEndArray();
+            json.WriteStartArray("top_logprobs");
+            foreach (var token in tokens)
+            {
+                json.WriteStartObject();
+                foreach (var top in token.Top.DistinctBy(t => t.Token))
+                {
+                    json.WriteNumber(top.Token, top.Logprob);
+                }
+
+                json.WriteEndObject();
+            }
+
+            json.WriteEndArray();
+            json.WriteStartArray("text_offset");
+            foreach (var token in tokens)
+            {
+                json.WriteNumberValue(offset);
+                offset += token.Token.Length;
+            }
+
+            json.WriteEndArray();
+        }
+
+        json.WriteEndObject();
+    }
+
+    private static void Token(Utf8JsonWriter json, string token, byte[] bytes, double logprob)
+    {
+        json.WriteString("token", token);
+        json.WriteNumber("logprob", logprob);
+        json.WriteStartArray("bytes");
+        foreach (var b in bytes)
+        {
+            json.WriteNumberValue(b);
+        }
+
+        json.WriteEndArray();
     }
 
     private void UsageChunk(int promptTokens, int completionTokens)

@@ -31,13 +31,13 @@ public static class CompletionsApi
             throw OpenAiException.Invalid("suffix", "'suffix' is not supported by this server.");
         }
 
-        var parameters = GenerationParameters.Parse(body, options.Value);
+        var parameters = GenerationParameters.Parse(body, options.Value, chat: false);
         using var admission = Generation.Admit(scheduler, model);
         // OpenAI's completions default to 16 tokens.
-        var request = Generation.Create(model, prompt, "prompt", parameters.MaxTokens ?? 16, 0, parameters.Sampling, parameters.Stop, aborted,
-            parameters.ReturnTokenIds);
+        var requests = Enumerable.Range(0, parameters.N).Select(i => Generation.Create(model, prompt, "prompt", parameters.MaxTokens ?? 16, 0,
+            parameters.SamplingOf(i), parameters.Stop, aborted, parameters.ReturnTokenIds)).ToList();
 
-        await Generation.RespondAsync(context, scheduler, telemetry, "text_completion", request, parameters, options.Value.StreamInterval, admission);
+        await Generation.RespondAsync(context, scheduler, telemetry, "text_completion", requests, parameters, options.Value.StreamInterval, admission);
     });
 
     private static string ParsePrompt(JsonElement body)

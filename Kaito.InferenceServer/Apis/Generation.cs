@@ -84,42 +84,56 @@ public static class Generation
         "The server is at capacity: too many requests are waiting. Retry after the time in Retry-After.", null, "rate_limit_exceeded");
 
     /// <summary>
-    /// Queues <paramref name="request"/> under a span and answers with the whole completion or its stream; chat or
-    /// text completion by <paramref name="operation"/> (<c>chat</c> or <c>text_completion</c>).
+    /// Queues the <paramref name="requests"/> (one per choice, <c>n</c>) under a span and answers with the whole
+    /// completion or its stream; chat or text completion by <paramref name="operation"/> (<c>chat</c> or
+    /// <c>text_completion</c>).
     /// </summary>
     public static async Task RespondAsync(HttpContext context, GenerationScheduler scheduler, Telemetry.InferenceTelemetry telemetry,
-        string operation, GenerationRequest request, GenerationParameters parameters, TimeSpan streamInterval, GenerationScheduler.Admission? admission = null)
+        string operation, IReadOnlyList<GenerationRequest> requests, GenerationParameters parameters, TimeSpan streamInterval, GenerationScheduler.Admission? admission = null)
     {
         ArgumentNullException.ThrowIfNull(context);
-        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(requests);
         ArgumentNullException.ThrowIfNull(parameters);
         var aborted = context.RequestAborted;
-        using var activity = Start(telemetry, operation, request.Model, request);
-        Enqueue(scheduler, request, admission);
-        var writer = new CompletionWriter(chat: operation == "chat", request.Model.Name, streamInterval);
+        var first = requests[0];
+        using var activity = Start(telemetry, operation, first.Model, first);
+        for (var i = 0; i < requests.Count; i++)
+        {
+            Enqueue(scheduler, requests[i], i == 0 ? admission : null);
+        }
+
+        var writer = new CompletionWriter(chat: operation == "chat", first.Model.Name, streamInterval, logprobs: first.Sampling.TopLogprobs is not null);
         if (parameters.Stream)
         {
-            var (tokens, reason) = await writer.StreamAsync(context.Response, request, parameters.IncludeUsage, aborted);
-            Tag(activity, request, tokens, reason);
+            var (tokens, reason) = await writer.StreamAsync(context.Response, requests, parameters.IncludeUsage, aborted);
+            Tag(activity, first, tokens, reason);
             return;
         }
 
-        var (text, completionTokens, finishReason, tokenIds) = await CollectAsync(request, aborted);
-        Tag(activity, request, completionTokens, finishReason);
-        await writer.WriteWholeAsync(context.Response, text, request.PromptTokens, completionTokens, finishReason, tokenIds, aborted);
+        var choices = new List<Choice>(requests.Count);
+        foreach (var request in requests)
+        {
+            choices.Add(await CollectAsync(request, aborted));
+        }
+
+        var completionTokens = choices.Sum(c => c.CompletionTokens);
+        Tag(activity, first, completionTokens, choices[0].FinishReason);
+        await writer.WriteWholeAsync(context.Response, choices, first.PromptTokens, completionTokens, aborted);
     }
 
     /// <summary>Waits for the whole output (non-streaming responses).</summary>
-    public static async Task<(string Text, int CompletionTokens, string FinishReason, IReadOnlyList<int>? TokenIds)> CollectAsync(GenerationRequest request, CancellationToken cancellationToken)
+    public static async Task<Choice> CollectAsync(GenerationRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
         var text = new System.Text.StringBuilder();
+        List<TokenLogprob>? logprobs = request.Sampling.TopLogprobs is null ? null : [];
         await foreach (var update in request.Updates.Reader.ReadAllAsync(cancellationToken))
         {
             text.Append(update.Text);
+            logprobs?.AddRange(update.Logprobs ?? []);
             if (update.IsFinal)
             {
-                return (text.ToString(), update.CompletionTokens, update.FinishReason!, update.TokenIds);
+                return new Choice(text.ToString(), update.CompletionTokens, update.FinishReason!, update.TokenIds, logprobs);
             }
         }
 
@@ -148,3 +162,6 @@ public static class Generation
         return activity;
     }
 }
+
+/// <summary>One finished choice of a completion.</summary>
+public sealed record Choice(string Text, int CompletionTokens, string FinishReason, IReadOnlyList<int>? TokenIds, IReadOnlyList<TokenLogprob>? Logprobs);

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Kaito.InferenceServer.Engine;
+using Kaito.InferenceServer.Scheduling;
 
 namespace Kaito.InferenceServer.Apis;
 
@@ -10,9 +11,24 @@ public sealed record GenerationParameters(
     IReadOnlyList<string> Stop,
     bool Stream,
     bool IncludeUsage,
-    bool ReturnTokenIds)
+    bool ReturnTokenIds,
+    int N = 1)
 {
-    public static GenerationParameters Parse(JsonElement body, InferenceServerOptions options)
+    /// <summary>Most choices one request may ask for (<c>n</c>): each is a sequence in the batch.</summary>
+    public const int MaxChoices = 16;
+
+    /// <summary>
+    /// The sampling of choice <paramref name="index"/>: with a seed, choice i samples with seed + i, so the choices
+    /// differ and the same request gives the same choices again.
+    /// </summary>
+    public SamplingSettings SamplingOf(int index) =>
+        index == 0 || Sampling.Seed is not { } seed ? Sampling : Sampling with { Seed = unchecked(seed + index) };
+
+    /// <summary>
+    /// Parses and checks the fields; <paramref name="chat"/> selects chat's <c>logprobs</c> (a boolean, with
+    /// <c>top_logprobs</c>) over the completions API's (the number of alternatives).
+    /// </summary>
+    public static GenerationParameters Parse(JsonElement body, InferenceServerOptions options, bool chat = true)
     {
         ArgumentNullException.ThrowIfNull(options);
         var maxTokens = JsonRequest.OptionalInteger(body, "max_completion_tokens", 1, int.MaxValue)
@@ -26,10 +42,8 @@ public sealed record GenerationParameters(
 
         var topK = JsonRequest.OptionalInteger(body, "top_k", -1, int.MaxValue) ?? -1;
         var seed = JsonRequest.OptionalInteger(body, "seed", int.MinValue, int.MaxValue);
-        if (JsonRequest.OptionalInteger(body, "n", 1, 128) is > 1)
-        {
-            throw OpenAiException.Invalid("n", "Only n = 1 is supported; send separate requests for more choices.");
-        }
+        var n = JsonRequest.OptionalInteger(body, "n", 1, MaxChoices) ?? 1;
+        var topLogprobs = Logprobs(body, chat);
 
         Unsupported(body);
         var guidance = ResponseFormat(body);
@@ -52,8 +66,8 @@ public sealed record GenerationParameters(
 
         var greedy = temperature == 0 || topK == 1;
         var sampling = greedy
-            ? SamplingSettings.Greedy with { Guidance = guidance }
-            : new SamplingSettings(true, temperature, topP, topK > 0 ? topK : 0, seed, guidance);
+            ? SamplingSettings.Greedy with { Guidance = guidance, TopLogprobs = topLogprobs }
+            : new SamplingSettings(true, temperature, topP, topK > 0 ? topK : 0, seed, guidance, topLogprobs);
         // vLLM's extension: the generated token ids in each choice (whole responses only).
         var returnTokenIds = JsonRequest.OptionalBool(body, "return_token_ids") ?? false;
         if (returnTokenIds && stream)
@@ -61,7 +75,25 @@ public sealed record GenerationParameters(
             throw OpenAiException.Invalid("return_token_ids", "'return_token_ids' is only supported without 'stream'.");
         }
 
-        return new GenerationParameters(maxTokens, sampling, ParseStop(body, options.MaxStopSequences, options.MaxStopSequenceLength), stream, includeUsage, returnTokenIds);
+        return new GenerationParameters(maxTokens, sampling, ParseStop(body, options.MaxStopSequences, options.MaxStopSequenceLength), stream, includeUsage, returnTokenIds, n);
+    }
+
+    /// <summary>
+    /// How many alternatives to report per token, or null for no log probabilities: chat's <c>logprobs: true</c> with
+    /// <c>top_logprobs</c> (0–20), or the completions API's <c>logprobs</c> number (0–20, OpenAI allows 5).
+    /// </summary>
+    private static int? Logprobs(JsonElement body, bool chat)
+    {
+        if (!chat)
+        {
+            return JsonRequest.OptionalInteger(body, "logprobs", 0, TokenLogprobs.MaxTop);
+        }
+
+        var wanted = JsonRequest.OptionalBool(body, "logprobs") ?? false;
+        var top = JsonRequest.OptionalInteger(body, "top_logprobs", 0, TokenLogprobs.MaxTop);
+        return top is not null && !wanted
+            ? throw OpenAiException.Invalid("top_logprobs", "'top_logprobs' requires 'logprobs' to be true.")
+            : wanted ? top ?? 0 : null;
     }
 
     private static List<string> ParseStop(JsonElement body, int maxStops, int maxLength)
@@ -117,11 +149,6 @@ public sealed record GenerationParameters(
             {
                 throw OpenAiException.Invalid(penalty, $"'{penalty}' is not supported by this server; omit it or send 0.");
             }
-        }
-
-        if (JsonRequest.OptionalBool(body, "logprobs") == true || body.TryGetProperty("top_logprobs", out var topLogprobs) && topLogprobs.ValueKind != JsonValueKind.Null)
-        {
-            throw OpenAiException.Invalid("logprobs", "Log probabilities are not supported by this server.");
         }
 
         if (body.TryGetProperty("tools", out var tools) && tools.ValueKind == JsonValueKind.Array && tools.GetArrayLength() > 0)

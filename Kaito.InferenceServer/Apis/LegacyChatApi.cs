@@ -107,8 +107,9 @@ public static class LegacyChatApi
             Math.Min(minNewTokens, maxNewTokens), sampling, [], aborted);
         using var activity = Generation.Start(telemetry, "chat", model, request);
         Generation.Enqueue(scheduler, request, admission);
-        var (generated, tokens, reason, _) = await Generation.CollectAsync(request, aborted);
-        Generation.Tag(activity, request, tokens, reason);
+        var choice = await Generation.CollectAsync(request, aborted);
+        var generated = choice.Text;
+        Generation.Tag(activity, request, choice.CompletionTokens, choice.FinishReason);
 
         var returnFullText = !conversational && (JsonRequest.OptionalBool(body, "return_full_text") ?? true);
         var result = returnFullText ? prompt + generated : generated;

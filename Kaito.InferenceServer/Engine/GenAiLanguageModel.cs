@@ -172,12 +172,33 @@ internal sealed class GenAiLanguageModel : ILanguageModel
 
     private sealed class Batch(GeneratorParams parameters, Generator generator, int batchSize) : IBatchGeneration
     {
+        private float[]? _logits;
+        private long _positions;
+        private long _vocabulary;
+
         public int BatchSize => batchSize;
 
         public ReadOnlySpan<int> Next()
         {
             generator.GenerateNextToken();
+            _logits = null;
             return generator.GetNextTokens();
+        }
+
+        public ReadOnlySpan<float> Logits(int sequence)
+        {
+            if (_logits is null)
+            {
+                // The graph's logits output of the step just run: [batch, positions, vocabulary], where positions is
+                // the prompt's length on the first step and 1 after; each sequence's last position chose its token.
+                using var output = generator.GetOutput("logits");
+                var shape = output.Shape();
+                (_positions, _vocabulary) = shape.Length == 3 ? (shape[1], shape[2]) : (1, shape[^1]);
+                _logits = output.GetData<float>().ToArray();
+            }
+
+            var start = checked((int)((((sequence + 1) * _positions) - 1) * _vocabulary));
+            return _logits.AsSpan(start, (int)_vocabulary);
         }
 
         public void Dispose()

@@ -46,6 +46,12 @@ public interface IBatchGeneration : IDisposable
 
     /// <summary>Generates the next token of every sequence and returns them (valid until the next call).</summary>
     ReadOnlySpan<int> Next();
+
+    /// <summary>
+    /// The raw logits (before temperature and filters) the last <see cref="Next"/> chose sequence
+    /// <paramref name="sequence"/>'s token from, over the vocabulary; valid until the next call.
+    /// </summary>
+    ReadOnlySpan<float> Logits(int sequence);
 }
 
 public interface ITokenTextDecoder : IDisposable
@@ -57,8 +63,11 @@ public interface ITokenTextDecoder : IDisposable
 /// <summary>A chat message after normalisation (content parts joined into text).</summary>
 public sealed record PromptMessage(string Role, string Content);
 
-/// <summary>Sampling settings; equal settings may share a batch.</summary>
-public sealed record SamplingSettings(bool DoSample, double Temperature, double TopP, int TopK, int? Seed, Guidance? Guidance = null)
+/// <summary>
+/// Sampling settings; equal settings may share a batch. <see cref="TopLogprobs"/>: null for no log probabilities, else
+/// how many alternatives to report beside each chosen token (0 to 20).
+/// </summary>
+public sealed record SamplingSettings(bool DoSample, double Temperature, double TopP, int TopK, int? Seed, Guidance? Guidance = null, int? TopLogprobs = null)
 {
     public static SamplingSettings Greedy { get; } = new(false, 0, 1, 1, null);
 }

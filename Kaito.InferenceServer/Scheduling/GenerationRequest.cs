@@ -52,10 +52,11 @@ public sealed class GenerationRequest
 }
 
 /// <summary>
-/// Text generated since the previous update; the last update carries the finish reason (and, when asked for, every
-/// generated token id).
+/// Text generated since the previous update, with the log probabilities of its tokens when asked for; the last update
+/// carries the finish reason (and, when asked for, every generated token id).
 /// </summary>
-public readonly record struct GenerationUpdate(string Text, int CompletionTokens, string? FinishReason, IReadOnlyList<int>? TokenIds = null)
+public readonly record struct GenerationUpdate(string Text, int CompletionTokens, string? FinishReason, IReadOnlyList<int>? TokenIds = null,
+    IReadOnlyList<TokenLogprob>? Logprobs = null)
 {
     public bool IsFinal => FinishReason is not null;
 }

@@ -352,7 +352,7 @@ public sealed partial class GenerationScheduler : IHostedService
                 {
                     if (!sequences[i].Done)
                     {
-                        Step(sequences[i], tokens[i], now, model);
+                        Step(sequences[i], tokens[i], now, model, sampling.TopLogprobs is null ? default : generation.Logits(i));
                     }
                 }
             }
@@ -407,8 +407,8 @@ public sealed partial class GenerationScheduler : IHostedService
         return admitted;
     }
 
-    /// <summary>Feeds one token to a sequence.</summary>
-    private void Step(Sequence sequence, int token, long now, ILanguageModel model)
+    /// <summary>Feeds one token to a sequence (with the logits it was chosen from when log probabilities were asked for).</summary>
+    private void Step(Sequence sequence, int token, long now, ILanguageModel model, ReadOnlySpan<float> logits)
     {
         var request = sequence.Request;
         sequence.Generated.Add(token);
@@ -422,6 +422,11 @@ public sealed partial class GenerationScheduler : IHostedService
         {
             Finish(sequence, FinishReasons.Stop);
             return;
+        }
+
+        if (request.Sampling.TopLogprobs is { } top && !logits.IsEmpty)
+        {
+            (sequence.Logprobs ??= []).Add(TokenLogprobs.Of(model, logits, token, top));
         }
 
         var text = sequence.Stops.Push(sequence.Decoder.Decode(token));
@@ -439,7 +444,7 @@ public sealed partial class GenerationScheduler : IHostedService
 
         if (text.Length > 0)
         {
-            request.Updates.Writer.TryWrite(new GenerationUpdate(text, sequence.Generated.Count, null));
+            request.Updates.Writer.TryWrite(new GenerationUpdate(text, sequence.Generated.Count, null, Logprobs: sequence.TakeLogprobs()));
         }
     }
 
@@ -457,7 +462,7 @@ public sealed partial class GenerationScheduler : IHostedService
         var generated = sequence.Generated.Count;
         if (reason != FinishReasons.Cancelled)
         {
-            request.Updates.Writer.TryWrite(new GenerationUpdate(text, generated, reason, request.ReturnTokenIds ? sequence.Generated : null));
+            request.Updates.Writer.TryWrite(new GenerationUpdate(text, generated, reason, request.ReturnTokenIds ? sequence.Generated : null, sequence.TakeLogprobs()));
         }
 
         request.Complete();
@@ -487,6 +492,16 @@ public sealed partial class GenerationScheduler : IHostedService
         public long? FirstTokenAt { get; set; }
 
         public bool Done { get; set; }
+
+        /// <summary>Log probabilities of tokens not yet sent (a token may complete no character).</summary>
+        public List<TokenLogprob>? Logprobs { get; set; }
+
+        public List<TokenLogprob>? TakeLogprobs()
+        {
+            var taken = Logprobs;
+            Logprobs = taken is null ? null : [];
+            return taken;
+        }
     }
 
     [LoggerMessage(Level = LogLevel.Error, Message = "A batch of {Count} requests for model {Model} failed")]

@@ -29,6 +29,68 @@ public sealed class OpenAiClientTests(InferenceServerFixture server)
     }
 
     [Fact]
+    public async Task LogprobsDescribeTheChosenTokensAndTheirMostLikelyAlternatives()
+    {
+        var chat = server.OpenAi.GetChatClient(InferenceServerFixture.ModelName);
+        var options = new ChatCompletionOptions { MaxOutputTokenCount = 8, Temperature = 0, IncludeLogProbabilities = true, TopLogProbabilityCount = 3 };
+
+        ChatCompletion completion = await chat.CompleteChatAsync(Question, options);
+        var tokens = completion.ContentTokenLogProbabilities;
+        var streamed = new List<ChatTokenLogProbabilityDetails>();
+        await foreach (var update in chat.CompleteChatStreamingAsync(Question, options))
+        {
+            streamed.AddRange(update.ContentTokenLogProbabilities);
+        }
+
+        Assert.Equal(completion.Usage.OutputTokenCount, tokens.Count);
+        // A byte-level token may hold part of a character (it reads as U+FFFD alone): compare the ASCII the tokens spell.
+        static string Ascii(string text) => new([.. text.Where(c => c < 128)]);
+        Assert.Equal(Ascii(completion.Content[0].Text), Ascii(string.Concat(tokens.Select(t => t.Token))));
+        Assert.True(tokens.Sum(t => t.LogProbability) <= 0);
+        foreach (var token in tokens)
+        {
+            Assert.Equal(3, token.TopLogProbabilities.Count);
+            Assert.True(token.TopLogProbabilities.Zip(token.TopLogProbabilities.Skip(1)).All(p => p.First.LogProbability >= p.Second.LogProbability));
+            Assert.True(token.TopLogProbabilities.Sum(t => Math.Exp(t.LogProbability)) <= 1 + 1e-6);
+            // Greedy decoding chose the most likely token: the first alternative is the token itself.
+            Assert.Equal(token.Token, token.TopLogProbabilities[0].Token);
+            Assert.Equal(token.LogProbability, token.TopLogProbabilities[0].LogProbability, 1e-5);
+            Assert.Equal(System.Text.Encoding.UTF8.GetBytes(token.Token), token.Utf8Bytes!.Value.ToArray());
+        }
+
+        Assert.Equal(tokens.Select(t => (t.Token, Math.Round(t.LogProbability, 4))), streamed.Select(t => (t.Token, Math.Round(t.LogProbability, 4))));
+    }
+
+    [Fact]
+    public async Task NChoicesAreDistinctSamplesAndReproducibleWithASeed()
+    {
+        // The official .NET client has no 'n' (it returns one choice); the wire format is OpenAI's.
+        const string Body = """
+            {"messages":[{"role":"user","content":"What is Kubernetes?"}],"n":3,"max_tokens":12,"temperature":1.0,"seed":7,"logprobs":true}
+            """;
+
+        var first = await PostAsync(Body);
+        var again = await PostAsync(Body);
+
+        var choices = first["choices"]!.AsArray();
+        Assert.Equal([0, 1, 2], choices.Select(c => (int)c!["index"]!));
+        var texts = choices.Select(c => (string?)c!["message"]!["content"]).ToList();
+        Assert.True(texts.Distinct().Count() > 1, string.Join(" | ", texts));
+        Assert.Equal(texts, again["choices"]!.AsArray().Select(c => (string?)c!["message"]!["content"]));
+        Assert.Equal(choices.Sum(c => c!["logprobs"]!["content"]!.AsArray().Count), (int)first["usage"]!["completion_tokens"]!);
+        Assert.All(choices, c => Assert.True(c!["logprobs"]!["content"]!.AsArray().Sum(t => (double)t!["logprob"]!) <= 0));
+    }
+
+    private async Task<JsonNode> PostAsync(string body)
+    {
+        using var content = new StringContent(body, System.Text.Encoding.UTF8, "application/json");
+        using var response = await server.Http.PostAsync("/v1/chat/completions", content);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.IsSuccessStatusCode, text);
+        return JsonNode.Parse(text)!;
+    }
+
+    [Fact]
     public async Task TemperatureZeroIsDeterministic()
     {
         var chat = server.OpenAi.GetChatClient(InferenceServerFixture.ModelName);
