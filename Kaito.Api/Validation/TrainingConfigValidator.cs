@@ -18,6 +18,78 @@ public static class TrainingConfigValidator
     public static readonly IReadOnlyList<string> Sections =
         ["ModelConfig", "QuantizationConfig", "LoraConfig", "TrainingArguments", "DatasetConfig", "DataCollator"];
 
+    /// <summary>
+    /// Settings of <paramref name="yaml"/> that KAITO's tuner (Hugging Face's Trainer) would apply and Kaito's does not,
+    /// each with what happens instead, by line: mixed precision, another optimiser, gradient checkpointing, a save
+    /// strategy, ModelConfig's and the DataCollator's options, a compute dtype. Empty when nothing is set that way.
+    /// </summary>
+    public static IReadOnlyList<string> NotApplied(string yaml)
+    {
+        ArgumentNullException.ThrowIfNull(yaml);
+        YamlStream stream;
+        try
+        {
+            stream = Serialization.BoundedYaml.Load(yaml);
+        }
+        catch (YamlException)
+        {
+            return [];
+        }
+
+        if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is not YamlMappingNode root
+            || !root.Children.TryGetValue(new YamlScalarNode("training_config"), out var node) || node is not YamlMappingNode config)
+        {
+            return [];
+        }
+
+        var notes = new List<string>();
+        void Note(YamlNode at, string message) => notes.Add($"{FileName} line {at.Start.Line}: {message}");
+        foreach (var (sectionKey, sectionValue) in config.Children)
+        {
+            if (sectionValue is not YamlMappingNode section)
+            {
+                continue;
+            }
+
+            foreach (var (key, value) in section.Children)
+            {
+                var name = $"{((YamlScalarNode)sectionKey).Value}.{((YamlScalarNode)key).Value}";
+                var text = (value as YamlScalarNode)?.Value ?? "";
+                var yes = text.Equals("true", StringComparison.OrdinalIgnoreCase);
+                switch (name)
+                {
+                    case "TrainingArguments.bf16" or "TrainingArguments.fp16" when yes:
+                        Note(key, $"{name} is not applied: training computes in F32");
+                        break;
+                    case "TrainingArguments.optim" when !text.StartsWith("adamw", StringComparison.OrdinalIgnoreCase):
+                        Note(key, $"{name} {text} is not applied: the optimiser is AdamW");
+                        break;
+                    case "TrainingArguments.gradient_checkpointing" when yes:
+                        Note(key, $"{name} is not applied: activations are kept for the backward pass (memory grows with max_seq_length)");
+                        break;
+                    case "TrainingArguments.save_strategy" when text is not "steps":
+                        Note(key, $"{name} {text} is not applied: a checkpoint is written every save_steps, so a restarted job resumes where it was");
+                        break;
+                    case "QuantizationConfig.bnb_4bit_compute_dtype" when text is not ("float32" or "torch.float32"):
+                        Note(key, $"{name} {text} is not applied: NF4 weights are dequantised to F32 for compute");
+                        break;
+                    case "ModelConfig.torch_dtype" when text is not ("float32" or "torch.float32" or "auto"):
+                        Note(key, $"{name} {text} is not applied: the base weights are held in F32 (NF4 with QLoRA)");
+                        break;
+                    case "ModelConfig.trust_remote_code" or "ModelConfig.revision" or "ModelConfig.attn_implementation" or "ModelConfig.chat_template":
+                        Note(key, $"{name} is not applied: the tuner loads the base model from the preset's weights with its own chat template handling");
+                        break;
+                    case "DataCollator.mlm" when yes:
+                    case "DataCollator.mlm_probability" or "DataCollator.pad_to_multiple_of":
+                        Note(key, $"{name} is not applied: the loss is causal language modelling, sequences padded to the longest in the batch");
+                        break;
+                }
+            }
+        }
+
+        return notes;
+    }
+
     /// <summary>Returns the problems of <paramref name="yaml"/> for tuning method <paramref name="method"/> (lora or qlora).</summary>
     public static IReadOnlyList<string> Validate(string yaml, string? method)
     {

@@ -477,6 +477,11 @@ public static partial class WorkspaceValidator
             {
                 result.Error(Path, $"ConfigMap {config}: {problem}");
             }
+
+            foreach (var note in TrainingConfigValidator.NotApplied(yaml))
+            {
+                result.Warning(Path, $"ConfigMap {config}: {note}");
+            }
         }
     }
 

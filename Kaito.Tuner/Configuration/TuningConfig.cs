@@ -97,6 +97,7 @@ public sealed class TuningConfig
         }
 
         var config = new TuningConfig();
+        config.Warnings.AddRange(Kaito.Api.Validation.TrainingConfigValidator.NotApplied(yaml).Select(n => n.Replace(Kaito.Api.Validation.TrainingConfigValidator.FileName, source, StringComparison.Ordinal)));
         foreach (var (key, value) in sections.Children)
         {
             var section = ((YamlScalarNode)key).Value ?? "";

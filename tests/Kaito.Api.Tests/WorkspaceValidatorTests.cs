@@ -220,3 +220,35 @@ public sealed class WorkspaceValidatorTests
     private static ValidationContext ConfigMap(string name, string key, string value) =>
         new() { ConfigMaps = n => n == name ? new Dictionary<string, string> { [key] = value } : null };
 }
+
+public sealed class TrainingConfigNotAppliedTests
+{
+    [Fact]
+    public void KaitosQloraTemplateSaysWhatTheTunerDoesInstead()
+    {
+        var notes = TrainingConfigValidator.NotApplied(File.ReadAllText(Repository.PathOf("Kaito.Api", "Data", "training-config-qlora.yaml")));
+
+        Assert.Equal(
+        [
+            "training_config.yaml line 3: ModelConfig.torch_dtype bfloat16 is not applied: the base weights are held in F32 (NF4 with QLoRA)",
+            "training_config.yaml line 10: QuantizationConfig.bnb_4bit_compute_dtype bfloat16 is not applied: NF4 weights are dequantised to F32 for compute",
+            "training_config.yaml line 21: TrainingArguments.save_strategy no is not applied: a checkpoint is written every save_steps, so a restarted job resumes where it was",
+            "training_config.yaml line 25: DataCollator.mlm is not applied: the loss is causal language modelling, sequences padded to the longest in the batch",
+        ], notes);
+    }
+
+    [Fact]
+    public void MixedPrecisionAnotherOptimiserAndCheckpointingAreNamedAndAdmissionWarnsWithThem()
+    {
+        const string Yaml = "training_config:\n  TrainingArguments:\n    output_dir: /mnt/results\n    bf16: true\n    fp16: false\n    optim: paged_adamw_8bit\n    gradient_checkpointing: true\n    save_strategy: steps\n";
+        var workspace = WorkspaceBuilders.Tuning(w => { w.Tuning!.Config = "cm"; w.Tuning.Method = "lora"; });
+
+        var notes = TrainingConfigValidator.NotApplied(Yaml);
+        var result = WorkspaceValidator.Validate(workspace, null, new ValidationContext { ConfigMaps = _ => new Dictionary<string, string> { ["training_config.yaml"] = Yaml } });
+
+        Assert.Equal(["TrainingArguments.bf16", "TrainingArguments.optim", "TrainingArguments.gradient_checkpointing"],
+            notes.Select(n => n.Split(": ")[1].Split(' ')[0]));
+        Assert.True(result.IsValid, result.Message);
+        Assert.Equal(3, result.Warnings.Count(w => w.Path == "tuning.config" && w.Message.Contains("is not applied", StringComparison.Ordinal)));
+    }
+}

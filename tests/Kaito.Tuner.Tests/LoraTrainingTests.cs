@@ -98,6 +98,8 @@ public sealed class LoraTrainingTests(TuningFixture fixture) : IClassFixture<Tun
 
         Assert.True(exit == 0, log);
         Assert.Contains(doubleQuant ? "NF4 with 8-bit scales" : "NF4 (QLoRA)", log, StringComparison.Ordinal);
+        // What Hugging Face's Trainer would have done with the config and the tuner does not is in the Job's log, by line.
+        Assert.Contains("line 3: ModelConfig.torch_dtype bfloat16 is not applied", log, StringComparison.Ordinal);
         var summary = JsonNode.Parse(File.ReadAllText(Path.Combine(output, "training_summary.json")))!;
         Assert.Equal("qlora", (string?)summary["method"]);
         Assert.True((double)summary["final_loss"]! < (double)summary["first_loss"]! / 2, summary.ToJsonString());
