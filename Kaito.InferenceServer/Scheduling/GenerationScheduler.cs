@@ -285,6 +285,7 @@ public sealed partial class GenerationScheduler : IHostedService
         var minTokens = batch[0].MinTokens;
         var sequences = Admit(batch, model);
         IBatchGeneration? generation = null;
+        long kvHeld = 0;
         try
         {
             var stepsSinceStart = 0;
@@ -355,11 +356,16 @@ public sealed partial class GenerationScheduler : IHostedService
                         Step(sequences[i], tokens[i], now, model, sampling.TopLogprobs is null ? default : generation.Logits(i));
                     }
                 }
+
+                var held = sequences.Where(s => !s.Done).Sum(s => (long)s.Length);
+                _metrics.KvTokens(held - kvHeld);
+                kvHeld = held;
             }
         }
         finally
         {
             generation?.Dispose();
+            _metrics.KvTokens(-kvHeld);
             foreach (var sequence in sequences)
             {
                 sequence.Decoder.Dispose();

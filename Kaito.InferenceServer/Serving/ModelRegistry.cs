@@ -24,6 +24,7 @@ public sealed partial class ModelRegistry(
     IOptions<InferenceServerOptions> options,
     GenAiRuntime runtime,
     IHostApplicationLifetime lifetime,
+    Telemetry.InferenceMetrics metrics,
     ILogger<ModelRegistry> logger) : BackgroundService, IHealthCheck
 {
     private readonly InferenceServerOptions _options = options.Value;
@@ -74,6 +75,7 @@ public sealed partial class ModelRegistry(
             }
 
             _default = defaultModel;
+            metrics.CacheConfigured(name, _options.MaxBatchSize, model.ContextLength);
             _base = model;
             _state = "loaded";
             LogLoaded(logger, name, model.ContextLength, _models.Count - 1);

@@ -24,6 +24,12 @@ public sealed class InferenceMetrics
     private readonly PrometheusRegistry.Histogram _timeToFirstToken;
     private readonly PrometheusRegistry.Histogram _timePerOutputToken;
     private readonly PrometheusRegistry.Histogram _endToEnd;
+    private readonly PrometheusRegistry.Gauge _kvCacheUsage;
+    private readonly PrometheusRegistry.Gauge _gpuCacheUsage;
+    private readonly PrometheusRegistry.Gauge _cacheConfig;
+    private long _kvTokens;
+    private long _kvCapacity;
+    private string _baseModel = "";
 
     private readonly UpDownCounter<long> _runningInstrument;
     private readonly UpDownCounter<long> _waitingInstrument;
@@ -47,6 +53,13 @@ public sealed class InferenceMetrics
         _timeToFirstToken = Registry.CreateHistogram("vllm:time_to_first_token_seconds", "Time to first token in seconds.", LatencyBuckets, "model_name");
         _timePerOutputToken = Registry.CreateHistogram("vllm:time_per_output_token_seconds", "Time per output token in seconds.", TokenBuckets, "model_name");
         _endToEnd = Registry.CreateHistogram("vllm:e2e_request_latency_seconds", "End-to-end request latency in seconds.", LatencyBuckets, "model_name");
+        // vLLM's KV-cache gauges (kv_cache_usage_perc, and gpu_cache_usage_perc that KAITO's dashboards read): the
+        // tokens the running sequences hold in the KV cache over what the server allows (batch size × context),
+        // 0 to 1, as vLLM reports the fraction of its KV blocks in use.
+        _kvCacheUsage = Registry.CreateGauge("vllm:kv_cache_usage_perc", "KV-cache usage: 1 means full.", "model_name");
+        _gpuCacheUsage = Registry.CreateGauge("vllm:gpu_cache_usage_perc", "KV-cache usage (vLLM's earlier name; the cache is in host memory on CPU): 1 means full.", "model_name");
+        _cacheConfig = Registry.CreateGauge("vllm:cache_config_info", "Information of the KV cache's configuration.",
+            "block_size", "cache_dtype", "enable_prefix_caching", "num_cpu_blocks", "num_gpu_blocks");
 
         var meter = telemetry.Meter;
         _runningInstrument = meter.CreateUpDownCounter<long>("kaito.inference.requests.running", "{request}", "Requests currently generating.");
@@ -83,6 +96,34 @@ public sealed class InferenceMetrics
     }
 
     public void Rebatched(string model) => _rebatched.Add(1, model);
+
+    /// <summary>
+    /// The KV cache's shape once the base model is loaded: token-sized blocks (no paging), as many as the batch and
+    /// context allow, in host memory.
+    /// </summary>
+    public void CacheConfigured(string model, int maxBatch, int contextLength)
+    {
+        _baseModel = model;
+        Interlocked.Exchange(ref _kvCapacity, (long)maxBatch * contextLength);
+        _cacheConfig.Set(1, "1", "auto", "False", "0", Interlocked.Read(ref _kvCapacity).ToString(System.Globalization.CultureInfo.InvariantCulture));
+        KvTokens(0);
+    }
+
+    /// <summary>
+    /// Tokens entering (positive) or leaving (negative) the KV cache of running sequences, adapters' included: one
+    /// cache, reported under the base model's name.
+    /// </summary>
+    public void KvTokens(long delta)
+    {
+        var model = _baseModel;
+        var held = Interlocked.Add(ref _kvTokens, delta);
+        var capacity = Interlocked.Read(ref _kvCapacity);
+        var usage = capacity > 0 ? Math.Clamp((double)held / capacity, 0, 1) : 0;
+        _kvCacheUsage.Set(usage, model);
+        _gpuCacheUsage.Set(usage, model);
+    }
+
+    public double KvCacheUsage() => _kvCacheUsage.Value(_baseModel);
 
     public void FirstToken(GenerationRequest request, TimeSpan elapsed)
     {

@@ -136,6 +136,8 @@ public sealed class PrometheusRegistry
     public sealed class Gauge(string name, string help, string[] labels) : Scalar(name, help, "gauge", labels)
     {
         public void Add(double delta, params string[] labelValues) => Change(delta, labelValues);
+
+        public void Set(double value, params string[] labelValues) => Change(value - Value(labelValues), labelValues);
     }
 
     public sealed class Histogram(string name, string help, double[] buckets, string[] labels) : Family(name, help, "histogram", labels)

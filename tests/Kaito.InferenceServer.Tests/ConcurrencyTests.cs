@@ -74,6 +74,10 @@ public sealed class ConcurrencyTests(InferenceServerFixture server)
                 events += line.StartsWith("data: ", StringComparison.Ordinal) ? 1 : 0;
             }
 
+            // The running sequence holds its prompt and what it generated in the KV cache (vLLM's gauges, both names).
+            var during = await Metrics.ReadAsync(server.Http);
+            Assert.True(during.Value("vllm:gpu_cache_usage_perc") > 0, "the KV cache is in use while the stream runs");
+            Assert.Equal(during.Value("vllm:gpu_cache_usage_perc"), during.Value("vllm:kv_cache_usage_perc"));
             await cancel.CancelAsync();
         }
 
@@ -86,6 +90,8 @@ public sealed class ConcurrencyTests(InferenceServerFixture server)
         }, context: () => server.ServerLog);
         Assert.Equal(0, after.Value("vllm:num_requests_running"));
         Assert.Equal(0, after.Value("vllm:num_requests_waiting"));
+        Assert.Equal(0, after.Value("vllm:gpu_cache_usage_perc"));
+        Assert.Equal(1, after.Value("vllm:cache_config_info", ("block_size", "1"), ("enable_prefix_caching", "False")));
 
         var next = await server.Http.PostAsJsonAsync("v1/completions", new { prompt = "Still there?", max_tokens = 4, temperature = 0 });
         Assert.True(next.IsSuccessStatusCode, await next.Content.ReadAsStringAsync());
