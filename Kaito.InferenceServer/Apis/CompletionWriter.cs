@@ -40,7 +40,24 @@ public sealed class CompletionWriter(bool chat, string model, TimeSpan streamInt
                 {
                     json.WriteStartObject("message");
                     json.WriteString("role", "assistant");
-                    json.WriteString("content", choice.Text);
+                    if (choice.ToolCalls is { Count: > 0 } calls)
+                    {
+                        if (choice.Text.Length > 0)
+                        {
+                            json.WriteString("content", choice.Text);
+                        }
+                        else
+                        {
+                            json.WriteNull("content");
+                        }
+
+                        ToolCalls(json, calls, delta: false);
+                    }
+                    else
+                    {
+                        json.WriteString("content", choice.Text);
+                    }
+
                     json.WriteEndObject();
                 }
                 else
@@ -120,6 +137,46 @@ public sealed class CompletionWriter(bool chat, string model, TimeSpan streamInt
         return (completionTokens, firstReason!);
     }
 
+    /// <summary>
+    /// Sends finished choices as a stream (tool calling reads the output whole): per choice the role, its text or its
+    /// calls, its finish reason; then the usage when asked for and <c>[DONE]</c>.
+    /// </summary>
+    public async Task StreamWholeAsync(HttpResponse response, IReadOnlyList<Choice> choices, int promptTokens, bool includeUsage,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(response);
+        ArgumentNullException.ThrowIfNull(choices);
+        response.ContentType = "text/event-stream";
+        response.Headers.CacheControl = "no-cache";
+        response.Headers["X-Accel-Buffering"] = "no";
+        await response.StartAsync(cancellationToken);
+        _buffer.Clear();
+        for (var index = 0; index < choices.Count; index++)
+        {
+            var choice = choices[index];
+            Chunk(index, text: "", role: true, finishReason: null, null);
+            if (choice.Text.Length > 0 || choice.Logprobs is { Count: > 0 })
+            {
+                Chunk(index, choice.Text, role: false, finishReason: null, choice.Logprobs);
+            }
+
+            if (choice.ToolCalls is { Count: > 0 } calls)
+            {
+                Chunk(index, text: null, role: false, finishReason: null, null, calls: calls);
+            }
+
+            Chunk(index, text: null, role: false, choice.FinishReason, null);
+        }
+
+        if (includeUsage)
+        {
+            UsageChunk(promptTokens, choices.Sum(c => c.CompletionTokens));
+        }
+
+        _buffer.Write(Done);
+        await FlushAsync(response, cancellationToken);
+    }
+
     private async Task<(int CompletionTokens, string FinishReason)> StreamChoiceAsync(HttpResponse response, GenerationRequest request, int index,
         CancellationToken cancellationToken)
     {
@@ -185,7 +242,8 @@ public sealed class CompletionWriter(bool chat, string model, TimeSpan streamInt
         _buffer.Clear();
     }
 
-    private void Chunk(int index, string? text, bool role, string? finishReason, IReadOnlyList<TokenLogprob>? tokens, int offset = 0)
+    private void Chunk(int index, string? text, bool role, string? finishReason, IReadOnlyList<TokenLogprob>? tokens, int offset = 0,
+        IReadOnlyList<ToolCall>? calls = null)
     {
         _buffer.Write(DataPrefix);
         using (var json = new Utf8JsonWriter(_buffer))
@@ -206,6 +264,11 @@ public sealed class CompletionWriter(bool chat, string model, TimeSpan streamInt
                 if (text is not null)
                 {
                     json.WriteString("content", text);
+                }
+
+                if (calls is not null)
+                {
+                    ToolCalls(json, calls, delta: true);
                 }
 
                 json.WriteEndObject();
@@ -308,6 +371,30 @@ public sealed class CompletionWriter(bool chat, string model, TimeSpan streamInt
         }
 
         json.WriteEndObject();
+    }
+
+    /// <summary><c>tool_calls</c>: id, type and function (name, arguments as text); stream deltas also carry their index.</summary>
+    private static void ToolCalls(Utf8JsonWriter json, IReadOnlyList<ToolCall> calls, bool delta)
+    {
+        json.WriteStartArray("tool_calls");
+        for (var i = 0; i < calls.Count; i++)
+        {
+            json.WriteStartObject();
+            if (delta)
+            {
+                json.WriteNumber("index", i);
+            }
+
+            json.WriteString("id", calls[i].Id);
+            json.WriteString("type", "function");
+            json.WriteStartObject("function");
+            json.WriteString("name", calls[i].Name);
+            json.WriteString("arguments", calls[i].Arguments);
+            json.WriteEndObject();
+            json.WriteEndObject();
+        }
+
+        json.WriteEndArray();
     }
 
     private static void Token(Utf8JsonWriter json, string token, byte[] bytes, double logprob)

@@ -89,7 +89,8 @@ public static class Generation
     /// <c>text_completion</c>).
     /// </summary>
     public static async Task RespondAsync(HttpContext context, GenerationScheduler scheduler, Telemetry.InferenceTelemetry telemetry,
-        string operation, IReadOnlyList<GenerationRequest> requests, GenerationParameters parameters, TimeSpan streamInterval, GenerationScheduler.Admission? admission = null)
+        string operation, IReadOnlyList<GenerationRequest> requests, GenerationParameters parameters, TimeSpan streamInterval, GenerationScheduler.Admission? admission = null,
+        ToolCalling? tools = null)
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(requests);
@@ -103,7 +104,7 @@ public static class Generation
         }
 
         var writer = new CompletionWriter(chat: operation == "chat", first.Model.Name, streamInterval, logprobs: first.Sampling.TopLogprobs is not null);
-        if (parameters.Stream)
+        if (parameters.Stream && tools is null)
         {
             var (tokens, reason) = await writer.StreamAsync(context.Response, requests, parameters.IncludeUsage, aborted);
             Tag(activity, first, tokens, reason);
@@ -113,11 +114,25 @@ public static class Generation
         var choices = new List<Choice>(requests.Count);
         foreach (var request in requests)
         {
-            choices.Add(await CollectAsync(request, aborted));
+            var choice = await CollectAsync(request, aborted);
+            if (tools?.Read(choice.Text) is (var content, { Count: > 0 } calls))
+            {
+                // OpenAI's shape: the calls, the text outside them (usually none), finish_reason tool_calls.
+                choice = choice with { Text = content ?? "", ToolCalls = calls, FinishReason = "tool_calls" };
+            }
+
+            choices.Add(choice);
         }
 
         var completionTokens = choices.Sum(c => c.CompletionTokens);
         Tag(activity, first, completionTokens, choices[0].FinishReason);
+        if (parameters.Stream)
+        {
+            // With tools the output is read whole (a call is known once it is complete), then sent as a stream.
+            await writer.StreamWholeAsync(context.Response, choices, first.PromptTokens, parameters.IncludeUsage, aborted);
+            return;
+        }
+
         await writer.WriteWholeAsync(context.Response, choices, first.PromptTokens, completionTokens, aborted);
     }
 
@@ -164,4 +179,5 @@ public static class Generation
 }
 
 /// <summary>One finished choice of a completion.</summary>
-public sealed record Choice(string Text, int CompletionTokens, string FinishReason, IReadOnlyList<int>? TokenIds, IReadOnlyList<TokenLogprob>? Logprobs);
+public sealed record Choice(string Text, int CompletionTokens, string FinishReason, IReadOnlyList<int>? TokenIds, IReadOnlyList<TokenLogprob>? Logprobs,
+    IReadOnlyList<ToolCall>? ToolCalls = null);

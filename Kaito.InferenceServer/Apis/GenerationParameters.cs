@@ -151,11 +151,6 @@ public sealed record GenerationParameters(
             }
         }
 
-        if (body.TryGetProperty("tools", out var tools) && tools.ValueKind == JsonValueKind.Array && tools.GetArrayLength() > 0)
-        {
-            throw OpenAiException.Invalid("tools", "Tool calling is not supported by this server.");
-        }
-
         if (body.TryGetProperty("logit_bias", out var bias) && bias.ValueKind == JsonValueKind.Object && bias.EnumerateObject().Any())
         {
             throw OpenAiException.Invalid("logit_bias", "'logit_bias' is not supported by this server.");

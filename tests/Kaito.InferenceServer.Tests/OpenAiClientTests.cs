@@ -62,6 +62,74 @@ public sealed class OpenAiClientTests(InferenceServerFixture server)
     }
 
     [Fact]
+    public async Task AToolCallRoundTripsThroughTheOfficialClientWholeAndStreamed()
+    {
+        var chat = server.OpenAi.GetChatClient(InferenceServerFixture.ModelName);
+        var weather = ChatTool.CreateFunctionTool("get_weather", "The forecast for a city", BinaryData.FromString("""
+            {"type":"object","properties":{"city":{"type":"string","enum":["Manila","Cebu","Davao"]},"days":{"type":"integer","enum":[1,2,3]}},
+             "required":["city","days"],"additionalProperties":false}
+            """));
+        var forced = new ChatCompletionOptions { Tools = { weather }, ToolChoice = ChatToolChoice.CreateFunctionChoice("get_weather"), MaxOutputTokenCount = 100, Temperature = 0 };
+        List<ChatMessage> messages = [new UserChatMessage("What is the weather in Manila?")];
+
+        ChatCompletion call = await chat.CompleteChatAsync(messages, forced);
+        var toolCall = Assert.Single(call.ToolCalls);
+        var arguments = JsonNode.Parse(toolCall.FunctionArguments.ToString())!;
+        var streamedName = new System.Text.StringBuilder();
+        var streamedArguments = new System.Text.StringBuilder();
+        ChatFinishReason? streamedFinish = null;
+        await foreach (var update in chat.CompleteChatStreamingAsync(messages, forced))
+        {
+            foreach (var part in update.ToolCallUpdates)
+            {
+                streamedName.Append(part.FunctionName);
+                streamedArguments.Append(part.FunctionArgumentsUpdate?.ToString());
+            }
+
+            streamedFinish ??= update.FinishReason;
+        }
+
+        messages.Add(new AssistantChatMessage(call));
+        messages.Add(new ToolChatMessage(toolCall.Id, """{"forecast":"sunny","high_c":31}"""));
+        ChatCompletion answer = await chat.CompleteChatAsync(messages, new ChatCompletionOptions { Tools = { weather }, MaxOutputTokenCount = 6, Temperature = 0 });
+
+        Assert.Equal(ChatFinishReason.ToolCalls, call.FinishReason);
+        Assert.Equal("get_weather", toolCall.FunctionName);
+        Assert.StartsWith("call_", toolCall.Id, StringComparison.Ordinal);
+        Assert.Matches("^(Manila|Cebu|Davao)$", (string?)arguments["city"]);
+        Assert.InRange((int)arguments["days"]!, 1, 3);
+        Assert.Equal(ChatFinishReason.ToolCalls, streamedFinish);
+        Assert.Equal("get_weather", streamedName.ToString());
+        Assert.Equal(toolCall.FunctionArguments.ToString(), streamedArguments.ToString());
+        // The call and its result are part of the next prompt (the model reads them in the Hermes format).
+        var tokenizer = BpeTokenizer.Load(server.HuggingFace);
+        Assert.True(answer.Usage.InputTokenCount > call.Usage.InputTokenCount + tokenizer.Encode("""{"forecast":"sunny","high_c":31}""").Length);
+        Assert.NotEqual(ChatFinishReason.ToolCalls, answer.FinishReason);
+    }
+
+    [Fact]
+    public async Task ToolsAreCheckedByName()
+    {
+        const string Tools = """[{"type":"function","function":{"name":"get_weather","parameters":{"type":"object"}}}]""";
+
+        var unknown = await PostRawAsync("""{"messages":[{"role":"user","content":"hi"}],"tools":""" + Tools + ""","tool_choice":{"type":"function","function":{"name":"get_time"}}}""");
+        var badName = await PostRawAsync("""{"messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"get weather"}}]}""");
+        var noId = await PostRawAsync("""{"messages":[{"role":"user","content":"hi"},{"role":"tool","content":"x"}],"tools":""" + Tools + "}");
+
+        Assert.Equal(("tool_choice.function.name", 400), unknown);
+        Assert.Equal(("tools[0].function.name", 400), badName);
+        Assert.Equal(("messages[1].tool_call_id", 400), noId);
+    }
+
+    private async Task<(string? Param, int Status)> PostRawAsync(string body)
+    {
+        using var content = new StringContent(body, System.Text.Encoding.UTF8, "application/json");
+        using var response = await server.Http.PostAsync("/v1/chat/completions", content);
+        var error = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
+        return ((string?)error["error"]?["param"], (int)response.StatusCode);
+    }
+
+    [Fact]
     public async Task NChoicesAreDistinctSamplesAndReproducibleWithASeed()
     {
         // The official .NET client has no 'n' (it returns one choice); the wire format is OpenAI's.
