@@ -44,6 +44,13 @@ public sealed record GenerationParameters(
         var seed = JsonRequest.OptionalInteger(body, "seed", int.MinValue, int.MaxValue);
         var n = JsonRequest.OptionalInteger(body, "n", 1, MaxChoices) ?? 1;
         var topLogprobs = Logprobs(body, chat);
+        // vLLM's extension (greater than 0, 1 is off); OpenAI's presence and frequency penalties are refused below.
+        var repetitionPenalty = JsonRequest.OptionalNumber(body, "repetition_penalty", 0, 2) ?? 1.0;
+        if (repetitionPenalty <= 0)
+        {
+            throw OpenAiException.Invalid("repetition_penalty", "'repetition_penalty' must be greater than 0.");
+        }
+
 
         Unsupported(body);
         var guidance = ResponseFormat(body);
@@ -66,8 +73,8 @@ public sealed record GenerationParameters(
 
         var greedy = temperature == 0 || topK == 1;
         var sampling = greedy
-            ? SamplingSettings.Greedy with { Guidance = guidance, TopLogprobs = topLogprobs }
-            : new SamplingSettings(true, temperature, topP, topK > 0 ? topK : 0, seed, guidance, topLogprobs);
+            ? SamplingSettings.Greedy with { Guidance = guidance, TopLogprobs = topLogprobs, RepetitionPenalty = repetitionPenalty }
+            : new SamplingSettings(true, temperature, topP, topK > 0 ? topK : 0, seed, guidance, topLogprobs, repetitionPenalty);
         // vLLM's extension: the generated token ids in each choice (whole responses only).
         var returnTokenIds = JsonRequest.OptionalBool(body, "return_token_ids") ?? false;
         if (returnTokenIds && stream)

@@ -121,6 +121,11 @@ internal sealed class GenAiLanguageModel : ILanguageModel
             parameters.SetSearchOption("max_length", maxLength);
             parameters.SetSearchOption("min_length", minLength);
             parameters.SetSearchOption("do_sample", sampling.DoSample);
+            if (sampling.RepetitionPenalty != 1)
+            {
+                parameters.SetSearchOption("repetition_penalty", sampling.RepetitionPenalty);
+            }
+
             if (sampling.DoSample)
             {
                 parameters.SetSearchOption("temperature", sampling.Temperature);

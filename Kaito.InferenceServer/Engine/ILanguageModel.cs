@@ -65,9 +65,11 @@ public sealed record PromptMessage(string Role, string Content);
 
 /// <summary>
 /// Sampling settings; equal settings may share a batch. <see cref="TopLogprobs"/>: null for no log probabilities, else
-/// how many alternatives to report beside each chosen token (0 to 20).
+/// how many alternatives to report beside each chosen token (0 to 20). <see cref="RepetitionPenalty"/>: vLLM's (and
+/// Hugging Face's) — logits of tokens already in the sequence divided (positive) or multiplied (negative) by it; 1 is off.
 /// </summary>
-public sealed record SamplingSettings(bool DoSample, double Temperature, double TopP, int TopK, int? Seed, Guidance? Guidance = null, int? TopLogprobs = null)
+public sealed record SamplingSettings(bool DoSample, double Temperature, double TopP, int TopK, int? Seed, Guidance? Guidance = null, int? TopLogprobs = null,
+    double RepetitionPenalty = 1)
 {
     public static SamplingSettings Greedy { get; } = new(false, 0, 1, 1, null);
 }

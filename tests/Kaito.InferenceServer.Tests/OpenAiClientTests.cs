@@ -149,6 +149,21 @@ public sealed class OpenAiClientTests(InferenceServerFixture server)
         Assert.All(choices, c => Assert.True(c!["logprobs"]!["content"]!.AsArray().Sum(t => (double)t!["logprob"]!) <= 0));
     }
 
+    [Fact]
+    public async Task RepetitionPenaltyMakesGreedyOutputRepeatLess()
+    {
+        static string Body(double penalty) => $$"""
+            {"messages":[{"role":"user","content":"What is Kubernetes?"}],"max_tokens":60,"temperature":0,"return_token_ids":true,"repetition_penalty":{{penalty.ToString(System.Globalization.CultureInfo.InvariantCulture)}}}
+            """;
+        static int Repeats(JsonNode response) =>
+            response["choices"]![0]!["token_ids"]!.AsArray().Select(t => (int)t!) is var ids ? ids.Count() - ids.Distinct().Count() : 0;
+
+        var plain = await PostAsync(Body(1.0));
+        var penalised = await PostAsync(Body(1.8));
+
+        Assert.True(Repeats(penalised) < Repeats(plain), $"{Repeats(penalised)} repeats with the penalty, {Repeats(plain)} without");
+    }
+
     private async Task<JsonNode> PostAsync(string body)
     {
         using var content = new StringContent(body, System.Text.Encoding.UTF8, "application/json");
