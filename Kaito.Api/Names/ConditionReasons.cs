@@ -66,6 +66,12 @@ public static class ConditionReasons
     /// <summary>InferenceReady False: a pod was evicted.</summary>
     public const string PodEvicted = "PodEvicted";
 
+    /// <summary>InferenceReady False: a pod's node is short of disk.</summary>
+    public const string NodeDiskPressure = "NodeDiskPressure";
+
+    /// <summary>InferenceReady False: a pod's node is short of memory.</summary>
+    public const string NodeMemoryPressure = "NodeMemoryPressure";
+
     /// <summary>InferenceReady False: a pod fits on no node.</summary>
     public const string Unschedulable = "Unschedulable";
 }

@@ -74,7 +74,7 @@ public sealed class InferenceDeployer(ObjectClient client, ObjectCache cache, Ev
     {
         // The serving pods only: a tuning workspace's finished Job pods say nothing about them.
         var failure = serving ? null : PodFailures.Of(cache.ByIndex<V1Pod>(WorkspaceControllerExtensions.WorkspacePodsIndex, Key(workspace))
-            .Where(p => p.Metadata.OwnerReferences?.Any(o => o.Kind == "Job") != true));
+            .Where(p => p.Metadata.OwnerReferences?.Any(o => o.Kind == "Job") != true), name => cache.Get<V1Node>(null, name));
         conditions.Set(ConditionTypes.InferenceReady, serving,
             (ConditionReasons.InferenceReady, "Inference has been deployed successfully"),
             (failure?.Reason ?? ConditionReasons.InferencePending, failure?.Message ?? "Waiting for the inference pods to be ready"));

@@ -10,13 +10,16 @@ namespace Kaito.Controller.Workspaces;
 /// </summary>
 public static class PodFailures
 {
-    /// <summary>The first failure among <paramref name="pods"/> (by name), or null when none says why.</summary>
-    public static (string Reason, string Message)? Of(IEnumerable<V1Pod> pods)
+    /// <summary>
+    /// The first failure among <paramref name="pods"/> (by name), or null when none says why; with <paramref name="node"/>,
+    /// a pod that is otherwise only not ready on a node under disk or memory pressure says so.
+    /// </summary>
+    public static (string Reason, string Message)? Of(IEnumerable<V1Pod> pods, Func<string, V1Node?>? node = null)
     {
         ArgumentNullException.ThrowIfNull(pods);
         foreach (var pod in pods.OrderBy(p => p.Metadata.Name, StringComparer.Ordinal))
         {
-            if (Classify(pod) is { } failure)
+            if ((Classify(pod) ?? NodePressure(pod, node)) is { } failure)
             {
                 var message = $"pod {pod.Metadata.Name}: {failure.Message}";
                 return (failure.Reason, message.Length <= 256 ? message : message[..253] + "...");
@@ -24,6 +27,21 @@ public static class PodFailures
         }
 
         return null;
+    }
+
+    private static (string Reason, string Message)? NodePressure(V1Pod pod, Func<string, V1Node?>? node)
+    {
+        if (node is null || pod.Spec?.NodeName is not { } name || node(name) is not { } host)
+        {
+            return null;
+        }
+
+        var conditions = host.Status?.Conditions ?? [];
+        return conditions.Any(c => c.Type == "DiskPressure" && c.Status == "True")
+            ? (ConditionReasons.NodeDiskPressure, $"node {name} is under disk pressure")
+            : conditions.Any(c => c.Type == "MemoryPressure" && c.Status == "True")
+                ? (ConditionReasons.NodeMemoryPressure, $"node {name} is under memory pressure")
+                : null;
     }
 
     /// <summary>One pod's failure reason and detail, or null.</summary>

@@ -4,6 +4,7 @@ using Kaito.Api.Names;
 using Kaito.Api.Serialization;
 using Kaito.Api.Workspaces;
 using Kaito.Controller.Workspaces;
+using Kaito.Controller.Workspaces.Nodes;
 using Kaito.Testing;
 
 namespace Kaito.Controller.Tests;
@@ -232,6 +233,27 @@ public sealed class WorkloadBuilderTests
     }
 
     private static ModelPreset Preset(string name) => ModelCatalog.Default.TryResolve(name, out var preset) ? preset : throw new InvalidOperationException(name);
+
+    [Fact]
+    public void APodOnANodeUnderPressureSaysSoAndNodesReadyWarns()
+    {
+        static V1Node Node(string name, string pressure) => new()
+        {
+            Metadata = new V1ObjectMeta { Name = name },
+            Status = new V1NodeStatus { Conditions = [new V1NodeCondition { Type = "Ready", Status = "True" }, new V1NodeCondition { Type = pressure, Status = "True" }] },
+        };
+        var starting = Pod(status => status.ContainerStatuses = [Waiting("ContainerCreating")]);
+        starting.Spec = new V1PodSpec { NodeName = "gpu-1" };
+        var crashing = Pod(status => status.ContainerStatuses = [Waiting("CrashLoopBackOff")]);
+        crashing.Spec = new V1PodSpec { NodeName = "gpu-1" };
+
+        Assert.Equal((ConditionReasons.NodeDiskPressure, "pod ws-0: node gpu-1 is under disk pressure"), PodFailures.Of([starting], _ => Node("gpu-1", "DiskPressure")));
+        Assert.Equal(ConditionReasons.NodeMemoryPressure, PodFailures.Of([starting], _ => Node("gpu-1", "MemoryPressure"))?.Reason);
+        Assert.Null(PodFailures.Of([starting], _ => null));
+        // The pod's own failure comes first.
+        Assert.Equal(ConditionReasons.ContainerCrashLoopBackOff, PodFailures.Of([crashing], _ => Node("gpu-1", "DiskPressure"))?.Reason);
+        Assert.Equal("node gpu-1 has DiskPressure, node gpu-2 has MemoryPressure", NodeChecks.Pressure([Node("gpu-1", "DiskPressure"), Node("gpu-2", "MemoryPressure")]));
+    }
 
     private static V1Pod Pod(Action<V1PodStatus> status)
     {

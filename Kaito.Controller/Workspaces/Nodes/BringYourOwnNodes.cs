@@ -20,9 +20,10 @@ public sealed class BringYourOwnNodes(ObjectCache cache) : INodeProvisioner
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(conditions);
-        var ready = Selected(workspace).Count(NodeChecks.IsReady);
+        var selected = Selected(workspace);
+        var ready = selected.Count(NodeChecks.IsReady);
         conditions.Set(ConditionTypes.NodesReady, ready >= target, ready >= target ? ConditionReasons.NodesReady : ConditionReasons.NodeNotReady,
-            $"{ready} of {target} nodes are ready");
+            $"{ready} of {target} nodes are ready" + (NodeChecks.Pressure(selected) is { } pressure ? $"; warning: {pressure}" : ""));
         return Task.FromResult(ready >= target);
     }
 

@@ -50,7 +50,7 @@ public sealed partial class NodeClaimProvisioner(
         var nodesReady = readyNodes >= target;
         conditions.Set(ConditionTypes.NodesReady, nodesReady,
             nodesReady ? ConditionReasons.NodesReady : ready.Count >= target ? ConditionReasons.NodePluginsNotReady : ConditionReasons.NodeNotReady,
-            $"{readyNodes} of {target} nodes are ready");
+            $"{readyNodes} of {target} nodes are ready" + (NodeChecks.Pressure(nodes) is { } pressure ? $"; warning: {pressure}" : ""));
         return nodesReady;
     }
 
